@@ -1,0 +1,191 @@
+import { concat, defer, from, Observable, Subject } from 'rxjs';
+import { RegistryError } from '../domain/errors.ts';
+import type { Json } from '../domain/json.ts';
+import {
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  START,
+  type StoredEvent,
+  type StreamRevision,
+  type StreamWrite,
+  type SubscribeOptions,
+  WrongExpectedRevisionError,
+} from './port.ts';
+
+/**
+ * In-process event store. Positions are 1, 2, 3 ... in append order. Stored data is
+ * deep-frozen copies, so callers can neither mutate the log nor see later mutations of
+ * what they appended.
+ */
+export class MemoryEventStore implements EventStore {
+  readonly durabilityTier = 'inline' as const;
+  private readonly log: StoredEvent[] = [];
+  private readonly streams = new Map<string, StoredEvent[]>();
+  private readonly appended = new Subject<StoredEvent>();
+  private closed = false;
+
+  async appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    const [result] = await this.appendToStreams([
+      { stream, events, expectedRevision: options.expectedRevision },
+    ]);
+    return result!;
+  }
+
+  async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    this.ensureOpen();
+    // Check every write before storing any: all or nothing.
+    const plans = writes.map((write) => this.plan(write));
+    const results: AppendResult[] = [];
+    const stored: StoredEvent[] = [];
+    for (const plan of plans) {
+      if (plan.replayed) {
+        results.push(plan.replayed);
+        continue;
+      }
+      const existing = this.streams.get(plan.write.stream) ?? [];
+      let revision = existing.length - 1;
+      for (const event of plan.write.events) {
+        revision += 1;
+        const record: StoredEvent = Object.freeze({
+          id: event.id,
+          stream: plan.write.stream,
+          revision,
+          position: BigInt(this.log.length + 1),
+          type: event.type,
+          data: frozenCopy(event.data),
+          metadata: frozenCopy(event.metadata),
+        });
+        this.log.push(record);
+        existing.push(record);
+        stored.push(record);
+      }
+      this.streams.set(plan.write.stream, existing);
+      const last = existing[existing.length - 1];
+      results.push({ nextRevision: existing.length - 1, position: last ? last.position : START });
+    }
+    for (const record of stored) this.appended.next(record);
+    return results;
+  }
+
+  private plan(write: StreamWrite): { write: StreamWrite; replayed?: AppendResult } {
+    const existing = this.streams.get(write.stream) ?? [];
+    const actual = existing.length - 1;
+    const replayed = replayedAppend(existing, write);
+    if (replayed) return { write, replayed };
+    if (!revisionMatches(write.expectedRevision, actual)) {
+      throw new WrongExpectedRevisionError(write.stream, write.expectedRevision, actual);
+    }
+    return { write };
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.ensureOpen();
+    return sliceStream(this.streams.get(stream) ?? [], options);
+  }
+
+  async streamRevision(stream: string): Promise<StreamRevision> {
+    this.ensureOpen();
+    return (this.streams.get(stream)?.length ?? 0) - 1;
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
+    this.ensureOpen();
+    yield* this.snapshotAfter(
+      options.fromPosition ?? START,
+      options.streamPrefix,
+      options.maxCount,
+    );
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {
+    return defer(() => {
+      this.ensureOpen();
+      // Appends are synchronous, so the snapshot and the live subject cannot interleave:
+      // live delivery starts exactly after the snapshot's last position.
+      const catchUp = this.snapshotAfter(options.fromPosition ?? START, options.streamPrefix);
+      const after = catchUp.at(-1)?.position ?? options.fromPosition ?? START;
+      const live = new Observable<StoredEvent>((subscriber) =>
+        this.appended.subscribe({
+          next: (event) => {
+            if (event.position <= after) return;
+            if (options.streamPrefix && !event.stream.startsWith(options.streamPrefix)) return;
+            subscriber.next(event);
+          },
+          complete: () => subscriber.complete(),
+        }),
+      );
+      return concat(from(catchUp), live);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.appended.complete();
+  }
+
+  private snapshotAfter(position: bigint, prefix?: string, maxCount?: number): StoredEvent[] {
+    // positions are 1-based indexes into the log
+    const events = this.log.slice(Number(position));
+    const filtered = prefix ? events.filter((e) => e.stream.startsWith(prefix)) : events;
+    return maxCount === undefined ? filtered : filtered.slice(0, maxCount);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new RegistryError('unavailable', 'the memory store is closed');
+  }
+}
+
+export const revisionMatches = (expected: ExpectedRevision, actual: StreamRevision): boolean =>
+  expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === actual);
+
+/**
+ * A retried append (same event ids at the same expected revision) is answered with the
+ * original result instead of storing the events twice.
+ */
+export const replayedAppend = (
+  existing: readonly StoredEvent[],
+  write: StreamWrite,
+): AppendResult | undefined => {
+  const first = write.events[0];
+  if (
+    !first ||
+    (typeof write.expectedRevision !== 'number' && write.expectedRevision !== 'no_stream')
+  )
+    return undefined;
+  const start = write.expectedRevision === 'no_stream' ? 0 : write.expectedRevision + 1;
+  const same = write.events.every((event, i) => existing[start + i]?.id === event.id);
+  if (!same) return undefined;
+  const last = existing[start + write.events.length - 1]!;
+  return { nextRevision: last.revision, position: last.position };
+};
+
+export const sliceStream = (
+  events: readonly StoredEvent[],
+  { fromRevision, maxCount, direction = 'forwards' }: ReadStreamOptions,
+): StoredEvent[] => {
+  if (direction === 'backwards') {
+    const end = Math.min(fromRevision ?? events.length - 1, events.length - 1) + 1;
+    const start = maxCount === undefined ? 0 : Math.max(0, end - maxCount);
+    return events.slice(start, end).reverse();
+  }
+  const start = fromRevision ?? 0;
+  return events.slice(start, maxCount === undefined ? undefined : start + maxCount);
+};
+
+const frozenCopy = (value: Json): Json => deepFreeze(structuredClone(value));
+
+const deepFreeze = <T>(value: T): T => {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+};

@@ -1,0 +1,137 @@
+import type { Observable } from 'rxjs';
+import type { Json } from '../domain/json.ts';
+
+/**
+ * The event-store port. Modelled on EventStoreDB's semantics so that every adapter
+ * (memory, SQLite, EventStoreDB) means the same thing; one contract suite
+ * (test/store-contract.ts) runs against each of them.
+ *
+ * Invariants every adapter keeps:
+ * - a stream's events have revisions 0, 1, 2 ... with no gaps;
+ * - every event has a global `position`, unique and strictly increasing in the order the
+ *   global log (`readAll`, `subscribeToAll`) delivers events;
+ * - an append is atomic: all of its events are stored, or none;
+ * - an append whose expected revision does not match the stream's current revision stores
+ *   nothing and throws `WrongExpectedRevisionError`;
+ * - re-appending the same event ids with the same expected revision (a retry after a lost
+ *   reply) stores nothing new and returns the first append's result;
+ * - failures to reach or use the store throw `RegistryError` with code `unavailable`.
+ */
+
+/** Revision of the last event in a stream; `-1` for a stream with no events. */
+export type StreamRevision = number;
+
+/** Total order over the global log. Start of the log is `0n` (before the first event). */
+export type Position = bigint;
+
+export const START: Position = 0n;
+
+export type ExpectedRevision =
+  /** the stream must have no events */
+  | 'no_stream'
+  /** no check */
+  | 'any'
+  /** the stream's last event must have this revision */
+  | StreamRevision;
+
+export interface NewEvent {
+  /** UUID. Deterministic per command attempt so a retried append is deduplicated. */
+  id: string;
+  type: string;
+  data: Json;
+  metadata: Json;
+}
+
+export interface StoredEvent {
+  id: string;
+  stream: string;
+  /** 0-based revision within the stream */
+  revision: StreamRevision;
+  position: Position;
+  type: string;
+  data: Json;
+  metadata: Json;
+}
+
+export interface AppendResult {
+  /** revision of the last event now in the stream */
+  nextRevision: StreamRevision;
+  /** position of the last appended event */
+  position: Position;
+}
+
+export interface StreamWrite {
+  stream: string;
+  events: readonly NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
+export interface ReadStreamOptions {
+  /** first revision to return (inclusive); default 0 */
+  fromRevision?: StreamRevision;
+  maxCount?: number;
+  direction?: 'forwards' | 'backwards';
+}
+
+export interface ReadAllOptions {
+  /** return events strictly after this position; default START */
+  fromPosition?: Position;
+  /** only streams whose name starts with this prefix */
+  streamPrefix?: string;
+  maxCount?: number;
+}
+
+export interface SubscribeOptions {
+  /** deliver events strictly after this position (catch-up), then live */
+  fromPosition?: Position;
+  streamPrefix?: string;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  override readonly name = 'WrongExpectedRevisionError';
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: StreamRevision,
+  ) {
+    super(`stream ${stream}: expected revision ${String(expected)}, actual ${actual}`);
+  }
+}
+
+export type DurabilityTier = 'inline' | 'durable';
+
+export interface EventStore {
+  readonly durabilityTier: DurabilityTier;
+
+  appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult>;
+
+  /**
+   * Appends to several streams in one step. Memory and SQLite apply all writes or none;
+   * EventStoreDB (no multi-stream transactions in client 6.x) appends stream by stream in
+   * the given order and stops at the first failure.
+   */
+  appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]>;
+
+  /** Events of one stream; an unknown stream reads as empty. */
+  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+
+  /** Revision of the stream's last event, -1 when it has none. */
+  streamRevision(stream: string): Promise<StreamRevision>;
+
+  /** The global log in position order, paged internally. */
+  readAll(options?: ReadAllOptions): AsyncIterable<StoredEvent>;
+
+  /**
+   * Catch-up then live. Every event after `fromPosition` is delivered exactly once, in
+   * position order, including events appended while catching up. The observable errors
+   * with `RegistryError` (`unavailable`) only when it cannot recover; adapters resubscribe
+   * from the last delivered position after transient failures.
+   */
+  subscribeToAll(options?: SubscribeOptions): Observable<StoredEvent>;
+
+  close(): Promise<void>;
+}

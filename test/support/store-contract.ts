@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventStore, NewEvent, StoredEvent } from '../../src/store/port.ts';
+import { WrongExpectedRevisionError } from '../../src/store/port.ts';
+
+/** Makes a fresh, empty store; `dispose` removes whatever it created. */
+export type StoreFactory = () => Promise<{ store: EventStore; dispose?: () => Promise<void> }>;
+
+const event = (type: string, data: Record<string, number | string> = {}): NewEvent => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: { command: 'test' },
+});
+
+const collect = async (iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> => {
+  const out: StoredEvent[] = [];
+  for await (const e of iterable) out.push(e);
+  return out;
+};
+
+/**
+ * The store contract: what every EventStore adapter must do. Each adapter's test file calls
+ * this with a factory; the registry's own behaviour is covered by the conformance suite.
+ */
+export const describeStoreContract = (
+  name: string,
+  factory: StoreFactory,
+  traits: { atomicMultiStream: boolean } = { atomicMultiStream: true },
+): void => {
+  describe(`store contract: ${name}`, () => {
+    let store: EventStore;
+    let dispose: (() => Promise<void>) | undefined;
+    const stream = () => `process-${randomUUID()}`;
+
+    beforeEach(async () => {
+      ({ store, dispose } = await factory());
+    });
+    afterEach(async () => {
+      await store.close();
+      await dispose?.();
+    });
+
+    it('reads an unknown stream as empty with revision -1', async () => {
+      const s = stream();
+      expect(await store.readStream(s)).toEqual([]);
+      expect(await store.streamRevision(s)).toBe(-1);
+    });
+
+    it('appends with no_stream, then with the expected revision, giving dense revisions', async () => {
+      const s = stream();
+      const first = await store.appendToStream(s, [event('A'), event('B')], {
+        expectedRevision: 'no_stream',
+      });
+      expect(first.nextRevision).toBe(1);
+      const second = await store.appendToStream(s, [event('C')], { expectedRevision: 1 });
+      expect(second.nextRevision).toBe(2);
+      expect(second.position > first.position).toBe(true);
+      const read = await store.readStream(s);
+      expect(read.map((e) => [e.type, e.revision, e.stream])).toEqual([
+        ['A', 0, s],
+        ['B', 1, s],
+        ['C', 2, s],
+      ]);
+      expect(await store.streamRevision(s)).toBe(2);
+    });
+
+    it('round-trips data, metadata and ids exactly', async () => {
+      const s = stream();
+      const e: NewEvent = {
+        id: randomUUID(),
+        type: 'T',
+        data: { n: 1.5, big: 2 ** 52, text: 'ü€', nested: { list: [null, true, 'x'] } },
+        metadata: { actor: 'alice', recordedAtMs: 1700000000000 },
+      };
+      await store.appendToStream(s, [e], { expectedRevision: 'no_stream' });
+      const [read] = await store.readStream(s);
+      expect(read).toMatchObject({ id: e.id, type: 'T', data: e.data, metadata: e.metadata });
+    });
+
+    it('rejects a wrong expected revision with a typed error and stores nothing', async () => {
+      const s = stream();
+      await store.appendToStream(s, [event('A')], { expectedRevision: 'no_stream' });
+      await expect(
+        store.appendToStream(s, [event('B'), event('C')], { expectedRevision: 5 }),
+      ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(
+        store.appendToStream(s, [event('B')], { expectedRevision: 'no_stream' }),
+      ).rejects.toMatchObject({ name: 'WrongExpectedRevisionError', actual: 0 });
+      expect((await store.readStream(s)).map((e) => e.type)).toEqual(['A']);
+    });
+
+    it('treats a retried append (same ids, same expected revision) as already done', async () => {
+      const s = stream();
+      const events = [event('A'), event('B')];
+      const first = await store.appendToStream(s, events, { expectedRevision: 'no_stream' });
+      const again = await store.appendToStream(s, events, { expectedRevision: 'no_stream' });
+      expect(again).toEqual(first);
+      expect(await store.readStream(s)).toHaveLength(2);
+    });
+
+    it('appends "any" without a check', async () => {
+      const s = stream();
+      await store.appendToStream(s, [event('A')], { expectedRevision: 'any' });
+      await store.appendToStream(s, [event('B')], { expectedRevision: 'any' });
+      expect(await store.streamRevision(s)).toBe(1);
+    });
+
+    it('reads a stream from a revision, with a max count, and backwards', async () => {
+      const s = stream();
+      await store.appendToStream(
+        s,
+        ['A', 'B', 'C', 'D', 'E'].map((t) => event(t)),
+        { expectedRevision: 'no_stream' },
+      );
+      const types = (events: StoredEvent[]) => events.map((e) => e.type).join('');
+      expect(types(await store.readStream(s, { fromRevision: 2 }))).toBe('CDE');
+      expect(types(await store.readStream(s, { fromRevision: 1, maxCount: 2 }))).toBe('BC');
+      expect(types(await store.readStream(s, { direction: 'backwards', maxCount: 2 }))).toBe('ED');
+      expect(types(await store.readStream(s, { fromRevision: 9 }))).toBe('');
+    });
+
+    it('reads the global log in position order from an exclusive position', async () => {
+      const a = stream();
+      const b = stream();
+      await store.appendToStream(a, [event('A1')], { expectedRevision: 'no_stream' });
+      await store.appendToStream(b, [event('B1')], { expectedRevision: 'no_stream' });
+      await store.appendToStream(a, [event('A2')], { expectedRevision: 0 });
+      const mine = (events: StoredEvent[]) =>
+        events.filter((e) => e.stream === a || e.stream === b);
+      const all = mine(await collect(store.readAll()));
+      expect(all.map((e) => e.type)).toEqual(['A1', 'B1', 'A2']);
+      for (let i = 1; i < all.length; i++) {
+        expect(all[i]!.position > all[i - 1]!.position).toBe(true);
+      }
+      const after = mine(await collect(store.readAll({ fromPosition: all[0]!.position })));
+      expect(after.map((e) => e.type)).toEqual(['B1', 'A2']);
+      const limited = await collect(store.readAll({ fromPosition: all[0]!.position, maxCount: 1 }));
+      expect(limited.map((e) => e.type)).toEqual(['B1']);
+    });
+
+    it('filters the global log by stream prefix', async () => {
+      const p = `process-${randomUUID()}`;
+      await store.appendToStream(p, [event('P')], { expectedRevision: 'no_stream' });
+      await store.appendToStream(`other-${randomUUID()}`, [event('O')], {
+        expectedRevision: 'no_stream',
+      });
+      const read = await collect(store.readAll({ streamPrefix: 'process-' }));
+      expect(read.every((e) => e.stream.startsWith('process-'))).toBe(true);
+      expect(read.some((e) => e.stream === p)).toBe(true);
+    });
+
+    it('pages through a global log larger than one page', async () => {
+      const s = stream();
+      const events = Array.from({ length: 1200 }, (_, i) => event('N', { i }));
+      for (let i = 0; i < events.length; i += 200) {
+        await store.appendToStream(s, events.slice(i, i + 200), {
+          expectedRevision: i === 0 ? 'no_stream' : i - 1,
+        });
+      }
+      const read = (await collect(store.readAll())).filter((e) => e.stream === s);
+      expect(read.map((e) => e.revision)).toEqual(events.map((_, i) => i));
+    });
+
+    it('appends to several streams at once', async () => {
+      const a = stream();
+      const b = stream();
+      const results = await store.appendToStreams([
+        { stream: a, events: [event('A')], expectedRevision: 'no_stream' },
+        { stream: b, events: [event('B')], expectedRevision: 'no_stream' },
+      ]);
+      expect(results.map((r) => r.nextRevision)).toEqual([0, 0]);
+      expect(await store.streamRevision(b)).toBe(0);
+    });
+
+    it.runIf(traits.atomicMultiStream)('appends to several streams all or nothing', async () => {
+      const a = stream();
+      const b = stream();
+      await store.appendToStream(b, [event('B0')], { expectedRevision: 'no_stream' });
+      await expect(
+        store.appendToStreams([
+          { stream: a, events: [event('A')], expectedRevision: 'no_stream' },
+          { stream: b, events: [event('B')], expectedRevision: 'no_stream' },
+        ]),
+      ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      expect(await store.streamRevision(a)).toBe(-1);
+      expect(await store.streamRevision(b)).toBe(0);
+    });
+
+    it('subscribes: catch-up after a position, then live, each event once in order', async () => {
+      const s = stream();
+      await store.appendToStream(s, [event('A')], { expectedRevision: 'no_stream' });
+      const [start] = await store.readStream(s);
+      await store.appendToStream(s, [event('B')], { expectedRevision: 0 });
+      const received = firstValueFrom(
+        store
+          .subscribeToAll({ fromPosition: start!.position, streamPrefix: 'process-' })
+          .pipe(take(3), toArray()),
+      );
+      await store.appendToStream(s, [event('C')], { expectedRevision: 1 });
+      await store.appendToStream(s, [event('D')], { expectedRevision: 2 });
+      const events = await received;
+      expect(events.map((e) => e.type)).toEqual(['B', 'C', 'D']);
+    });
+
+    it('delivers concurrent appends to a subscriber exactly once', async () => {
+      const streams = Array.from({ length: 5 }, stream);
+      const seen: StoredEvent[] = [];
+      const sub = store.subscribeToAll({ streamPrefix: 'process-' }).subscribe((e) => {
+        if (streams.includes(e.stream)) seen.push(e);
+      });
+      await Promise.all(
+        streams.map(async (s) => {
+          for (let r = 0; r < 10; r++) {
+            await store.appendToStream(s, [event('X', { r })], {
+              expectedRevision: r === 0 ? 'no_stream' : r - 1,
+            });
+          }
+        }),
+      );
+      const deadline = Date.now() + 10_000;
+      while (seen.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      sub.unsubscribe();
+      expect(seen).toHaveLength(50);
+      expect(new Set(seen.map((e) => e.id)).size).toBe(50);
+      for (let i = 1; i < seen.length; i++) {
+        expect(seen[i]!.position > seen[i - 1]!.position).toBe(true);
+      }
+    });
+
+    it('rejects a concurrent append race with exactly one winner', async () => {
+      const s = stream();
+      await store.appendToStream(s, [event('A')], { expectedRevision: 'no_stream' });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 10 }, () =>
+          store.appendToStream(s, [event('B')], { expectedRevision: 0 }),
+        ),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of outcomes) {
+        if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(WrongExpectedRevisionError);
+      }
+      expect(await store.readStream(s)).toHaveLength(2);
+    });
+  });
+};
