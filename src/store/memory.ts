@@ -180,7 +180,8 @@ export const sliceStream = (
   return events.slice(start, maxCount === undefined ? undefined : start + maxCount);
 };
 
-const frozenCopy = (value: Json): Json => deepFreeze(structuredClone(value));
+/** A JSON round trip, as a real store does: `undefined` members vanish, like on disk. */
+const frozenCopy = (value: Json): Json => deepFreeze(JSON.parse(JSON.stringify(value)) as Json);
 
 const deepFreeze = <T>(value: T): T => {
   if (value && typeof value === 'object') {

@@ -1,0 +1,226 @@
+import { hashJson, stringOf } from '../domain/canonical.ts';
+import { RegistryError } from '../domain/errors.ts';
+import type { Json } from '../domain/json.ts';
+import { payloadCheckFor } from '../domain/payload-schema.ts';
+import { isTerminal, type ProcessState } from '../domain/process-state.ts';
+import type {
+  AppendRequest,
+  DedupeKey,
+  ProcessAwaitOutput,
+  ProcessEvent,
+  ProcessEventType,
+  ProcessRecord,
+  Scope,
+  TerminalState,
+  WakeDelivery,
+} from '../domain/schemas.ts';
+import { ProcessAwaitOutputSchema } from '../domain/schemas.ts';
+import { normalizeScope, scopeIdOf } from '../domain/scope.ts';
+import { isTruthy, selectValue } from '../domain/selectors.ts';
+import type { Decision } from './decision.ts';
+import { requireRecord } from './require.ts';
+
+export interface AppendOutcome {
+  event: ProcessEvent;
+  wakeDelivery?: WakeDelivery;
+}
+
+/** Event types that must carry a replay key: a retried terminal or cancel must not repeat. */
+const needsReplayKey = (eventType: ProcessEventType): boolean =>
+  eventType.semantics?.terminal !== undefined || eventType.name === 'process.cancel_requested';
+
+export const payloadHashOf = (eventType: string, payload: Json): string =>
+  hashJson([eventType, payload]);
+
+/**
+ * appendEvent, in SPEC order; the first failing rule throws and nothing is written.
+ * A replayed key with the same payload hash returns the original event, with its wake
+ * delivery materialized again for this request's target scope.
+ */
+export const decideAppend = (
+  state: ProcessState | undefined,
+  command: { processId: string; request: AppendRequest; now: number },
+): Decision<AppendOutcome> => {
+  const { processId, request, now } = command;
+  const record = requireRecord(state, processId);
+  const payloadHash = payloadHashOf(request.eventType, request.payload);
+  const replayKey = request.replayKey;
+
+  if (replayKey !== undefined && state) {
+    const existing = state.replayKeys.get(replayKey);
+    if (existing) {
+      if (existing.payloadHash !== payloadHash) {
+        throw new RegistryError(
+          'conflict',
+          `replay key \`${replayKey}\` of process \`${processId}\` conflicts with an existing event (sequence ${existing.event.sequence}) with another type or payload; use a new replay key for a different event`,
+        );
+      }
+      const wakeDelivery = materializeWakeDelivery(record, existing.event, request.wakeTargetScope);
+      return { events: [], result: withWake(existing.event, wakeDelivery) };
+    }
+  }
+
+  const eventType = record.eventTypes.find((t) => t.name === request.eventType);
+  if (!eventType) {
+    throw new RegistryError(
+      'invalid',
+      `undeclared event type \`${request.eventType}\` for process \`${processId}\`; declare it in the registration's eventTypes`,
+    );
+  }
+  if (needsReplayKey(eventType) && !replayKey) {
+    throw new RegistryError(
+      'invalid',
+      `event type \`${request.eventType}\` of process \`${processId}\` requires a deterministic replay key; pass replayKey`,
+    );
+  }
+  const payloadError = payloadCheckFor(eventType)(request.payload);
+  if (payloadError !== undefined) {
+    throw new RegistryError(
+      'invalid',
+      `invalid \`${request.eventType}\` payload for process \`${processId}\`: ${payloadError}`,
+    );
+  }
+
+  const sequence = (state?.lastSequence ?? 0) + 1;
+  const semantics = materializeSemantics(eventType, request.payload, processId, sequence);
+  if (semantics.terminal && isTerminal(record)) {
+    throw new RegistryError(
+      'already_terminal',
+      `process \`${processId}\` is already terminal (${record.status.state}); a second terminal event is not allowed`,
+    );
+  }
+  if (semantics.wake && !request.wakeTargetScope) {
+    throw new RegistryError(
+      'invalid',
+      `event type \`${request.eventType}\` of process \`${processId}\` materialized a wake without a wake target scope; pass wakeTargetScope`,
+    );
+  }
+
+  const event: ProcessEvent = {
+    processId,
+    sequence,
+    eventType: request.eventType,
+    payload: request.payload,
+    occurredAtMs: now,
+    invocation: {
+      scope: record.provenance.ownerScope.sessionId,
+      subject: { kind: 'processEvent', processId, sequence, eventType: request.eventType },
+      causedBy: { kind: 'process', processId },
+      ...(replayKey !== undefined ? { replay: { key: replayKey } } : {}),
+    },
+    semantics,
+  };
+  const wakeTargetScope = semantics.wake && request.wakeTargetScope;
+  return {
+    events: [
+      {
+        type: 'ProcessEventAppended',
+        data: {
+          event,
+          payloadHash,
+          ...(wakeTargetScope ? { wakeTargetScope: normalizeScope(wakeTargetScope) } : {}),
+        },
+      },
+    ],
+    result: withWake(event, materializeWakeDelivery(record, event, request.wakeTargetScope)),
+  };
+};
+
+const withWake = (event: ProcessEvent, wakeDelivery: WakeDelivery | undefined): AppendOutcome =>
+  wakeDelivery ? { event, wakeDelivery } : { event };
+
+const materializeSemantics = (
+  eventType: ProcessEventType,
+  payload: Json,
+  processId: string,
+  sequence: number,
+): ProcessEvent['semantics'] => {
+  const semantics: ProcessEvent['semantics'] = {};
+  const terminal = eventType.semantics?.terminal;
+  if (terminal) {
+    const selected =
+      terminal.awaitOutput === undefined
+        ? payload
+        : selectValue(terminal.awaitOutput, payload, processId);
+    semantics.terminal = {
+      state: terminal.state,
+      awaitOutput: awaitOutputFor(terminal.state, selected, terminal.awaitOutput !== undefined),
+    };
+  }
+  const wake = eventType.semantics?.wake;
+  if (wake && (wake.when === undefined || isTruthy(selectValue(wake.when, payload, processId)))) {
+    semantics.wake = {
+      input: stringOf(selectValue(wake.input, payload, processId)),
+      dedupeKey: dedupeKeyFor(wake.dedupeKey, payload, processId, sequence),
+    };
+  }
+  return semantics;
+};
+
+/**
+ * The awaitOutput of a terminal event: the selected value when it parses as one, otherwise
+ * built from the terminal state (SPEC "Terminal").
+ */
+export const awaitOutputFor = (
+  state: TerminalState,
+  value: Json,
+  fromSelector: boolean,
+): ProcessAwaitOutput => {
+  if (fromSelector) {
+    const parsed = ProcessAwaitOutputSchema.safeParse(value);
+    if (parsed.success) return parsed.data;
+  }
+  switch (state) {
+    case 'completed':
+      return { type: 'success', value };
+    case 'failed':
+      return {
+        type: 'failure',
+        class: 'execution',
+        code: 'process_failed',
+        message: stringOf(value),
+        raw: value,
+      };
+    case 'cancelled':
+      return { type: 'cancelled', message: stringOf(value), raw: value };
+  }
+};
+
+const dedupeKeyFor = (
+  dedupeKey: DedupeKey | undefined,
+  payload: Json,
+  processId: string,
+  sequence: number,
+): string => {
+  if (!dedupeKey || dedupeKey.kind === 'eventIdentity') return `${processId}:${sequence}`;
+  if (dedupeKey.kind === 'const') return dedupeKey.value;
+  return stringOf(selectValue(dedupeKey.selector, payload, processId));
+};
+
+/**
+ * The wake delivery of an event for a target scope. Its id depends only on the target and
+ * the dedupe key, so the same wake for the same target always has the same `wakeId`.
+ */
+export const materializeWakeDelivery = (
+  record: ProcessRecord,
+  event: ProcessEvent,
+  target: Scope | undefined,
+): WakeDelivery | undefined => {
+  const wake = event.semantics.wake;
+  if (!wake || !target) return undefined;
+  const targetScopeId = scopeIdOf(target);
+  const causedBy = record.provenance.causedBy;
+  return {
+    wakeId: `wake:${hashJson([targetScopeId, wake.dedupeKey])}`,
+    targetSessionId: target.sessionId,
+    targetScopeId,
+    processId: event.processId,
+    sequence: event.sequence,
+    eventType: event.eventType,
+    eventInvocation: event.invocation,
+    ...(causedBy !== undefined ? { processCausedBy: causedBy } : {}),
+    dedupeKey: wake.dedupeKey,
+    input: wake.input,
+    createdAtMs: event.occurredAtMs,
+  };
+};

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { decodeEvent, encodeEvent } from '../domain/codec.ts';
+import { RegistryError } from '../domain/errors.ts';
+import {
+  type DomainEvent,
+  EVENT_VERSION,
+  type EventMetadata,
+  processIdOf,
+  streamOf,
+} from '../domain/events.ts';
+import {
+  evolve,
+  foldRecorded,
+  initialProcessState,
+  type ProcessState,
+} from '../domain/process-state.ts';
+import type { AuditContext } from '../domain/schemas.ts';
+import {
+  type AppendResult,
+  type EventStore,
+  type Position,
+  type StreamWrite,
+  WrongExpectedRevisionError,
+} from '../store/port.ts';
+import type { Decision, States } from './decision.ts';
+import { eventIdFor } from './event-ids.ts';
+import { StreamLocks } from './stream-locks.ts';
+
+export interface CommandOptions {
+  /** the public method name, recorded in every event's metadata */
+  command: string;
+  audit: AuditContext | undefined;
+  /** every process whose stream the command reads or writes */
+  processIds: readonly string[];
+}
+
+export interface HandlerSettings {
+  store: EventStore;
+  clock: () => number;
+  /** brings the read models up to at least this position before the command returns */
+  afterAppend: (position: Position) => Promise<void>;
+  /** how long to keep retrying optimistic-concurrency conflicts with other instances */
+  retryBudgetMs?: number;
+  /** how many folded process states to keep (least recently used are dropped) */
+  cacheSize?: number;
+}
+
+/**
+ * Runs commands: load (cached fold + only the newer events) → decide → append with the
+ * expected revision it read → on a conflict with another instance, reload and decide again
+ * with jittered backoff until the retry budget is spent (`concurrency`) → apply to the read
+ * models → return. A decision with no events writes nothing.
+ */
+export class CommandHandler {
+  private readonly locks = new StreamLocks();
+  private readonly cache = new Map<string, ProcessState>();
+  private readonly retryBudgetMs: number;
+  private readonly cacheSize: number;
+
+  constructor(private readonly settings: HandlerSettings) {
+    this.retryBudgetMs = settings.retryBudgetMs ?? 10_000;
+    this.cacheSize = settings.cacheSize ?? 20_000;
+  }
+
+  execute<R>(
+    options: CommandOptions,
+    decide: (states: States, now: number) => Decision<R>,
+  ): Promise<R> {
+    const streams = options.processIds.map(streamOf);
+    return this.locks.runExclusive(streams, () => this.attempt(options, decide));
+  }
+
+  private async attempt<R>(
+    options: CommandOptions,
+    decide: (states: States, now: number) => Decision<R>,
+  ): Promise<R> {
+    const commandId = randomUUID();
+    const startedAt = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const states = await this.load(options.processIds);
+      const now = this.settings.clock();
+      const decision = decide(states, now);
+      if (decision.events.length === 0) return decision.result;
+      const writes = writesFor(decision.events, states, commandId, attempt, {
+        eventVersion: EVENT_VERSION,
+        command: options.command,
+        commandId,
+        recordedAtMs: now,
+        actor: options.audit?.actor ?? null,
+        correlationId: options.audit?.correlationId ?? null,
+        causationId: options.audit?.causationId ?? null,
+      });
+      let results: AppendResult[];
+      try {
+        results = await this.append(writes);
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw asRegistryError(error);
+        if (Date.now() - startedAt > this.retryBudgetMs) {
+          throw new RegistryError(
+            'concurrency',
+            `${options.command} on process \`${options.processIds.join('`, `')}\` kept conflicting with concurrent writers for ${this.retryBudgetMs} ms; retry later or reduce contention on this process`,
+            { cause: error },
+          );
+        }
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        continue;
+      }
+      this.remember(writes, results);
+      // writes are stored in order, so the last one has the highest position
+      await this.settings.afterAppend(results.at(-1)!.position);
+      return decision.result;
+    }
+  }
+
+  /** Cached state of each process, brought up to date with whatever was appended since. */
+  private async load(processIds: readonly string[]): Promise<Map<string, ProcessState>> {
+    const states = new Map<string, ProcessState>();
+    for (const processId of processIds) {
+      const state = this.cache.get(processId) ?? initialProcessState();
+      this.cache.delete(processId);
+      const newer = await this.settings.store
+        .readStream(streamOf(processId), { fromRevision: state.revision + 1 })
+        .catch((error: unknown) => {
+          throw asRegistryError(error);
+        });
+      foldRecorded(state, newer.map(decodeEvent));
+      this.cache.set(processId, state);
+      states.set(processId, state);
+    }
+    while (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+    return states;
+  }
+
+  private append(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    const { store } = this.settings;
+    const [only] = writes;
+    if (writes.length === 1 && only) {
+      return store
+        .appendToStream(only.stream, only.events, { expectedRevision: only.expectedRevision })
+        .then((result) => [result]);
+    }
+    return store.appendToStreams(writes);
+  }
+
+  /** Folds our own appended events into the cache, so the next command reads nothing. */
+  private remember(writes: readonly ProcessWrite[], results: readonly AppendResult[]): void {
+    writes.forEach((write, i) => {
+      const state = this.cache.get(write.processId);
+      const result = results[i];
+      if (!state || !result) return;
+      for (const event of write.domainEvents) evolve(state, event);
+      state.revision = result.nextRevision;
+    });
+  }
+}
+
+interface ProcessWrite extends StreamWrite {
+  processId: string;
+  domainEvents: DomainEvent[];
+}
+
+/** One write per touched stream, expecting the revision the decision was made on. */
+const writesFor = (
+  events: readonly DomainEvent[],
+  states: ReadonlyMap<string, ProcessState>,
+  commandId: string,
+  attempt: number,
+  metadata: EventMetadata,
+): ProcessWrite[] => {
+  const byProcess = new Map<string, DomainEvent[]>();
+  for (const event of events) {
+    const processId = processIdOf(event);
+    const list = byProcess.get(processId);
+    if (list) list.push(event);
+    else byProcess.set(processId, [event]);
+  }
+  return [...byProcess].map(([processId, domainEvents]) => {
+    const revision = states.get(processId)?.revision ?? -1;
+    const stream = streamOf(processId);
+    return {
+      processId,
+      domainEvents,
+      stream,
+      expectedRevision: revision === -1 ? 'no_stream' : revision,
+      events: domainEvents.map((event, index) =>
+        encodeEvent(eventIdFor(commandId, attempt, stream, index), event, metadata),
+      ),
+    };
+  });
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Store failures that are not ours become `unavailable`: the caller may retry. */
+export const asRegistryError = (error: unknown): RegistryError =>
+  error instanceof RegistryError
+    ? error
+    : new RegistryError(
+        'unavailable',
+        `the event store failed: ${(error as Error)?.message ?? String(error)}; check that the store is reachable and retry`,
+        { cause: error },
+      );

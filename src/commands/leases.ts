@@ -1,0 +1,103 @@
+import { RegistryError } from '../domain/errors.ts';
+import { isTerminal, type ProcessState } from '../domain/process-state.ts';
+import type { LeaseCompletion, ProcessLease } from '../domain/schemas.ts';
+import { type Decision, noop } from './decision.ts';
+import { requireRecord } from './require.ts';
+
+/** A lease is live while `expiresAtMs > now`; TTL 0 is never live. */
+export const isLive = (lease: ProcessLease | undefined, now: number): lease is ProcessLease =>
+  lease !== undefined && lease.expiresAtMs > now;
+
+/**
+ * claimProcessLease. The fencing token is the highest ever issued for the process + 1, kept
+ * across release and expiry, so a stale holder can never present a token a newer owner has.
+ */
+export const decideClaim = (
+  state: ProcessState | undefined,
+  command: { processId: string; ownerId: string; ttlMs: number; now: number; leaseToken: string },
+): Decision<ProcessLease> => {
+  const record = requireRecord(state, command.processId);
+  if (isTerminal(record)) {
+    throw new RegistryError(
+      'already_terminal',
+      `process \`${command.processId}\` is already terminal (${record.status.state}); there is nothing to recover, so it cannot be leased`,
+    );
+  }
+  const current = state?.lease;
+  if (isLive(current, command.now) && current.ownerId !== command.ownerId) {
+    throw new RegistryError(
+      'lease_held',
+      `process \`${command.processId}\` is already leased by \`${current.ownerId}\` until ${current.expiresAtMs}; retry after it expires`,
+    );
+  }
+  const lease: ProcessLease = {
+    schemaVersion: 1,
+    processId: command.processId,
+    ownerId: command.ownerId,
+    leaseToken: command.leaseToken,
+    fencingToken: (state?.maxFencingToken ?? 0) + 1,
+    claimedAtMs: command.now,
+    expiresAtMs: command.now + command.ttlMs,
+  };
+  return { events: [{ type: 'LeaseClaimed', data: { lease } }], result: lease };
+};
+
+/** renewProcessLease: only the holder of the stored, unexpired lease may extend it. */
+export const decideRenew = (
+  state: ProcessState | undefined,
+  command: { lease: ProcessLease; ttlMs: number; now: number },
+): Decision<ProcessLease> => {
+  const { lease } = command;
+  requireRecord(state, lease.processId);
+  const stored = state?.lease;
+  if (
+    !isLive(stored, command.now) ||
+    stored.leaseToken !== lease.leaseToken ||
+    stored.fencingToken !== lease.fencingToken ||
+    stored.ownerId !== lease.ownerId
+  ) {
+    throw new RegistryError(
+      'lease_lost',
+      `lease of process \`${lease.processId}\` (fencing token ${lease.fencingToken}) is missing or expired; stop working on it and claim it again`,
+    );
+  }
+  const renewed: ProcessLease = { ...stored, expiresAtMs: command.now + command.ttlMs };
+  return {
+    events: [
+      {
+        type: 'LeaseRenewed',
+        data: {
+          processId: lease.processId,
+          leaseToken: stored.leaseToken,
+          fencingToken: stored.fencingToken,
+          expiresAtMs: renewed.expiresAtMs,
+          atMs: command.now,
+        },
+      },
+    ],
+    result: renewed,
+  };
+};
+
+/**
+ * completeProcessLease: releases the lease only if the token is the stored lease's. A stale
+ * or repeated completion writes nothing, so it can never release a newer owner's lease.
+ */
+export const decideReleaseLease = (
+  state: ProcessState | undefined,
+  command: { completion: LeaseCompletion; now: number },
+): Decision<void> => {
+  const { processId, leaseToken } = command.completion;
+  requireRecord(state, processId);
+  const stored = state?.lease;
+  if (!stored || stored.leaseToken !== leaseToken) return noop(undefined);
+  return {
+    events: [
+      {
+        type: 'LeaseReleased',
+        data: { processId, leaseToken, fencingToken: stored.fencingToken, atMs: command.now },
+      },
+    ],
+    result: undefined,
+  };
+};

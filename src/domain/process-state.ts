@@ -1,0 +1,144 @@
+import type { RecordedDomainEvent } from './codec.ts';
+import type { DomainEvent } from './events.ts';
+import type {
+  HandleDescriptor,
+  ProcessEvent,
+  ProcessLease,
+  ProcessRecord,
+  Scope,
+} from './schemas.ts';
+import { scopeIdOf } from './scope.ts';
+
+/** What a process's replay key points at: enough to answer a replayed append. */
+export interface ReplayEntry {
+  event: ProcessEvent;
+  payloadHash: string;
+}
+
+export interface GrantState {
+  scope: Scope;
+  descriptor: HandleDescriptor;
+  grantedAtMs: number;
+}
+
+/**
+ * The folded state of one process stream: everything a command needs to decide, and no
+ * more. Its size grows with replay keys and grants, never with plain events, so folding
+ * (and appending) costs the same on a long stream as on a short one.
+ */
+export interface ProcessState {
+  /** revision of the last folded event; -1 before the stream exists */
+  revision: number;
+  record: ProcessRecord | undefined;
+  lastSequence: number;
+  replayKeys: Map<string, ReplayEntry>;
+  /** by scope id */
+  grants: Map<string, GrantState>;
+  /** sequences of events that materialized a wake */
+  wakeSequences: Set<number>;
+  ackedWakes: Set<number>;
+  lease: ProcessLease | undefined;
+  /** highest fencing token ever issued; monotone across release and expiry */
+  maxFencingToken: number;
+}
+
+export const initialProcessState = (): ProcessState => ({
+  revision: -1,
+  record: undefined,
+  lastSequence: 0,
+  replayKeys: new Map(),
+  grants: new Map(),
+  wakeSequences: new Set(),
+  ackedWakes: new Set(),
+  lease: undefined,
+  maxFencingToken: 0,
+});
+
+/**
+ * Folds one domain event into the state. Deterministic, no I/O. It updates `state` in place
+ * and returns it: the handler owns the cached state, and copying maps on every event would
+ * make an append cost O(stream). Callers that need the old state must not pass it here.
+ */
+export const evolve = (state: ProcessState, event: DomainEvent): ProcessState => {
+  switch (event.type) {
+    case 'ProcessRegistered':
+      state.record = event.data.record;
+      break;
+    case 'ExternalRefSet':
+      if (state.record) {
+        state.record = {
+          ...state.record,
+          externalRef: event.data.externalRef,
+          updatedAtMs: event.data.atMs,
+        };
+      }
+      break;
+    case 'HandleGranted':
+      state.grants.set(scopeIdOf(event.data.scope), {
+        scope: event.data.scope,
+        descriptor: event.data.descriptor,
+        grantedAtMs: event.data.atMs,
+      });
+      break;
+    case 'HandleRevoked':
+      state.grants.delete(scopeIdOf(event.data.scope));
+      break;
+    case 'HandleTransferred':
+      state.grants.delete(scopeIdOf(event.data.from));
+      state.grants.set(scopeIdOf(event.data.to), {
+        scope: event.data.to,
+        descriptor: event.data.descriptor,
+        grantedAtMs: event.data.atMs,
+      });
+      break;
+    case 'ProcessEventAppended': {
+      const appended = event.data.event;
+      state.lastSequence = appended.sequence;
+      const key = appended.invocation.replay?.key;
+      if (key !== undefined) {
+        state.replayKeys.set(key, { event: appended, payloadHash: event.data.payloadHash });
+      }
+      if (appended.semantics.wake) state.wakeSequences.add(appended.sequence);
+      if (state.record) state.record = recordAfterEvent(state.record, appended);
+      break;
+    }
+    case 'WakeAcked':
+      state.ackedWakes.add(event.data.sequence);
+      break;
+    case 'LeaseClaimed':
+      state.lease = event.data.lease;
+      state.maxFencingToken = Math.max(state.maxFencingToken, event.data.lease.fencingToken);
+      break;
+    case 'LeaseRenewed':
+      if (state.lease && state.lease.leaseToken === event.data.leaseToken) {
+        state.lease = { ...state.lease, expiresAtMs: event.data.expiresAtMs };
+      }
+      break;
+    case 'LeaseReleased':
+      if (state.lease && state.lease.leaseToken === event.data.leaseToken) state.lease = undefined;
+      break;
+  }
+  return state;
+};
+
+/** A record after one of its process events: terminal events set the status. */
+export const recordAfterEvent = (record: ProcessRecord, event: ProcessEvent): ProcessRecord => ({
+  ...record,
+  updatedAtMs: event.occurredAtMs,
+  status: event.semantics.terminal
+    ? { state: event.semantics.terminal.state, awaitOutput: event.semantics.terminal.awaitOutput }
+    : record.status,
+});
+
+export const foldRecorded = (
+  state: ProcessState,
+  events: readonly RecordedDomainEvent[],
+): ProcessState => {
+  for (const recorded of events) {
+    evolve(state, recorded.event);
+    state.revision = recorded.revision;
+  }
+  return state;
+};
+
+export const isTerminal = (record: ProcessRecord): boolean => record.status.state !== 'running';

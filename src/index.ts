@@ -1,0 +1,18 @@
+/** procreg: an event-sourced process registry. The public API. */
+
+export type { AppendOutcome } from './commands/append.ts';
+export { cancelRequest } from './commands/terminal.ts';
+export {
+  errorCodes,
+  isRegistryError,
+  RegistryError,
+  type RegistryErrorCode,
+} from './domain/errors.ts';
+export type { DomainEvent, EventMetadata } from './domain/events.ts';
+export type { Json } from './domain/json.ts';
+export type * from './domain/schemas.ts';
+export { openRegistry, type RegistryOptions } from './open-registry.ts';
+export type { HandleGrantEntry } from './queries/grants.ts';
+export type { HistoryEntry } from './queries/history.ts';
+export { ProcessRegistry } from './registry.ts';
+export type { DurabilityTier, EventStore } from './store/port.ts';

@@ -1,0 +1,48 @@
+import { CommandHandler } from './commands/handler.ts';
+import { RegistryError } from './domain/errors.ts';
+import { ProjectionRunner } from './projections/runner.ts';
+import { ProcessRegistry } from './registry.ts';
+import { DEFAULT_STORE, openStore } from './store/open.ts';
+import type { EventStore } from './store/port.ts';
+
+export interface RegistryOptions {
+  /** epoch ms; drives every timestamp the registry writes, lease expiry included */
+  clock?: () => number;
+  /** how long a command keeps retrying conflicts with other instances (default 10 s) */
+  retryBudgetMs?: number;
+}
+
+/**
+ * Opens a registry on a store URL (default: env PROCREG_STORE, else sqlite:./procreg.db) or
+ * on an already open EventStore. The read models are rebuilt from the store's log before
+ * the promise resolves, then follow it live.
+ */
+export const openRegistry = async (
+  store?: string | EventStore,
+  options: RegistryOptions = {},
+): Promise<ProcessRegistry> => {
+  const eventStore =
+    typeof store === 'object' && store !== null
+      ? store
+      : await openStore(store ?? process.env.PROCREG_STORE ?? DEFAULT_STORE);
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
+  }
+  const clock = options.clock ?? Date.now;
+  const runner = new ProjectionRunner(eventStore);
+  try {
+    await runner.start();
+  } catch (error) {
+    await eventStore.close();
+    throw error;
+  }
+  const handler = new CommandHandler({
+    store: eventStore,
+    clock,
+    afterAppend: (position) => runner.catchUp(position),
+    ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
+  });
+  return new ProcessRegistry({ store: eventStore, handler, runner, clock, closed: false });
+};
+
+export type { EventStore };

@@ -1,0 +1,80 @@
+import { type Observable, Subject, type Subscription } from 'rxjs';
+import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
+import { STREAM_PREFIX } from '../domain/events.ts';
+import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
+import { applyToReadModels, createReadModels, type ReadModels } from './read-models.ts';
+
+/**
+ * Feeds the read models from the store's global log and publishes each applied event on
+ * `applied$` (what waiters listen to).
+ *
+ * Invariant: every event is applied exactly once, in position order, with no gaps. Events
+ * reach the runner along several paths (the live subscription, catch-up reads after our own
+ * appends and before queries); each path delivers a contiguous, ordered run of the log from
+ * wherever it started, and an event at or below the checkpoint is skipped, so whichever
+ * path delivers an event first applies it and the others drop it.
+ */
+export class ProjectionRunner {
+  readonly models: ReadModels = createReadModels();
+  private checkpoint: Position = START;
+  private readonly applied = new Subject<RecordedDomainEvent>();
+  private subscription: Subscription | undefined;
+  private failure: Error | undefined;
+
+  constructor(private readonly store: EventStore) {}
+
+  /** Events as they are applied to the read models (after the models changed). */
+  get applied$(): Observable<RecordedDomainEvent> {
+    return this.applied.asObservable();
+  }
+
+  get position(): Position {
+    return this.checkpoint;
+  }
+
+  /** Rebuilds the models from the whole log, then follows it live. */
+  async start(): Promise<void> {
+    await this.catchUp();
+    this.subscription = this.store
+      .subscribeToAll({ fromPosition: this.checkpoint, streamPrefix: STREAM_PREFIX })
+      .subscribe({
+        next: (stored) => this.apply(stored),
+        error: (error: Error) => {
+          // Queries still catch up by reading; remember why the live feed stopped.
+          this.failure = error;
+        },
+      });
+  }
+
+  /**
+   * Reads the log from the checkpoint and applies what is new. With `to`, returns as soon as
+   * the checkpoint reaches it (usually at once: the live feed got there first).
+   */
+  async catchUp(to?: Position): Promise<void> {
+    if (to !== undefined && this.checkpoint >= to) return;
+    for await (const stored of this.store.readAll({
+      fromPosition: this.checkpoint,
+      streamPrefix: STREAM_PREFIX,
+    })) {
+      this.apply(stored);
+      if (to !== undefined && this.checkpoint >= to) return;
+    }
+  }
+
+  get liveFeedError(): Error | undefined {
+    return this.failure;
+  }
+
+  stop(): void {
+    this.subscription?.unsubscribe();
+    this.applied.complete();
+  }
+
+  private apply(stored: StoredEvent): void {
+    if (stored.position <= this.checkpoint) return;
+    const recorded = decodeEvent(stored);
+    applyToReadModels(this.models, recorded.event);
+    this.checkpoint = recorded.position;
+    this.applied.next(recorded);
+  }
+}

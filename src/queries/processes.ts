@@ -1,0 +1,15 @@
+import type { ProcessRecord } from '../domain/schemas.ts';
+import type { ProcessesModel } from '../projections/processes.ts';
+
+export const getProcessIn = (model: ProcessesModel, processId: string): ProcessRecord | undefined =>
+  model.records.get(processId);
+
+/** Running processes by processId ascending: the recovery sweep's worklist. */
+export const listNonTerminalIn = (model: ProcessesModel): ProcessRecord[] =>
+  [...model.nonTerminal]
+    .sort(compareStrings)
+    .map((id) => model.records.get(id))
+    .filter((record): record is ProcessRecord => record !== undefined);
+
+/** Code-unit order: stable across locales and machines. */
+export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { filter, type Observable } from 'rxjs';
+import { z } from 'zod';
+import { type AppendOutcome, decideAppend } from './commands/append.ts';
+import type { Decision, States } from './commands/decision.ts';
+import { decideSetExternalRef } from './commands/external-ref.ts';
+import {
+  decideDeleteSessionAll,
+  decideGrant,
+  decideRevoke,
+  decideTransfer,
+} from './commands/grants.ts';
+import type { CommandHandler } from './commands/handler.ts';
+import { decideClaim, decideReleaseLease, decideRenew } from './commands/leases.ts';
+import { decideRegister } from './commands/register.ts';
+import { completionRequest } from './commands/terminal.ts';
+import { decideAckWake } from './commands/wakes.ts';
+import type { RecordedDomainEvent } from './domain/codec.ts';
+import { RegistryError } from './domain/errors.ts';
+import { streamOf } from './domain/events.ts';
+import {
+  type AppendRequest,
+  AppendRequestSchema,
+  type AuditContext,
+  AuditContextSchema,
+  ExternalRefSchema,
+  HandleDescriptorSchema,
+  IdSchema,
+  LeaseCompletionSchema,
+  MAX_PAYLOAD_BYTES,
+  type ProcessAwaitOutput,
+  ProcessAwaitOutputSchema,
+  type ProcessEvent,
+  type ProcessHandleGrant,
+  type ProcessLease,
+  ProcessLeaseSchema,
+  type ProcessRecord,
+  type ProcessRegistration,
+  ProcessRegistrationSchema,
+  type Scope,
+  ScopeSchema,
+  SequenceSchema,
+  type SessionDeleteReport,
+  TtlSchema,
+  type WaitOptions,
+  WaitOptionsSchema,
+} from './domain/schemas.ts';
+import { parseInput } from './domain/validation.ts';
+import type { ProjectionRunner } from './projections/runner.ts';
+import { eventsAfterOf, wakeEventsAfterOf } from './queries/events.ts';
+import {
+  type HandleGrantEntry,
+  handleGrantsForProcessIn,
+  hasHandleGrantIn,
+  listHandleGrantsIn,
+} from './queries/grants.ts';
+import { type HistoryEntry, historyOf } from './queries/history.ts';
+import { getProcessIn, listNonTerminalIn } from './queries/processes.ts';
+import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
+import type { DurabilityTier, EventStore } from './store/port.ts';
+
+/** The parts one registry instance shares between all its `withContext` views. */
+export interface RegistryCore {
+  store: EventStore;
+  handler: CommandHandler;
+  runner: ProjectionRunner;
+  clock: () => number;
+  closed: boolean;
+}
+
+const ProcessIdsSchema = z.array(IdSchema).max(10_000);
+
+/**
+ * The ProcessRegistry facade: validates every input at the edge, runs commands through the
+ * handler and answers queries from the read models. Queries first catch the read models up
+ * with the store, so an instance sees what other instances wrote before the call.
+ */
+export class ProcessRegistry {
+  constructor(
+    private readonly core: RegistryCore,
+    private readonly audit?: AuditContext,
+  ) {}
+
+  get durabilityTier(): DurabilityTier {
+    return this.core.store.durabilityTier;
+  }
+
+  /** A view of this registry whose commands stamp `context` into every event's metadata. */
+  withContext(context: AuditContext): ProcessRegistry {
+    return new ProcessRegistry(this.core, parseInput(AuditContextSchema, context, 'audit context'));
+  }
+
+  async registerProcess(registration: ProcessRegistration): Promise<ProcessRecord> {
+    const parsed = parseInput(ProcessRegistrationSchema, registration, 'process registration');
+    return this.command('registerProcess', [parsed.id], (states, now) =>
+      decideRegister(states.get(parsed.id)!, { registration: parsed, now }),
+    );
+  }
+
+  async setExternalRef(
+    processId: string,
+    externalRef: z.input<typeof ExternalRefSchema>,
+  ): Promise<ProcessRecord> {
+    const id = this.processId(processId);
+    const ref = parseInput(ExternalRefSchema, externalRef, 'external ref');
+    return this.command('setExternalRef', [id], (states, now) =>
+      decideSetExternalRef(states.get(id), { processId: id, externalRef: ref, now }),
+    );
+  }
+
+  async grantHandle(
+    scope: Scope,
+    processId: string,
+    descriptor: z.input<typeof HandleDescriptorSchema> = {},
+  ): Promise<ProcessHandleGrant> {
+    const s = this.scope(scope);
+    const id = this.processId(processId);
+    const d = parseInput(HandleDescriptorSchema, descriptor, 'handle descriptor');
+    return this.command('grantHandle', [id], (states, now) =>
+      decideGrant(states.get(id), { scope: s, processId: id, descriptor: d, now }),
+    );
+  }
+
+  async revokeHandle(scope: Scope, processId: string): Promise<void> {
+    const s = this.scope(scope);
+    const id = this.processId(processId);
+    return this.command('revokeHandle', [id], (states, now) =>
+      decideRevoke(states.get(id), { scope: s, processId: id, now }),
+    );
+  }
+
+  async transferHandleGrants(from: Scope, to: Scope, processIds: string[]): Promise<void> {
+    const f = this.scope(from, 'from scope');
+    const t = this.scope(to, 'to scope');
+    const ids = parseInput(ProcessIdsSchema, processIds, 'process ids');
+    return this.command('transferHandleGrants', ids, (states, now) =>
+      decideTransfer(states, { from: f, to: t, processIds: ids, now }),
+    );
+  }
+
+  async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
+    const s = this.scope(scope);
+    await this.fresh();
+    return listHandleGrantsIn(this.core.runner.models, s);
+  }
+
+  async listLiveHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
+    return (await this.listHandleGrants(scope)).filter((e) => e.record.status.state === 'running');
+  }
+
+  async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
+    const s = this.scope(scope);
+    const id = this.processId(processId);
+    await this.fresh();
+    return hasHandleGrantIn(this.core.runner.models, s, id);
+  }
+
+  async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {
+    const id = await this.knownProcess(processId);
+    return handleGrantsForProcessIn(this.core.runner.models, id);
+  }
+
+  /**
+   * Revokes every grant of the session (all frames) and reports which live processes lost
+   * their last grant. Processes are found in the caught-up read model, then each stream is
+   * re-checked under the command's locks.
+   */
+  async deleteSessionProcessState(sessionId: string): Promise<SessionDeleteReport> {
+    const sid = parseInput(IdSchema, sessionId, 'session id');
+    await this.fresh();
+    const ids = new Set<string>();
+    for (const grants of this.core.runner.models.grants.byScope.values()) {
+      for (const grant of grants.values()) if (grant.sessionId === sid) ids.add(grant.processId);
+    }
+    return this.command('deleteSessionProcessState', [...ids], (states, now) =>
+      decideDeleteSessionAll(states, { sessionId: sid, now }),
+    );
+  }
+
+  async appendEvent(processId: string, request: AppendRequest): Promise<AppendOutcome> {
+    const id = this.processId(processId);
+    const r = parseInput(AppendRequestSchema, request, 'append request');
+    checkPayloadSize(id, r.payload);
+    return this.command('appendEvent', [id], (states, now) =>
+      decideAppend(states.get(id), { processId: id, request: r, now }),
+    );
+  }
+
+  async eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
+    const id = await this.knownProcess(processId);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return eventsAfterOf(this.core.runner.models, id, after);
+  }
+
+  async wakeEventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
+    const id = await this.knownProcess(processId);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return wakeEventsAfterOf(this.core.runner.models, id, after);
+  }
+
+  /** The first event of `eventType` after `afterSequence`: at once if stored, else when it arrives. */
+  async waitEventAfter(
+    processId: string,
+    eventType: string,
+    afterSequence: number,
+    options?: WaitOptions,
+  ): Promise<ProcessEvent> {
+    const type = parseInput(IdSchema, eventType, 'event type');
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    const opts = parseInput(WaitOptionsSchema, options, 'wait options');
+    const id = await this.knownProcess(processId);
+    return firstWithin(
+      this.events$(id, after).pipe(filter((event) => event.eventType === type)),
+      opts,
+      `waiting for \`${type}\` on process \`${id}\``,
+    );
+  }
+
+  /** The process's await output: at once if terminal, else when it ends. */
+  async awaitProcess(processId: string, options?: WaitOptions): Promise<ProcessAwaitOutput> {
+    const opts = parseInput(WaitOptionsSchema, options, 'wait options');
+    const id = await this.knownProcess(processId);
+    return firstWithin(
+      processOutcome$(this.core.runner.models, this.core.runner.applied$, id),
+      opts,
+      `awaiting process \`${id}\``,
+    );
+  }
+
+  /** Catch-up then live: the process's events after `afterSequence`, as they are applied. */
+  events$(processId: string, afterSequence = 0): Observable<ProcessEvent> {
+    const id = this.processId(processId);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return processEvents$(this.core.runner.models, this.core.runner.applied$, id, after);
+  }
+
+  /** Every domain event as it is applied to this instance's read models. */
+  get applied$(): Observable<RecordedDomainEvent> {
+    return this.core.runner.applied$;
+  }
+
+  async completeProcess(
+    processId: string,
+    awaitOutput: ProcessAwaitOutput,
+  ): Promise<ProcessRecord> {
+    const id = this.processId(processId);
+    const output = parseInput(ProcessAwaitOutputSchema, awaitOutput, 'await output');
+    const request = completionRequest(id, output);
+    await this.command('completeProcess', [id], (states, now) =>
+      decideAppend(states.get(id), { processId: id, request, now }),
+    );
+    return getProcessIn(this.core.runner.models.processes, id)!;
+  }
+
+  async getProcess(processId: string): Promise<ProcessRecord | undefined> {
+    const id = this.processId(processId);
+    await this.fresh();
+    return getProcessIn(this.core.runner.models.processes, id);
+  }
+
+  async ackWake(processId: string, sequence: number): Promise<void> {
+    const id = this.processId(processId);
+    const seq = parseInput(SequenceSchema, sequence, 'sequence');
+    return this.command('ackWake', [id], (states, now) =>
+      decideAckWake(states.get(id), { processId: id, sequence: seq, now }),
+    );
+  }
+
+  async listNonTerminal(): Promise<ProcessRecord[]> {
+    await this.fresh();
+    return listNonTerminalIn(this.core.runner.models.processes);
+  }
+
+  async claimProcessLease(
+    processId: string,
+    ownerId: string,
+    ttlMs: number,
+  ): Promise<ProcessLease> {
+    const id = this.processId(processId);
+    const owner = parseInput(IdSchema, ownerId, 'owner id');
+    const ttl = parseInput(TtlSchema, ttlMs, 'lease ttl');
+    // Unguessable: only the holder can renew or release.
+    const leaseToken = randomUUID();
+    return this.command('claimProcessLease', [id], (states, now) =>
+      decideClaim(states.get(id), { processId: id, ownerId: owner, ttlMs: ttl, now, leaseToken }),
+    );
+  }
+
+  async renewProcessLease(lease: ProcessLease, ttlMs: number): Promise<ProcessLease> {
+    const l = parseInput(ProcessLeaseSchema, lease, 'lease');
+    const ttl = parseInput(TtlSchema, ttlMs, 'lease ttl');
+    return this.command('renewProcessLease', [l.processId], (states, now) =>
+      decideRenew(states.get(l.processId), { lease: l, ttlMs: ttl, now }),
+    );
+  }
+
+  async completeProcessLease(completion: { processId: string; leaseToken: string }): Promise<void> {
+    const c = parseInput(LeaseCompletionSchema, completion, 'lease completion');
+    return this.command('completeProcessLease', [c.processId], (states, now) =>
+      decideReleaseLease(states.get(c.processId), { completion: c, now }),
+    );
+  }
+
+  /** The stored lease of a process (possibly expired), or undefined when none is held. */
+  async getProcessLease(processId: string): Promise<ProcessLease | undefined> {
+    const id = await this.knownProcess(processId);
+    return this.core.runner.models.leases.get(id);
+  }
+
+  /** The process's domain events, in order, with metadata and positions. */
+  async history(processId: string): Promise<HistoryEntry[]> {
+    const id = await this.knownProcess(processId);
+    return historyOf(this.core.store, streamOf(id));
+  }
+
+  async close(): Promise<void> {
+    if (this.core.closed) return;
+    this.core.closed = true;
+    this.core.runner.stop();
+    await this.core.store.close();
+  }
+
+  private command<R>(
+    command: string,
+    processIds: readonly string[],
+    decide: (states: States, now: number) => Decision<R>,
+  ): Promise<R> {
+    this.ensureOpen();
+    return this.core.handler.execute({ command, audit: this.audit, processIds }, decide);
+  }
+
+  private async fresh(): Promise<void> {
+    this.ensureOpen();
+    await this.core.runner.catchUp();
+  }
+
+  private async knownProcess(processId: string): Promise<string> {
+    const id = this.processId(processId);
+    await this.fresh();
+    if (!this.core.runner.models.processes.records.has(id)) {
+      throw new RegistryError(
+        'not_found',
+        `unknown process \`${id}\`; register it first (registerProcess)`,
+      );
+    }
+    return id;
+  }
+
+  private processId(processId: string): string {
+    return parseInput(IdSchema, processId, 'process id');
+  }
+
+  private scope(scope: Scope, what = 'scope'): Scope {
+    return parseInput(ScopeSchema, scope, what);
+  }
+
+  private ensureOpen(): void {
+    if (this.core.closed) {
+      throw new RegistryError(
+        'unavailable',
+        'the registry is closed; open a new one (openRegistry)',
+      );
+    }
+  }
+}
+
+const checkPayloadSize = (processId: string, payload: unknown): void => {
+  const bytes = Buffer.byteLength(JSON.stringify(payload));
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    throw new RegistryError(
+      'invalid',
+      `payload for process \`${processId}\` is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; store large data elsewhere and append a reference`,
+    );
+  }
+};

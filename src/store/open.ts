@@ -1,0 +1,55 @@
+import { RegistryError } from '../domain/errors.ts';
+import { MemoryEventStore } from './memory.ts';
+import type { EventStore } from './port.ts';
+
+export const DEFAULT_STORE = 'sqlite:./procreg.db';
+
+/**
+ * Opens the store a URL names:
+ * - `memory:` in-process, lost on exit;
+ * - `sqlite:<path>[?synchronous=full|normal]` one SQLite file (the default);
+ * - `esdb://…`, `esdb+discover://…`, `kurrentdb://…` EventStoreDB / KurrentDB.
+ * Adapters are loaded on demand, so using one never loads another's native code.
+ */
+export const openStore = async (url: string): Promise<EventStore> => {
+  if (url === 'memory:' || url === 'memory') return new MemoryEventStore();
+  if (url.startsWith('sqlite:')) {
+    const { path, synchronous } = parseSqliteUrl(url);
+    const { openSqliteStore } = await import('./sqlite.ts');
+    return openSqliteStore(path, { synchronous });
+  }
+  if (/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kdb):\/\//.test(url)) {
+    const { openEventStoreDbStore } = await import('./eventstoredb.ts');
+    return openEventStoreDbStore(url.replace(/^(kurrentdb|kurrent|kdb)/, 'esdb'));
+  }
+  throw new RegistryError(
+    'invalid',
+    `unknown store \`${url}\`; use memory:, sqlite:<path> or esdb://host:2113?tls=false`,
+  );
+};
+
+const parseSqliteUrl = (url: string): { path: string; synchronous: 'full' | 'normal' } => {
+  const rest = url.slice('sqlite:'.length);
+  const [rawPath = '', query = ''] = rest.split('?', 2);
+  const path = rawPath.startsWith('//') ? rawPath.slice(2) : rawPath;
+  if (path.trim() === '') {
+    throw new RegistryError('invalid', `store \`${url}\` names no file; use sqlite:./procreg.db`);
+  }
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (key !== 'synchronous') {
+      throw new RegistryError(
+        'invalid',
+        `unknown option \`${key}\` in store \`${url}\`; only synchronous=full|normal`,
+      );
+    }
+  }
+  const synchronous = params.get('synchronous') ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal') {
+    throw new RegistryError(
+      'invalid',
+      `synchronous=${synchronous} in store \`${url}\`; use full (survives power loss, default) or normal (survives process crashes)`,
+    );
+  }
+  return { path, synchronous };
+};
