@@ -56,6 +56,7 @@ import {
 } from './queries/grants.ts';
 import { type HistoryEntry, historyOf } from './queries/history.ts';
 import { getProcessIn, listNonTerminalIn } from './queries/processes.ts';
+import { diffReadModels, type ProjectionDifference, rebuildReadModels } from './queries/verify.ts';
 import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
 import type { DurabilityTier, EventStore } from './store/port.ts';
 
@@ -311,6 +312,25 @@ export class ProcessRegistry {
   async history(processId: string): Promise<HistoryEntry[]> {
     const id = await this.knownProcess(processId);
     return historyOf(this.core.store, streamOf(id));
+  }
+
+  /**
+   * Rebuilds every read model from the log in a scratch space and returns where it differs
+   * from the live models: empty when the projections are healthy.
+   */
+  async verifyProjections(): Promise<ProjectionDifference[]> {
+    await this.fresh();
+    const { runner, store } = this.core;
+    const rebuilt = await rebuildReadModels(store, runner.position);
+    return diffReadModels(runner.models, rebuilt);
+  }
+
+  /** Live-feed subscribers (waiters, events$ consumers): for leak checks and monitoring. */
+  diagnostics(): { feedSubscribers: number; position: bigint } {
+    return {
+      feedSubscribers: this.core.runner.subscriberCount,
+      position: this.core.runner.position,
+    };
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,10 @@ export class ProjectionRunner {
     return this.applied.asObservable();
   }
 
+  get subscriberCount(): number {
+    return this.applied.observers.length;
+  }
+
   get position(): Position {
     return this.checkpoint;
   }

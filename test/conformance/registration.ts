@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { canonicalJson } from '../../src/domain/canonical.ts';
+import type { ConformanceContext } from '../support/harness.ts';
+import { expectNoWrite, expectRejectedWithoutWrite, lineType, registration } from './fixtures.ts';
+
+const coreNames = [
+  'process.cancel_requested',
+  'process.completed',
+  'process.failed',
+  'process.cancelled',
+];
+
+export const registrationRules = (ctx: ConformanceContext): void => {
+  it('reports the durability tier of its store', () => {
+    expect(ctx.registry.durabilityTier).toBe(ctx.backend.durabilityTier);
+  });
+
+  it('registers with core event types, default provenance and clock times', async () => {
+    const record = await ctx.registry.registerProcess(registration('p1'));
+    expect(record.id).toBe('p1');
+    expect(record.eventTypes.map((t) => t.name)).toEqual([
+      'producer.line',
+      'producer.wake',
+      ...coreNames,
+    ]);
+    expect(record.eventTypes.find((t) => t.name === 'process.failed')).toEqual({
+      name: 'process.failed',
+      payloadSchema: true,
+      semantics: {
+        terminal: { state: 'failed', awaitOutput: { kind: 'pointer', pointer: '/awaitOutput' } },
+      },
+    });
+    expect(record.eventTypes.find((t) => t.name === 'process.cancel_requested')).toEqual({
+      name: 'process.cancel_requested',
+      payloadSchema: true,
+    });
+    expect(record.provenance).toEqual({
+      ownerScope: { sessionId: 'root' },
+      hostProfileId: 'default',
+    });
+    expect(record.createdAtMs).toBe(ctx.clock.now);
+    expect(record.updatedAtMs).toBe(ctx.clock.now);
+    expect(record.status).toEqual({ state: 'running' });
+    expect(record.externalRef).toBeUndefined();
+    expect(await ctx.registry.getProcess('p1')).toEqual(record);
+  });
+
+  it('hashes the canonical JSON of the normalized registration', async () => {
+    const record = await ctx.registry.registerProcess(registration('p1'));
+    const normalized = {
+      id: record.id,
+      input: record.input,
+      eventTypes: record.eventTypes,
+      provenance: record.provenance,
+    };
+    const expected = createHash('sha256').update(canonicalJson(normalized)).digest('hex');
+    expect(record.registrationHash).toBe(expected);
+    // key order of the input does not change the hash
+    const reordered = await ctx.registry.registerProcess({
+      eventTypes: [lineType, registration('x').eventTypes![1]!],
+      input: { command: 'ls', type: 'tool.exec' },
+      id: 'p1',
+    });
+    expect(reordered.registrationHash).toBe(expected);
+  });
+
+  it('keeps a core type the registration declares itself instead of adding it', async () => {
+    const own = {
+      name: 'process.completed',
+      payloadSchema: { type: 'object' },
+      semantics: { terminal: { state: 'completed' as const } },
+    };
+    const record = await ctx.registry.registerProcess(registration('p1', { eventTypes: [own] }));
+    expect(record.eventTypes.filter((t) => t.name === 'process.completed')).toEqual([own]);
+    expect(record.eventTypes).toHaveLength(4);
+  });
+
+  it('returns the existing record for the same registration, writing nothing', async () => {
+    const first = await ctx.registry.registerProcess(registration('p1'));
+    ctx.clock.advance(1000);
+    const again = await expectNoWrite(ctx, () => ctx.registry.registerProcess(registration('p1')));
+    expect(again).toEqual(first);
+  });
+
+  it('rejects the same id with another registration as a hash conflict', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await expectRejectedWithoutWrite(
+      ctx,
+      () =>
+        ctx.registry.registerProcess(
+          registration('p1', { input: { type: 'tool.exec', command: 'pwd' } }),
+        ),
+      'conflict',
+      'registration hash conflict',
+    );
+  });
+
+  it.each([
+    ['a blank id', { id: '   ' }],
+    ['an empty id', { id: '' }],
+    [
+      'an empty owner session id',
+      { provenance: { ownerScope: { sessionId: '' }, hostProfileId: 'h' } },
+    ],
+    [
+      'a blank host profile',
+      { provenance: { ownerScope: { sessionId: 's' }, hostProfileId: ' ' } },
+    ],
+    ['a blank event type name', { eventTypes: [{ name: ' ', payloadSchema: true }] }],
+    ['duplicate event type names', { eventTypes: [lineType, lineType] }],
+    [
+      'a failed terminal type without awaitOutput',
+      {
+        eventTypes: [
+          { name: 'x.failed', payloadSchema: true, semantics: { terminal: { state: 'failed' } } },
+        ],
+      },
+    ],
+    [
+      'a cancelled terminal type without awaitOutput',
+      {
+        eventTypes: [
+          {
+            name: 'x.cancel',
+            payloadSchema: true,
+            semantics: { terminal: { state: 'cancelled' } },
+          },
+        ],
+      },
+    ],
+    ['an input without a type', { input: { command: 'ls' } }],
+    ['an unknown field', { extra: 1 }],
+    [
+      'an unsupported payload schema',
+      { eventTypes: [{ name: 'x', payloadSchema: { type: 'bogus' } }] },
+    ],
+    [
+      'a bad selector kind',
+      {
+        eventTypes: [
+          { name: 'x', payloadSchema: true, semantics: { wake: { input: { kind: 'nope' } } } },
+        ],
+      },
+    ],
+  ])('rejects %s as invalid and stores nothing', async (_what, override) => {
+    await expectRejectedWithoutWrite(
+      ctx,
+      () =>
+        ctx.registry.registerProcess({
+          ...registration('p1'),
+          ...(override as object),
+        } as Parameters<typeof ctx.registry.registerProcess>[0]),
+      'invalid',
+    );
+    expect(await ctx.registry.getProcess('p1')).toBeUndefined();
+  });
+
+  it('accepts a completed terminal type without an awaitOutput selector', async () => {
+    const record = await ctx.registry.registerProcess(
+      registration('p1', {
+        eventTypes: [
+          { name: 'done', payloadSchema: true, semantics: { terminal: { state: 'completed' } } },
+        ],
+      }),
+    );
+    expect(record.eventTypes[0]?.name).toBe('done');
+  });
+
+  it('returns undefined for an unknown process', async () => {
+    expect(await ctx.registry.getProcess('nope')).toBeUndefined();
+  });
+
+  it('sets an external ref and bumps updatedAtMs', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    ctx.clock.advance(250);
+    const ref = { backend: 'k8s', id: 'job-7', metadata: { ns: 'default' } };
+    const record = await ctx.registry.setExternalRef('p1', ref);
+    expect(record.externalRef).toEqual(ref);
+    expect(record.updatedAtMs).toBe(ctx.clock.now);
+    expect(record.createdAtMs).toBe(ctx.clock.now - 250);
+    expect(await ctx.registry.getProcess('p1')).toEqual(record);
+  });
+
+  it('rejects an external ref for an unknown process with not_found', async () => {
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.setExternalRef('ghost', { backend: 'k8s', id: 'x' }),
+      'not_found',
+      'unknown process `ghost`',
+    );
+  });
+
+  it('lists non-terminal processes by id ascending', async () => {
+    for (const id of ['c', 'a', 'd', 'b']) await ctx.registry.registerProcess(registration(id));
+    await ctx.registry.completeProcess('d', { type: 'success', value: null });
+    expect((await ctx.registry.listNonTerminal()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+};

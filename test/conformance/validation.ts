@@ -1,0 +1,140 @@
+import { expect, it } from 'vitest';
+import type { ProcessRegistry } from '../../src/index.ts';
+import type { ConformanceContext } from '../support/harness.ts';
+import { expectRejectedWithoutWrite, registration } from './fixtures.ts';
+
+const huge = 'x'.repeat(2 * 1024 * 1024);
+const cyclic: Record<string, unknown> = {};
+cyclic.self = cyclic;
+
+/** Each public method with a bad argument. The registry holds process `p1` with a lease. */
+type BadCall = [string, (r: ProcessRegistry, lease: unknown) => Promise<unknown>];
+const bad = (r: ProcessRegistry) =>
+  r as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+const badCalls: BadCall[] = [
+  ['registerProcess(number)', (r) => bad(r).registerProcess!(42)],
+  ['registerProcess(missing input)', (r) => bad(r).registerProcess!({ id: 'x' })],
+  ['registerProcess(huge id)', (r) => r.registerProcess({ id: huge, input: { type: 't' } })],
+  [
+    'registerProcess(non-JSON input)',
+    (r) => bad(r).registerProcess!({ id: 'x', input: { type: 't', f: () => 1 } }),
+  ],
+  [
+    'registerProcess(NaN in input)',
+    (r) => r.registerProcess({ id: 'x', input: { type: 't', n: Number.NaN } }),
+  ],
+  ['setExternalRef(blank id)', (r) => r.setExternalRef(' ', { backend: 'b', id: 'i' })],
+  ['setExternalRef(missing backend)', (r) => bad(r).setExternalRef!('p1', { id: 'i' })],
+  ['grantHandle(no scope)', (r) => bad(r).grantHandle!(undefined, 'p1', {})],
+  ['grantHandle(blank session)', (r) => r.grantHandle({ sessionId: '' }, 'p1', {})],
+  [
+    'grantHandle(descriptor type)',
+    (r) => bad(r).grantHandle!({ sessionId: 's' }, 'p1', { kind: 5 }),
+  ],
+  ['grantHandle(huge label)', (r) => r.grantHandle({ sessionId: 's' }, 'p1', { label: huge })],
+  ['revokeHandle(number id)', (r) => bad(r).revokeHandle!({ sessionId: 's' }, 7)],
+  [
+    'transferHandleGrants(not an array)',
+    (r) => bad(r).transferHandleGrants!({ sessionId: 'a' }, { sessionId: 'b' }, 'p1'),
+  ],
+  [
+    'transferHandleGrants(blank id)',
+    (r) => r.transferHandleGrants({ sessionId: 'a' }, { sessionId: 'b' }, ['']),
+  ],
+  ['listHandleGrants(string scope)', (r) => bad(r).listHandleGrants!('session:a')],
+  ['listLiveHandleGrants(null)', (r) => bad(r).listLiveHandleGrants!(null)],
+  ['hasHandleGrant(blank id)', (r) => r.hasHandleGrant({ sessionId: 's' }, '  ')],
+  ['handleGrantsForProcess(object)', (r) => bad(r).handleGrantsForProcess!({})],
+  ['deleteSessionProcessState(blank)', (r) => r.deleteSessionProcessState('')],
+  ['appendEvent(no eventType)', (r) => bad(r).appendEvent!('p1', { payload: {} })],
+  [
+    'appendEvent(undefined payload member)',
+    (r) =>
+      bad(r).appendEvent!('p1', {
+        eventType: 'producer.line',
+        payload: { text: 'a', u: undefined },
+      }),
+  ],
+  [
+    'appendEvent(bigint payload)',
+    (r) => bad(r).appendEvent!('p1', { eventType: 'producer.line', payload: { text: 'a', n: 1n } }),
+  ],
+  [
+    'appendEvent(Infinity)',
+    (r) =>
+      r.appendEvent('p1', {
+        eventType: 'producer.line',
+        payload: { text: 'a', n: Number.POSITIVE_INFINITY },
+      }),
+  ],
+  [
+    'appendEvent(cyclic payload)',
+    (r) => bad(r).appendEvent!('p1', { eventType: 'producer.line', payload: cyclic }),
+  ],
+  [
+    'appendEvent(huge payload)',
+    (r) => r.appendEvent('p1', { eventType: 'producer.line', payload: { text: huge } }),
+  ],
+  [
+    'appendEvent(bad wake scope)',
+    (r) =>
+      bad(r).appendEvent!('p1', {
+        eventType: 'producer.line',
+        payload: { text: 'a' },
+        wakeTargetScope: {},
+      }),
+  ],
+  ['eventsAfter(negative)', (r) => r.eventsAfter('p1', -1)],
+  ['eventsAfter(fraction)', (r) => r.eventsAfter('p1', 1.5)],
+  ['wakeEventsAfter(string)', (r) => bad(r).wakeEventsAfter!('p1', '0')],
+  ['waitEventAfter(blank type)', (r) => r.waitEventAfter('p1', '', 0)],
+  [
+    'waitEventAfter(negative timeout)',
+    (r) => r.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: -1 }),
+  ],
+  ['awaitProcess(bad signal)', (r) => bad(r).awaitProcess!('p1', { signal: 'stop' })],
+  ['completeProcess(unknown output type)', (r) => bad(r).completeProcess!('p1', { type: 'maybe' })],
+  [
+    'completeProcess(failure without code)',
+    (r) => bad(r).completeProcess!('p1', { type: 'failure', class: 'c', message: 'm' }),
+  ],
+  ['getProcess(blank)', (r) => r.getProcess('')],
+  ['ackWake(negative)', (r) => r.ackWake('p1', -3)],
+  ['claimProcessLease(blank owner)', (r) => r.claimProcessLease('p1', ' ', 10)],
+  ['claimProcessLease(negative ttl)', (r) => r.claimProcessLease('p1', 'w', -1)],
+  ['claimProcessLease(ttl string)', (r) => bad(r).claimProcessLease!('p1', 'w', '10')],
+  [
+    'renewProcessLease(missing token)',
+    (r, lease) => bad(r).renewProcessLease!({ ...(lease as object), leaseToken: undefined }, 10),
+  ],
+  ['renewProcessLease(bad ttl)', (r, lease) => bad(r).renewProcessLease!(lease, Number.NaN)],
+  ['completeProcessLease(no token)', (r) => bad(r).completeProcessLease!({ processId: 'p1' })],
+  ['withContext(blank actor)', async (r) => r.withContext({ actor: '' })],
+  ['history(blank)', (r) => r.history(' ')],
+];
+
+export const validationRules = (ctx: ConformanceContext): void => {
+  it.each(badCalls)('rejects bad input to %s as invalid, writing nothing', async (_name, call) => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const lease = await ctx.registry.claimProcessLease('p1', 'w', 1000);
+    await expectRejectedWithoutWrite(ctx, () => call(ctx.registry, lease), 'invalid');
+  });
+
+  it('rejects every call on a closed registry with unavailable', async () => {
+    const other = await ctx.open();
+    await other.close();
+    await expect(other.getProcess('p1')).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(other.registerProcess(registration('p9'))).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    expect(await ctx.registry.getProcess('p9')).toBeUndefined();
+  });
+
+  it('throws RegistryError instances with a code and a message naming the process', async () => {
+    const error = await ctx.registry.eventsAfter('ghost-7', 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ name: 'RegistryError', code: 'not_found' });
+    expect((error as Error).message).toContain('ghost-7');
+  });
+};

@@ -1,0 +1,185 @@
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { expect, it } from 'vitest';
+import type { ProcessRegistry } from '../../src/index.ts';
+import type { ConformanceContext } from '../support/harness.ts';
+import { registration } from './fixtures.ts';
+
+const line = (text: string) => ({ eventType: 'producer.line', payload: { text } });
+/**
+ * Counts timers created and not yet cleared or fired while `during` runs, by wrapping the
+ * global timer functions: exact, unlike counting the process's active handles.
+ */
+const outstandingTimers = async (during: () => Promise<void>): Promise<number> => {
+  const live = new Set<unknown>();
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const patchedSet = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const handle: unknown = realSet(
+      (...a: unknown[]) => {
+        live.delete(handle);
+        callback(...a);
+      },
+      ms,
+      ...args,
+    );
+    live.add(handle);
+    return handle;
+  }) as typeof setTimeout;
+  globalThis.setTimeout = patchedSet;
+  globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
+    live.delete(handle);
+    realClear(handle);
+  }) as typeof clearTimeout;
+  try {
+    await during();
+  } finally {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+  return live.size;
+};
+
+/** Waits until the registry's feed has no subscribers left (settling is synchronous, but a
+ * rejected promise's handlers run a tick later). */
+const settled = async (registry: ProcessRegistry) => {
+  for (let i = 0; i < 50 && registry.diagnostics().feedSubscribers > 0; i++) {
+    await new Promise((r) => setImmediate(r));
+  }
+  return registry.diagnostics().feedSubscribers;
+};
+
+export const waiterRules = (ctx: ConformanceContext): void => {
+  it('resolves waitEventAfter at once when a matching event is stored', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.appendEvent('p1', line('a'));
+    await ctx.registry.appendEvent('p1', {
+      eventType: 'producer.wake',
+      payload: { text: 'w' },
+      wakeTargetScope: { sessionId: 's' },
+    });
+    const event = await ctx.registry.waitEventAfter('p1', 'producer.wake', 0);
+    expect(event.sequence).toBe(2);
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('resolves waitEventAfter later, on the first matching event after the sequence', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.appendEvent('p1', line('old'));
+    const waiting = ctx.registry.waitEventAfter('p1', 'producer.line', 1);
+    await ctx.registry.appendEvent('p1', {
+      eventType: 'producer.wake',
+      payload: { text: 'x' },
+      wakeTargetScope: { sessionId: 's' },
+    });
+    await ctx.registry.appendEvent('p1', line('new'));
+    await ctx.registry.appendEvent('p1', line('newer'));
+    const event = await waiting;
+    expect(event).toMatchObject({ sequence: 3, payload: { text: 'new' } });
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('rejects waiters on an unknown process with not_found', async () => {
+    await expect(ctx.registry.waitEventAfter('ghost', 'x', 0)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(ctx.registry.awaitProcess('ghost')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('rejects at once on an already-aborted signal', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      ctx.registry.waitEventAfter('p1', 'producer.line', 0, { signal: controller.signal }),
+    ).rejects.toMatchObject({ code: 'aborted' });
+    await expect(
+      ctx.registry.awaitProcess('p1', { signal: controller.signal }),
+    ).rejects.toMatchObject({
+      code: 'aborted',
+    });
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('rejects with aborted when the signal fires while waiting, leaking nothing', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const leaked = await outstandingTimers(async () => {
+      const controller = new AbortController();
+      const waiting = ctx.registry.waitEventAfter('p1', 'producer.line', 0, {
+        signal: controller.signal,
+        timeoutMs: 60_000,
+      });
+      const awaiting = ctx.registry.awaitProcess('p1', { signal: controller.signal });
+      await new Promise((r) => setTimeout(r, 5));
+      expect(ctx.registry.diagnostics().feedSubscribers).toBe(2);
+      controller.abort();
+      await expect(waiting).rejects.toMatchObject({ code: 'aborted' });
+      await expect(awaiting).rejects.toMatchObject({ code: 'aborted' });
+      expect(await settled(ctx.registry)).toBe(0);
+    });
+    expect(leaked).toBe(0);
+  });
+
+  it('rejects with timeout after timeoutMs, leaking nothing', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const leaked = await outstandingTimers(async () => {
+      const started = Date.now();
+      await expect(
+        ctx.registry.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: 30 }),
+      ).rejects.toMatchObject({ code: 'timeout' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+      await expect(ctx.registry.awaitProcess('p1', { timeoutMs: 1 })).rejects.toMatchObject({
+        code: 'timeout',
+      });
+      expect(await settled(ctx.registry)).toBe(0);
+    });
+    expect(leaked).toBe(0);
+  });
+
+  it('clears the timeout timer when the waiter resolves first', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const leaked = await outstandingTimers(async () => {
+      const waiting = ctx.registry.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: 60_000 });
+      await new Promise((r) => setImmediate(r));
+      await ctx.registry.appendEvent('p1', line('now'));
+      await waiting;
+      expect(await settled(ctx.registry)).toBe(0);
+    });
+    expect(leaked).toBe(0);
+  });
+
+  it('resolves awaitProcess at once when terminal, and later when it ends', async () => {
+    await ctx.registry.registerProcess(registration('done'));
+    await ctx.registry.completeProcess('done', { type: 'success', value: 'v' });
+    expect(await ctx.registry.awaitProcess('done')).toEqual({ type: 'success', value: 'v' });
+    await ctx.registry.registerProcess(registration('later'));
+    const awaiting = ctx.registry.awaitProcess('later');
+    await ctx.registry.appendEvent('later', line('progress'));
+    const output = { type: 'cancelled' as const, message: 'stop' };
+    await ctx.registry.completeProcess('later', output);
+    expect(await awaiting).toEqual(output);
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('streams events$ as catch-up then live, each event once', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.appendEvent('p1', line('1'));
+    await ctx.registry.appendEvent('p1', line('2'));
+    const received = firstValueFrom(ctx.registry.events$('p1', 1).pipe(take(3), toArray()));
+    await ctx.registry.appendEvent('p1', line('3'));
+    await ctx.registry.appendEvent('p1', line('4'));
+    expect((await received).map((e) => e.sequence)).toEqual([2, 3, 4]);
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('resolves a waiter on one instance from an append through another', async () => {
+    const other = await ctx.open();
+    await ctx.registry.registerProcess(registration('p1'));
+    await other.getProcess('p1');
+    const waiting = other.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: 10_000 });
+    const awaiting = other.awaitProcess('p1', { timeoutMs: 10_000 });
+    await ctx.registry.appendEvent('p1', line('cross'));
+    expect((await waiting).payload).toEqual({ text: 'cross' });
+    await ctx.registry.completeProcess('p1', { type: 'success', value: 1 });
+    expect(await awaiting).toEqual({ type: 'success', value: 1 });
+  });
+};

@@ -1,0 +1,33 @@
+import { afterEach, beforeEach, describe } from 'vitest';
+import { appendRules } from '../conformance/appending.ts';
+import { auditRules } from '../conformance/audit.ts';
+import { concurrencyRules } from '../conformance/concurrency.ts';
+import { grantRules } from '../conformance/grants.ts';
+import { leaseRules } from '../conformance/leases.ts';
+import { registrationRules } from '../conformance/registration.ts';
+import { semanticsRules } from '../conformance/semantics.ts';
+import { validationRules } from '../conformance/validation.ts';
+import { waiterRules } from '../conformance/waiters.ts';
+import { type BackendUnderTest, ConformanceContext } from './harness.ts';
+
+/**
+ * The registry conformance suite: every rule of SPEC.md, run against one backend. Each store
+ * adapter's test file calls this unchanged with its backend.
+ */
+export const describeConformance = (backend: BackendUnderTest): void => {
+  describe(`registry conformance: ${backend.name}`, () => {
+    const ctx = new ConformanceContext(backend);
+    beforeEach(() => ctx.setUp());
+    afterEach(() => ctx.tearDown());
+
+    describe('registration and records', () => registrationRules(ctx));
+    describe('handle grants and sessions', () => grantRules(ctx));
+    describe('appending process events', () => appendRules(ctx));
+    describe('selectors and semantics', () => semanticsRules(ctx));
+    describe('waiters', () => waiterRules(ctx));
+    describe('leases', () => leaseRules(ctx));
+    describe('input validation', () => validationRules(ctx));
+    describe('concurrency', () => concurrencyRules(ctx));
+    describe('audit and rebuild', () => auditRules(ctx));
+  });
+};

@@ -1,0 +1,111 @@
+import { openRegistry, type ProcessRegistry, type RegistryOptions } from '../../src/index.ts';
+import { MemoryEventStore } from '../../src/store/memory.ts';
+import type { DurabilityTier, EventStore, StoredEvent } from '../../src/store/port.ts';
+
+/**
+ * A backend the conformance suite runs on. `connect` gives a new connection to the same
+ * backing store each call (a new SQLite handle, a new gRPC client), so two registries opened
+ * on two connections are two independent instances sharing one log.
+ */
+export interface StoreHarness {
+  connect(): Promise<EventStore>;
+  dispose(): Promise<void>;
+}
+
+export type HarnessFactory = () => Promise<StoreHarness>;
+
+export interface BackendUnderTest {
+  name: string;
+  durabilityTier: DurabilityTier;
+  harness: HarnessFactory;
+}
+
+/** A clock the test moves by hand; every timestamp the registry writes comes from it. */
+export class TestClock {
+  now = 1_700_000_000_000;
+  readonly read = (): number => this.now;
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+/** One memory store shared by several registries; closing a registry does not end it. */
+export const memoryBackend: BackendUnderTest = {
+  name: 'memory',
+  durabilityTier: 'inline',
+  harness: async () => {
+    const shared = new MemoryEventStore();
+    return {
+      connect: async () => sharedView(shared),
+      dispose: () => shared.close(),
+    };
+  },
+};
+
+const sharedView = (store: EventStore): EventStore => ({
+  durabilityTier: store.durabilityTier,
+  appendToStream: (...args) => store.appendToStream(...args),
+  appendToStreams: (...args) => store.appendToStreams(...args),
+  readStream: (...args) => store.readStream(...args),
+  streamRevision: (...args) => store.streamRevision(...args),
+  readAll: (...args) => store.readAll(...args),
+  subscribeToAll: (...args) => store.subscribeToAll(...args),
+  close: async () => {},
+});
+
+export const readWholeLog = async (store: EventStore): Promise<StoredEvent[]> => {
+  const events: StoredEvent[] = [];
+  for await (const event of store.readAll()) events.push(event);
+  return events;
+};
+
+/** Per-test state: the registry under test, its clock, and ways to look behind it. */
+export class ConformanceContext {
+  clock = new TestClock();
+  private harness: StoreHarness | undefined;
+  private readonly opened: ProcessRegistry[] = [];
+  private current: ProcessRegistry | undefined;
+
+  constructor(readonly backend: BackendUnderTest) {}
+
+  get registry(): ProcessRegistry {
+    if (!this.current) throw new Error('registry not opened');
+    return this.current;
+  }
+
+  async setUp(): Promise<void> {
+    this.clock = new TestClock();
+    this.harness = await this.backend.harness();
+    this.current = await this.open();
+  }
+
+  async tearDown(): Promise<void> {
+    for (const registry of this.opened.splice(0)) await registry.close();
+    await this.harness?.dispose();
+  }
+
+  /** Another registry instance on the same backing store (same clock unless given one). */
+  async open(options: RegistryOptions = {}): Promise<ProcessRegistry> {
+    const registry = await openRegistry(await this.connect(), {
+      clock: this.clock.read,
+      ...options,
+    });
+    this.opened.push(registry);
+    return registry;
+  }
+
+  async connect(): Promise<EventStore> {
+    if (!this.harness) throw new Error('harness not set up');
+    return this.harness.connect();
+  }
+
+  /** The whole stored log, read through a separate connection. */
+  async log(): Promise<StoredEvent[]> {
+    const store = await this.connect();
+    try {
+      return await readWholeLog(store);
+    } finally {
+      await store.close();
+    }
+  }
+}
