@@ -1,6 +1,7 @@
 /** procreg: an event-sourced process registry. The public API. */
 
 export type { AppendOutcome } from './commands/append.ts';
+export type { ImportProgress, LineSource } from './commands/import.ts';
 export { cancelRequest } from './commands/terminal.ts';
 export {
   errorCodes,
@@ -12,7 +13,9 @@ export type { DomainEvent, EventMetadata } from './domain/events.ts';
 export type { Json } from './domain/json.ts';
 export type * from './domain/schemas.ts';
 export { openRegistry, type RegistryOptions } from './open-registry.ts';
+export type { AsOfPoint, AsOfView } from './queries/as-of.ts';
 export type { HandleGrantEntry } from './queries/grants.ts';
-export type { HistoryEntry } from './queries/history.ts';
+export type { HistoryEntry, HistoryOptions } from './queries/history.ts';
+export type { ProjectionDifference } from './queries/verify.ts';
 export { ProcessRegistry } from './registry.ts';
 export type { DurabilityTier, EventStore } from './store/port.ts';

@@ -11,6 +11,7 @@ import {
   decideTransfer,
 } from './commands/grants.ts';
 import type { CommandHandler } from './commands/handler.ts';
+import { type ImportProgress, importLines, type LineSource } from './commands/import.ts';
 import { decideClaim, decideReleaseLease, decideRenew } from './commands/leases.ts';
 import { decideRegister } from './commands/register.ts';
 import { completionRequest } from './commands/terminal.ts';
@@ -47,14 +48,22 @@ import {
 } from './domain/schemas.ts';
 import { parseInput } from './domain/validation.ts';
 import type { ProjectionRunner } from './projections/runner.ts';
+import { AsOfView } from './queries/as-of.ts';
 import { eventsAfterOf, wakeEventsAfterOf } from './queries/events.ts';
+import { exportLines } from './queries/export.ts';
 import {
   type HandleGrantEntry,
   handleGrantsForProcessIn,
   hasHandleGrantIn,
   listHandleGrantsIn,
 } from './queries/grants.ts';
-import { type HistoryEntry, historyOf } from './queries/history.ts';
+import {
+  type HistoryEntry,
+  type HistoryOptions,
+  HistoryOptionsSchema,
+  historyOf,
+  iterateHistoryOf,
+} from './queries/history.ts';
 import { getProcessIn, listNonTerminalIn } from './queries/processes.ts';
 import { diffReadModels, type ProjectionDifference, rebuildReadModels } from './queries/verify.ts';
 import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
@@ -70,6 +79,10 @@ export interface RegistryCore {
 }
 
 const ProcessIdsSchema = z.array(IdSchema).max(10_000);
+const AsOfPointSchema = z.union([
+  z.strictObject({ timeMs: z.number().finite() }),
+  z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),
+]);
 
 /**
  * The ProcessRegistry facade: validates every input at the edge, runs commands through the
@@ -308,10 +321,64 @@ export class ProcessRegistry {
     return this.core.runner.models.leases.get(id);
   }
 
-  /** The process's domain events, in order, with metadata and positions. */
-  async history(processId: string): Promise<HistoryEntry[]> {
+  /**
+   * The process's domain events, in order, with metadata, revision, position and time;
+   * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types.
+   */
+  async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
     const id = await this.knownProcess(processId);
-    return historyOf(this.core.store, streamOf(id));
+    const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    return historyOf(this.core.store, streamOf(id), opts);
+  }
+
+  /** `history` as an async iterator, read page by page: for long histories. */
+  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
+    const id = await this.knownProcess(processId);
+    const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    yield* iterateHistoryOf(this.core.store, streamOf(id), opts);
+  }
+
+  /**
+   * A read-only view of the registry as it was at a point: a time (epoch ms on the registry
+   * clock) or `{ position }` in the global log (as `history` entries report it).
+   */
+  asOf(at: number | { timeMs: number } | { position: bigint | number }): AsOfView {
+    this.ensureOpen();
+    const point = parseInput(
+      AsOfPointSchema,
+      typeof at === 'number' ? { timeMs: at } : at,
+      'asOf point',
+    );
+    return new AsOfView(
+      this.core.store,
+      'position' in point ? { position: BigInt(point.position) } : point,
+    );
+  }
+
+  /** The whole log as NDJSON lines, in log order (see `importEvents`). */
+  async *exportEvents(): AsyncGenerator<string> {
+    this.ensureOpen();
+    yield* exportLines(this.core.store);
+  }
+
+  /**
+   * Imports an export into this registry's store, which must hold no procreg events. Every
+   * line is checked before anything is written; `source` is called twice (check, write).
+   */
+  async importEvents(
+    source: LineSource,
+    onProgress?: (progress: ImportProgress) => void,
+  ): Promise<{ imported: number }> {
+    this.ensureOpen();
+    if (typeof source !== 'function') {
+      throw new RegistryError(
+        'invalid',
+        'importEvents takes a function returning the lines (it reads them twice)',
+      );
+    }
+    const result = await importLines(this.core.store, source, onProgress);
+    await this.fresh();
+    return result;
   }
 
   /**

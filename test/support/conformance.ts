@@ -6,6 +6,7 @@ import { grantRules } from '../conformance/grants.ts';
 import { leaseRules } from '../conformance/leases.ts';
 import { registrationRules } from '../conformance/registration.ts';
 import { semanticsRules } from '../conformance/semantics.ts';
+import { temporalRules } from '../conformance/temporal.ts';
 import { validationRules } from '../conformance/validation.ts';
 import { waiterRules } from '../conformance/waiters.ts';
 import { type BackendUnderTest, ConformanceContext } from './harness.ts';
@@ -29,5 +30,6 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('input validation', () => validationRules(ctx));
     describe('concurrency', () => concurrencyRules(ctx));
     describe('audit and rebuild', () => auditRules(ctx));
+    describe('history, asOf, export and import', () => temporalRules(ctx));
   });
 };

@@ -1,0 +1,150 @@
+import { decodeEvent } from '../domain/codec.ts';
+import { RegistryError } from '../domain/errors.ts';
+import { STREAM_PREFIX } from '../domain/events.ts';
+import { type ExportLine, ExportLineSchema } from '../queries/export.ts';
+import type { EventStore, StreamWrite } from '../store/port.ts';
+
+/**
+ * Where import reads NDJSON from (lines or chunks of text); called once to check every line
+ * and once more to write them.
+ */
+export type LineSource = () => AsyncIterable<string> | Iterable<string>;
+
+export interface ImportProgress {
+  phase: 'check' | 'write';
+  lines: number;
+}
+
+const BATCH = 500;
+
+/**
+ * Imports an NDJSON export into an empty store. Import restores facts, so it does not run
+ * the deciders; instead it checks, before writing anything, that every line is a procreg
+ * domain event and that each stream's revisions run 0, 1, 2 ... A bad file or a non-empty
+ * store is rejected (`invalid` / `conflict`) with nothing written. Writing goes in batches
+ * that each expect the revisions the export had, so a concurrent writer is detected.
+ */
+export const importLines = async (
+  store: EventStore,
+  source: LineSource,
+  onProgress?: (progress: ImportProgress) => void,
+): Promise<{ imported: number }> => {
+  for await (const _ of store.readAll({ streamPrefix: STREAM_PREFIX, maxCount: 1 })) {
+    throw new RegistryError(
+      'conflict',
+      'the target store already holds procreg events; import only into an empty store',
+    );
+  }
+  const checked = await forEachLine(source, (line, n) => {
+    onProgress?.({ phase: 'check', lines: n });
+    return line;
+  });
+  let batch: ExportLine[] = [];
+  const flush = async () => {
+    if (batch.length > 0) await store.appendToStreams(writesFor(batch));
+    batch = [];
+  };
+  const imported = await forEachLine(source, async (line, n) => {
+    batch.push(line);
+    if (batch.length >= BATCH) {
+      await flush();
+      onProgress?.({ phase: 'write', lines: n });
+    }
+  });
+  await flush();
+  onProgress?.({ phase: 'write', lines: imported });
+  if (imported !== checked) {
+    throw new RegistryError(
+      'invalid',
+      `the import source changed while importing (${checked} lines checked, ${imported} read); import from a file that is not being written`,
+    );
+  }
+  return { imported };
+};
+
+/** Parses and checks each line (the revisions of every stream must be dense from 0). */
+const forEachLine = async (
+  source: LineSource,
+  visit: (line: ExportLine, lineNumber: number) => unknown,
+): Promise<number> => {
+  const nextRevision = new Map<string, number>();
+  let n = 0;
+  const handle = async (text: string) => {
+    if (text.trim() === '') return;
+    n += 1;
+    const line = parseLine(text, n);
+    const expected = nextRevision.get(line.stream) ?? 0;
+    if (line.revision !== expected) {
+      throw new RegistryError(
+        'invalid',
+        `import line ${n}: ${line.stream} revision ${line.revision}, expected ${expected}; the export is incomplete or out of order`,
+      );
+    }
+    nextRevision.set(line.stream, expected + 1);
+    await visit(line, n);
+  };
+  // The source may yield whole lines or arbitrary chunks of text: split on newlines and
+  // carry a partial last line over to the next chunk.
+  let carry = '';
+  for await (const chunk of source()) {
+    const parts = (carry + chunk).split('\n');
+    carry = parts.pop() ?? '';
+    for (const text of parts) await handle(text);
+  }
+  await handle(carry);
+  return n;
+};
+
+const parseLine = (text: string, n: number): ExportLine => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new RegistryError(
+      'invalid',
+      `import line ${n} is not JSON; import a file made by procreg export`,
+    );
+  }
+  const parsed = ExportLineSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new RegistryError(
+      'invalid',
+      `import line ${n} is not an exported event (${parsed.error.issues[0]?.message}); import a file made by procreg export`,
+    );
+  }
+  const line = parsed.data;
+  try {
+    decodeEvent({
+      id: line.eventId,
+      stream: line.stream,
+      revision: line.revision,
+      position: 0n,
+      type: line.type,
+      data: line.data,
+      metadata: line.metadata,
+    });
+  } catch (error) {
+    throw new RegistryError('invalid', `import line ${n}: ${(error as Error).message}`);
+  }
+  return line;
+};
+
+/** Consecutive events of a stream go in one write expecting the revision before them. */
+const writesFor = (lines: readonly ExportLine[]): StreamWrite[] => {
+  const byStream = new Map<string, ExportLine[]>();
+  for (const line of lines) {
+    const list = byStream.get(line.stream);
+    if (list) list.push(line);
+    else byStream.set(line.stream, [line]);
+  }
+  return [...byStream].map(([stream, events]) => ({
+    stream,
+    expectedRevision: events[0]!.revision === 0 ? 'no_stream' : events[0]!.revision - 1,
+    events: events.map((e) => ({
+      id: e.eventId,
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata,
+    })),
+  }));
+};

@@ -1,0 +1,394 @@
+import {
+  type AllStreamResolvedEvent,
+  type AppendExpectedRevision,
+  BACKWARDS,
+  END,
+  START as ESDB_START,
+  type EventData,
+  EventStoreDBClient,
+  FORWARDS,
+  type JSONType,
+  jsonEvent,
+  type ResolvedEvent,
+  type StreamingRead,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from '@eventstore/db-client';
+import { type Observable, throwError } from 'rxjs';
+import { RegistryError } from '../domain/errors.ts';
+import type { Json } from '../domain/json.ts';
+import { describeHosts, unavailable } from './eventstoredb-errors.ts';
+import {
+  decodePosition,
+  encodePosition,
+  isKnownPosition,
+  type LogPosition,
+  toRevision,
+} from './eventstoredb-position.ts';
+import {
+  isSystemEvent,
+  type ResubscribePolicy,
+  resilientAllSubscription,
+} from './eventstoredb-subscription.ts';
+import {
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  START,
+  type StoredEvent,
+  type StreamRevision,
+  type StreamWrite,
+  type SubscribeOptions,
+  WrongExpectedRevisionError,
+} from './port.ts';
+
+export interface EventStoreDbOptions {
+  /**
+   * Upper bound for one append or one read page. The client puts no deadline on streaming
+   * calls (reads, batch appends), so without this a half-open connection could hang a caller.
+   */
+  operationTimeoutMs?: number;
+  /** how `subscribeToAll` resubscribes after a dropped connection */
+  resubscribe?: Partial<ResubscribePolicy>;
+  /** events per `$all` read page */
+  pageSize?: number;
+}
+
+const defaults = {
+  operationTimeoutMs: 30_000,
+  pageSize: 512,
+  resubscribe: { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 5_000 },
+};
+
+/**
+ * Opens the EventStoreDB / KurrentDB adapter (`@eventstore/db-client` 6.x, gRPC) on any
+ * connection string the client accepts (`esdb://host:2113?tls=false`, `esdb+discover://…`,
+ * TLS options) and checks the server answers before returning.
+ *
+ * Requires a server ≥ 22.6 (22.10 LTS or later): older ones do not report `$all` positions
+ * on stream reads, which the port needs. Semantics that differ from memory/SQLite:
+ * `appendToStreams` is not atomic across streams (stream by stream, stopping at the first
+ * failure) and `readAll`'s stream prefix is applied client-side (client 6.x cannot filter
+ * `$all` reads on the server; subscriptions are filtered server-side).
+ */
+export const openEventStoreDbStore = async (
+  connectionString: string,
+  options: EventStoreDbOptions = {},
+): Promise<EventStore> => {
+  const host = describeHosts(connectionString);
+  let client: EventStoreDBClient;
+  try {
+    client = EventStoreDBClient.connectionString(connectionString);
+  } catch (error) {
+    throw new RegistryError(
+      'invalid',
+      `invalid EventStoreDB connection string for ${host} (${error instanceof Error ? error.message : String(error)}); expected e.g. esdb://localhost:2113?tls=false`,
+      { cause: error },
+    );
+  }
+  const store = new EventStoreDbStore(client, host, options);
+  try {
+    await store.probe();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+};
+
+class EventStoreDbStore implements EventStore {
+  readonly durabilityTier = 'durable' as const;
+  private readonly timeoutMs: number;
+  private readonly pageSize: number;
+  private readonly policy: ResubscribePolicy;
+  private readonly closers = new Set<() => void>();
+  private closed = false;
+
+  constructor(
+    private readonly client: EventStoreDBClient,
+    private readonly host: string,
+    options: EventStoreDbOptions,
+  ) {
+    this.timeoutMs = options.operationTimeoutMs ?? defaults.operationTimeoutMs;
+    this.pageSize = Math.max(2, options.pageSize ?? defaults.pageSize);
+    this.policy = { ...defaults.resubscribe, ...options.resubscribe };
+  }
+
+  /** One cheap round trip, so that a wrong host or a down server fails at open. */
+  async probe(): Promise<void> {
+    try {
+      await this.collect(
+        this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 }),
+        'connecting',
+      );
+    } catch (error) {
+      throw unavailable(this.host, 'connecting', error);
+    }
+  }
+
+  async appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    this.ensureOpen();
+    const doing = `appending to ${stream}`;
+    let result: Awaited<ReturnType<EventStoreDBClient['appendToStream']>>;
+    try {
+      // Event ids pass through: a retry after a lost reply carries the same ids and the
+      // server answers it from its idempotency check instead of writing twice.
+      result = await this.withTimeout(
+        this.client.appendToStream(stream, events.map(toEventData), {
+          expectedRevision: toExpected(options.expectedRevision),
+        }),
+        doing,
+      );
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        const actual = error.actualVersion;
+        throw new WrongExpectedRevisionError(
+          stream,
+          options.expectedRevision,
+          typeof actual === 'bigint' ? toRevision(actual) : -1,
+        );
+      }
+      throw unavailable(this.host, doing, error);
+    }
+    const nextRevision = toRevision(result.nextExpectedRevision);
+    // A one-event append reports that event's position. For several events servers differ
+    // (first vs last), and an idempotent replay reports none, so read the last one back.
+    const position =
+      events.length === 1 && isKnownPosition(result.position)
+        ? encodePosition(result.position)
+        : await this.positionOf(stream, nextRevision);
+    return { nextRevision, position };
+  }
+
+  async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    for (const write of writes) {
+      results.push(
+        await this.appendToStream(write.stream, write.events, {
+          expectedRevision: write.expectedRevision,
+        }),
+      );
+    }
+    return results;
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.ensureOpen();
+    if (options.maxCount === 0) return [];
+    const backwards = options.direction === 'backwards';
+    const fromRevision =
+      options.fromRevision === undefined
+        ? backwards
+          ? END
+          : ESDB_START
+        : BigInt(options.fromRevision);
+    try {
+      const resolved = await this.collect(
+        this.client.readStream(stream, {
+          fromRevision,
+          direction: backwards ? BACKWARDS : FORWARDS,
+          ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
+        }),
+        `reading ${stream}`,
+      );
+      return resolved.flatMap((r) => (r.event ? [this.toStored(r.event)] : []));
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw unavailable(this.host, `reading ${stream}`, error);
+    }
+  }
+
+  async streamRevision(stream: string): Promise<StreamRevision> {
+    const [last] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
+    return last ? last.revision : -1;
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
+    this.ensureOpen();
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    // `after` is exclusive (the port); ESDB reads `$all` from a position inclusively, so
+    // every page after the first starts with the event the previous one ended on.
+    let after = options.fromPosition ?? START;
+    while (remaining > 0) {
+      this.ensureOpen();
+      const page = await this.collect(
+        this.client.readAll({
+          fromPosition: after === START ? ESDB_START : decodePosition(after),
+          direction: FORWARDS,
+          maxCount: this.pageSize,
+        }),
+        'reading $all',
+      ).catch((error: unknown) => {
+        throw unavailable(this.host, 'reading $all', error);
+      });
+      for (const { event } of page) {
+        if (!event) continue;
+        const position = encodePosition(event.position);
+        if (position <= after) continue;
+        after = position;
+        if (isSystemEvent(event)) continue;
+        if (
+          options.streamPrefix !== undefined &&
+          !event.streamId.startsWith(options.streamPrefix)
+        ) {
+          continue;
+        }
+        yield this.toStored(event);
+        remaining -= 1;
+        if (remaining <= 0) return;
+      }
+      if (page.length < this.pageSize) return;
+    }
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {
+    if (this.closed) return throwError(() => this.closedError());
+    return resilientAllSubscription({
+      client: this.client,
+      host: this.host,
+      policy: this.policy,
+      fromPosition: options.fromPosition ?? START,
+      ...(options.streamPrefix === undefined ? {} : { streamPrefix: options.streamPrefix }),
+      toStored: (event) => this.toStored(event),
+      onClose: (complete) => {
+        this.closers.add(complete);
+        return () => this.closers.delete(complete);
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const complete of [...this.closers]) complete();
+    this.closers.clear();
+    await this.client.dispose();
+    await closeChannel(this.client);
+  }
+
+  private async positionOf(stream: string, revision: StreamRevision): Promise<Position> {
+    if (revision < 0) return START;
+    const [event] = await this.readStream(stream, {
+      fromRevision: revision,
+      direction: 'backwards',
+      maxCount: 1,
+    });
+    if (!event || event.revision !== revision) {
+      throw new RegistryError(
+        'unavailable',
+        `EventStoreDB at ${this.host} acknowledged ${stream}@${revision} but does not return it; retry the append`,
+      );
+    }
+    return event.position;
+  }
+
+  private toStored(event: RecordedEvent): StoredEvent {
+    const position: LogPosition | undefined = event.position;
+    if (!isKnownPosition(position)) {
+      throw new RegistryError(
+        'unavailable',
+        `EventStoreDB at ${this.host} does not report the $all position of ${event.streamId}@${event.revision}; the registry needs EventStoreDB 22.10 or later, and events not written in explicit transactions`,
+      );
+    }
+    if (!event.isJson || event.metadata instanceof Uint8Array) {
+      throw new RegistryError(
+        'unavailable',
+        `event ${event.id} in ${event.streamId} is not JSON; the registry only reads events it wrote`,
+      );
+    }
+    return {
+      id: event.id,
+      stream: event.streamId,
+      revision: toRevision(event.revision),
+      position: encodePosition(position),
+      type: event.type,
+      // JSON.parse output, so JSON by construction
+      data: event.data as Json,
+      metadata: (event.metadata ?? null) as Json,
+    };
+  }
+
+  /** Drains a read, bounded by the operation timeout; a timed-out read is cancelled. */
+  private collect<T>(read: StreamingRead<T>, doing: string): Promise<T[]> {
+    const drained = (async () => {
+      const items: T[] = [];
+      for await (const item of read) items.push(item as T);
+      return items;
+    })();
+    return this.withTimeout(drained, doing, () => {
+      read.cancel().catch(() => {});
+    });
+  }
+
+  private withTimeout<T>(work: Promise<T>, doing: string, onTimeout?: () => void): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(
+          new RegistryError(
+            'unavailable',
+            `EventStoreDB at ${this.host} did not answer within ${this.timeoutMs} ms while ${doing}; check the server and the network, then retry`,
+          ),
+        );
+      }, this.timeoutMs);
+    });
+    // the loser of the race must not surface as an unhandled rejection
+    work.catch(() => {});
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw this.closedError();
+  }
+
+  private closedError(): RegistryError {
+    return new RegistryError('unavailable', `the EventStoreDB store for ${this.host} is closed`);
+  }
+}
+
+/**
+ * `dispose()` cancels the client's calls but leaves its gRPC channel (an idle HTTP/2
+ * connection) open, and client 6.x has no public way to close it. Its `getChannel` is only
+ * `protected` in the typings, so we reach it structurally and tolerate its absence.
+ */
+const closeChannel = async (client: EventStoreDBClient): Promise<void> => {
+  const internals = client as unknown as { getChannel?: () => Promise<{ close(): void }> };
+  if (typeof internals.getChannel !== 'function') return;
+  try {
+    (await internals.getChannel()).close();
+  } catch {
+    // no channel could be made (e.g. discovery failed): nothing to close
+  }
+};
+
+type RecordedEvent = NonNullable<ResolvedEvent['event'] | AllStreamResolvedEvent['event']>;
+
+const toExpected = (expected: ExpectedRevision): AppendExpectedRevision =>
+  expected === 'any' || expected === 'no_stream'
+    ? expected
+    : expected < 0
+      ? 'no_stream'
+      : BigInt(expected);
+
+/**
+ * Data and metadata go as JSON. Metadata is sent as the bytes of its JSON text, so that
+ * every JSON value (also `null`, `0`, `false`, which the client would drop) reads back as
+ * itself: the client JSON-parses custom metadata on read.
+ */
+const toEventData = (event: NewEvent): EventData =>
+  jsonEvent({
+    id: event.id,
+    type: event.type,
+    // the client JSON.stringify()s data; every Json value (also numbers, null) survives that
+    data: event.data as JSONType,
+    metadata: new TextEncoder().encode(JSON.stringify(event.metadata)),
+  });

@@ -1,0 +1,344 @@
+import type Database from 'better-sqlite3';
+import type { Observable } from 'rxjs';
+import { isRegistryError, RegistryError } from '../domain/errors.ts';
+import { replayedAppend, revisionMatches } from './memory.ts';
+import {
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  START,
+  type StoredEvent,
+  type StreamRevision,
+  type StreamWrite,
+  type SubscribeOptions,
+  WrongExpectedRevisionError,
+} from './port.ts';
+import {
+  type EventRow,
+  type EventStatements,
+  PAGE_SIZE,
+  prepareEventStatements,
+  readPage,
+  type SerializedEvent,
+  serializeEvent,
+  toEventRow,
+  toStoredEvent,
+} from './sqlite-events.ts';
+import { type SqliteOperation, sqliteCode, sqliteFailure } from './sqlite-failures.ts';
+import { SqliteFeed } from './sqlite-feed.ts';
+import { openDatabase } from './sqlite-file.ts';
+
+export interface SqliteStoreOptions {
+  /** `full` (default): an acknowledged append survives power loss. `normal`: a process crash only. */
+  synchronous?: 'full' | 'normal';
+  /** How long to wait for another connection's write lock before failing `unavailable`. */
+  busyTimeoutMs?: number;
+  /** How often subscriptions look for other processes' appends. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Opens the embedded, durable event store on a SQLite file, creating it when new. Several
+ * stores (in this or other OS processes) may share one file: every append checks its
+ * expected revision under the file's write lock.
+ */
+export const openSqliteStore = async (
+  path: string,
+  options: SqliteStoreOptions = {},
+): Promise<EventStore> => {
+  const settings = {
+    synchronous: options.synchronous ?? 'full',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    pollIntervalMs: options.pollIntervalMs ?? 30,
+  };
+  if (settings.synchronous !== 'full' && settings.synchronous !== 'normal') {
+    throw new RegistryError(
+      'invalid',
+      `synchronous must be 'full' or 'normal', not ${String(settings.synchronous)}`,
+    );
+  }
+  const { busyTimeoutMs, pollIntervalMs } = settings;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
+    throw new RegistryError(
+      'invalid',
+      `busyTimeoutMs must be a whole number of milliseconds, not ${busyTimeoutMs}`,
+    );
+  }
+  if (!(pollIntervalMs > 0 && pollIntervalMs < 2 ** 31)) {
+    throw new RegistryError(
+      'invalid',
+      `pollIntervalMs must be a positive number of milliseconds, not ${pollIntervalMs}`,
+    );
+  }
+  return new SqliteEventStore(path, openDatabase(path, settings), settings);
+};
+
+interface PendingWrite {
+  stream: string;
+  expectedRevision: ExpectedRevision;
+  events: SerializedEvent[];
+  /** the caller's write, for the replay check shared with the memory store */
+  original: StreamWrite;
+}
+
+/** One appendToStreams call waiting for the next group commit. */
+interface PendingAppend {
+  writes: PendingWrite[];
+  resolve: (results: AppendResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+interface AppendOutcome {
+  results: AppendResult[];
+  rows: EventRow[];
+}
+
+/** An append's fate within a batch: stored, or refused on its own. */
+type Outcome = AppendOutcome | Error;
+
+class SqliteEventStore implements EventStore {
+  readonly durabilityTier = 'durable' as const;
+  private readonly statements: EventStatements;
+  private readonly commitBatch: Database.Transaction<
+    (batch: readonly PendingAppend[], outcomes: Outcome[]) => Position
+  >;
+  private readonly feed: SqliteFeed;
+  private queue: PendingAppend[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly db: Database.Database,
+    private readonly settings: { busyTimeoutMs: number; pollIntervalMs: number },
+  ) {
+    this.statements = prepareEventStatements(db);
+    // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT: a
+    // refused append is rolled back alone and the rest of the batch commits.
+    const appendOne = db.transaction((writes: readonly PendingWrite[]) => this.applyWrites(writes));
+    this.commitBatch = db.transaction((batch: readonly PendingAppend[], outcomes: Outcome[]) => {
+      const headBefore = this.statements.head.get()!;
+      for (const pending of batch) {
+        try {
+          outcomes.push(appendOne(pending.writes));
+        } catch (error) {
+          const refused =
+            error instanceof WrongExpectedRevisionError || isRegistryError(error, 'conflict');
+          if (!refused) throw error;
+          outcomes.push(error);
+        }
+      }
+      return headBefore;
+    });
+    this.feed = new SqliteFeed(
+      {
+        head: () => this.statements.head.get()!,
+        page: (after, upTo, prefix, limit) => readPage(this.statements, after, upTo, prefix, limit),
+        isTransient: (error) => sqliteCode(error)?.startsWith('SQLITE_BUSY') === true,
+        failure: (error) => sqliteFailure(error, path, 'read', settings.busyTimeoutMs),
+        closedError: () => this.closedError(),
+      },
+      settings.pollIntervalMs,
+    );
+  }
+
+  async appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    const [result] = await this.appendToStreams([
+      { stream, events, expectedRevision: options.expectedRevision },
+    ]);
+    return result!;
+  }
+
+  /**
+   * Group commit: appends made while a commit is pending join it. The batch is one
+   * BEGIN IMMEDIATE transaction (one fsync), each append in its own savepoint checked
+   * against its own expected revision, so a stale append fails alone.
+   */
+  async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    this.ensureOpen();
+    if (writes.length === 0) return [];
+    const pending = writes.map((write) => ({
+      stream: write.stream,
+      expectedRevision: write.expectedRevision,
+      events: write.events.map(serializeEvent),
+      original: write,
+    }));
+    return new Promise<AppendResult[]>((resolve, reject) => {
+      this.queue.push({ writes: pending, resolve, reject });
+      // setImmediate, not a microtask: every caller that gets to run in this turn of the
+      // event loop joins the batch.
+      this.flushTimer ??= setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    if (this.closed) {
+      for (const pending of batch) pending.reject(this.closedError());
+      return;
+    }
+    const outcomes: Outcome[] = [];
+    let headBefore: Position;
+    try {
+      headBefore = this.commitBatch.immediate(batch, outcomes);
+    } catch (error) {
+      // Nothing of the batch is stored; an append already refused keeps its own reason.
+      const failure = sqliteFailure(error, this.path, 'append', this.settings.busyTimeoutMs);
+      batch.forEach((pending, i) => {
+        const outcome = outcomes[i];
+        pending.reject(outcome instanceof Error ? outcome : failure);
+      });
+      return;
+    }
+    this.feed.publish(
+      outcomes.flatMap((outcome) => (outcome instanceof Error ? [] : outcome.rows)),
+      headBefore,
+    );
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof Error) pending.reject(outcome);
+      else pending.resolve(outcome.results);
+    });
+  }
+
+  /** Runs under the write lock, so the revisions read here cannot change before the insert. */
+  private applyWrites(writes: readonly PendingWrite[]): AppendOutcome {
+    const results: AppendResult[] = [];
+    const rows: EventRow[] = [];
+    const recordedAt = Date.now();
+    for (const write of writes) {
+      const tail = this.statements.tail.get(write.stream);
+      const actual = tail ? Number(tail.revision) : -1;
+      if (!revisionMatches(write.expectedRevision, actual)) {
+        const replayed = this.replayed(write.original);
+        if (replayed) {
+          results.push(replayed);
+          continue;
+        }
+        throw new WrongExpectedRevisionError(write.stream, write.expectedRevision, actual);
+      }
+      let revision = actual;
+      let position = tail?.position ?? START;
+      for (const event of write.events) {
+        revision += 1;
+        position = this.insert(write.stream, revision, event, recordedAt);
+        rows.push(toEventRow(event, write.stream, revision, position));
+      }
+      results.push({ nextRevision: revision, position });
+    }
+    return { results, rows };
+  }
+
+  private insert(stream: string, revision: number, event: SerializedEvent, at: number): Position {
+    const { insert, locate } = this.statements;
+    try {
+      const row = [stream, revision, event.type, event.data, event.metadata, at, event.id] as const;
+      return BigInt(insert.run(...row).lastInsertRowid);
+    } catch (error) {
+      const where = sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE' && locate.get(event.id);
+      if (!where) throw error;
+      throw new RegistryError(
+        'conflict',
+        `event id ${event.id} is already stored (stream ${where.stream}, revision ${where.revision}); a retried append must use the same expected revision, and new events need new ids`,
+      );
+    }
+  }
+
+  /** Only a mismatch can be a replay: after a match, no events follow the expected revision. */
+  private replayed(write: StreamWrite): AppendResult | undefined {
+    const { expectedRevision } = write;
+    if (expectedRevision === 'any' || write.events.length === 0) return undefined;
+    const from = expectedRevision === 'no_stream' ? 0 : expectedRevision + 1;
+    // replayedAppend indexes the stream by revision: a sparse array holds just the window
+    const existing: StoredEvent[] = [];
+    for (const row of this.statements.forwards.all(write.stream, from, write.events.length)) {
+      const event = toStoredEvent(row);
+      existing[event.revision] = event;
+    }
+    return replayedAppend(existing, write);
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    const { fromRevision, maxCount = -1, direction = 'forwards' } = options;
+    const { forwards, backwards } = this.statements;
+    const rows = this.use('read', () =>
+      direction === 'backwards'
+        ? backwards.all(stream, fromRevision ?? Number.MAX_SAFE_INTEGER, maxCount)
+        : forwards.all(stream, fromRevision ?? 0, maxCount),
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  async streamRevision(stream: string): Promise<StreamRevision> {
+    const tail = this.use('read', () => this.statements.tail.get(stream));
+    return tail ? Number(tail.revision) : -1;
+  }
+
+  /** The log as it was when iteration started, one query per page. */
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let after = options.fromPosition ?? START;
+    const head = this.use('read', () => this.statements.head.get()!);
+    while (remaining > 0 && after < head) {
+      const limit = Math.min(PAGE_SIZE, remaining);
+      const rows = this.use('read', () =>
+        readPage(this.statements, after, head, options.streamPrefix, limit),
+      );
+      for (const row of rows) yield toStoredEvent(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      after = rows.at(-1)!.position;
+    }
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {
+    return this.feed.subscribe(options);
+  }
+
+  /** Appends already accepted are committed first; subscriptions complete; the file is released. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flushNow();
+    this.closed = true;
+    // refuses the appends a subscriber made while the last batch was published
+    this.flushNow();
+    this.feed.close();
+    this.db.close();
+  }
+
+  private flushNow(): void {
+    if (!this.flushTimer) return;
+    clearImmediate(this.flushTimer);
+    this.flush();
+  }
+
+  private use<T>(operation: SqliteOperation, run: () => T): T {
+    this.ensureOpen();
+    try {
+      return run();
+    } catch (error) {
+      throw sqliteFailure(error, this.path, operation, this.settings.busyTimeoutMs);
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw this.closedError();
+  }
+
+  private closedError(): RegistryError {
+    return new RegistryError(
+      'unavailable',
+      `the SQLite store ${this.path} is closed; open it again with openSqliteStore`,
+    );
+  }
+}

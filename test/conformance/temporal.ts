@@ -1,0 +1,173 @@
+import { expect, it } from 'vitest';
+import { openRegistry, type ProcessRegistry } from '../../src/index.ts';
+import type { ConformanceContext } from '../support/harness.ts';
+import { registration } from './fixtures.ts';
+
+const alice = { sessionId: 'alice' };
+const bob = { sessionId: 'bob' };
+
+/**
+ * A life with a moment for every kind of change, 1 s apart on the clock:
+ * t1 registered + granted to alice, t2 two events + lease (ttl 1.5 s), t3 grant moved to
+ * bob, t4 lease expired (nothing written), t5 completed.
+ */
+const seedLife = async (ctx: ConformanceContext) => {
+  const r = ctx.registry;
+  const t0 = ctx.clock.now;
+  ctx.clock.advance(1000);
+  await r.registerProcess(registration('p1'));
+  await r.registerProcess(registration('other'));
+  await r.grantHandle(alice, 'p1', { label: 'mine' });
+  ctx.clock.advance(1000);
+  await r.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'one' } });
+  await r.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'two' } });
+  const lease = await r.claimProcessLease('p1', 'worker', 1500);
+  ctx.clock.advance(1000);
+  await r.transferHandleGrants(alice, bob, ['p1']);
+  ctx.clock.advance(1000);
+  ctx.clock.advance(1000);
+  await r.completeProcess('p1', { type: 'success', value: 'done' });
+  return { t: (n: number) => t0 + n * 1000, lease };
+};
+
+export const temporalRules = (ctx: ConformanceContext): void => {
+  it('answers every view as of several points of a seeded life', async () => {
+    const { t, lease } = await seedLife(ctx);
+    const before = ctx.registry.asOf(t(0));
+    expect(await before.getProcess('p1')).toBeUndefined();
+    expect(await before.listNonTerminal()).toEqual([]);
+    expect(await before.eventsAfter('p1', 0)).toEqual([]);
+    expect(await before.listHandleGrants(alice)).toEqual([]);
+    expect(await before.getProcessLease('p1')).toBeUndefined();
+
+    const registered = ctx.registry.asOf(t(1));
+    expect((await registered.getProcess('p1'))?.status).toEqual({ state: 'running' });
+    expect((await registered.listHandleGrants(alice)).map((e) => e.grant.processId)).toEqual([
+      'p1',
+    ]);
+    expect((await registered.handleGrantsForProcess('p1')).map((g) => g.sessionId)).toEqual([
+      'alice',
+    ]);
+
+    const midLife = ctx.registry.asOf({ timeMs: t(2) });
+    expect((await midLife.eventsAfter('p1', 0)).map((e) => e.payload)).toEqual([
+      { text: 'one' },
+      { text: 'two' },
+    ]);
+    expect(await midLife.getProcessLease('p1')).toEqual(lease);
+    expect((await midLife.listNonTerminal()).map((r) => r.id)).toEqual(['other', 'p1']);
+
+    const transferred = ctx.registry.asOf(t(3));
+    expect(await transferred.listHandleGrants(alice)).toEqual([]);
+    expect((await transferred.listHandleGrants(bob)).map((e) => e.grant.descriptor)).toEqual([
+      { label: 'mine' },
+    ]);
+
+    const expired = ctx.registry.asOf(t(4));
+    const heldThen = await expired.getProcessLease('p1');
+    expect(heldThen?.expiresAtMs).toBeLessThanOrEqual(t(4));
+
+    const ended = ctx.registry.asOf(t(5));
+    expect((await ended.getProcess('p1'))?.status).toEqual({
+      state: 'completed',
+      awaitOutput: { type: 'success', value: 'done' },
+    });
+    expect((await ended.listNonTerminal()).map((r) => r.id)).toEqual(['other']);
+    expect(await ended.getProcess('p1')).toEqual(await ctx.registry.getProcess('p1'));
+  });
+
+  it('answers as of a global position exactly as the log stood after that event', async () => {
+    await seedLife(ctx);
+    const history = await ctx.registry.history('p1');
+    const secondLine = history.filter((h) => h.type === 'ProcessEventAppended')[1]!;
+    const view = ctx.registry.asOf({ position: secondLine.position });
+    expect((await view.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1, 2]);
+    expect(await view.getProcessLease('p1')).toBeUndefined();
+    expect((await view.listHandleGrants(alice)).length).toBe(1);
+  });
+
+  it('filters history by time and type, and iterates it page by page', async () => {
+    const { t } = await seedLife(ctx);
+    const all = await ctx.registry.history('p1');
+    expect(all.map((h) => h.type)).toEqual([
+      'ProcessRegistered',
+      'HandleGranted',
+      'ProcessEventAppended',
+      'ProcessEventAppended',
+      'LeaseClaimed',
+      'HandleTransferred',
+      'ProcessEventAppended',
+    ]);
+    expect(all.map((h) => h.revision)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const window = await ctx.registry.history('p1', { fromMs: t(2), toMs: t(3) });
+    expect(window.map((h) => h.type)).toEqual([
+      'ProcessEventAppended',
+      'ProcessEventAppended',
+      'LeaseClaimed',
+      'HandleTransferred',
+    ]);
+    const leases = await ctx.registry.history('p1', { types: ['LeaseClaimed'] });
+    expect(leases).toHaveLength(1);
+    const iterated = [];
+    for await (const entry of ctx.registry.iterateHistory('p1', { pageSize: 2 }))
+      iterated.push(entry);
+    expect(iterated).toEqual(all);
+  });
+
+  it('exports NDJSON that imports into an empty store with identical read models', async () => {
+    await seedLife(ctx);
+    const lines: string[] = [];
+    for await (const line of ctx.registry.exportEvents()) lines.push(line);
+    expect(lines.length).toBe((await ctx.log()).length);
+    const first = JSON.parse(lines[0]!);
+    expect(first).toMatchObject({ stream: 'process-p1', revision: 0, type: 'ProcessRegistered' });
+    expect(typeof first.position).toBe('string');
+
+    const target = await ctx.backend.harness();
+    let imported: ProcessRegistry | undefined;
+    try {
+      imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+      const result = await imported.importEvents(() => lines);
+      expect(result.imported).toBe(lines.length);
+      for (const id of ['p1', 'other']) {
+        expect(await imported.getProcess(id)).toEqual(await ctx.registry.getProcess(id));
+        expect(await imported.eventsAfter(id, 0)).toEqual(await ctx.registry.eventsAfter(id, 0));
+        expect(await imported.history(id)).toEqual(
+          (await ctx.registry.history(id)).map((h) => ({ ...h, position: expect.any(BigInt) })),
+        );
+      }
+      expect(await imported.listHandleGrants(bob)).toEqual(
+        await ctx.registry.listHandleGrants(bob),
+      );
+      expect(await imported.verifyProjections()).toEqual([]);
+      // a second import is refused: the store is no longer empty
+      await expect(imported.importEvents(() => lines)).rejects.toMatchObject({ code: 'conflict' });
+    } finally {
+      await imported?.close();
+      await target.dispose();
+    }
+  });
+
+  it('rejects a corrupt import without writing anything', async () => {
+    await seedLife(ctx);
+    const lines: string[] = [];
+    for await (const line of ctx.registry.exportEvents()) lines.push(line);
+    const target = await ctx.backend.harness();
+    const imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+    try {
+      const broken = [...lines.slice(0, 3), '{"not":"an event"}\n', ...lines.slice(3)];
+      await expect(imported.importEvents(() => broken)).rejects.toMatchObject({
+        code: 'invalid',
+        message: expect.stringContaining('line 4'),
+      });
+      const gap = lines.filter((line) => !line.includes('"stream":"process-p1","revision":1,'));
+      expect(gap.length).toBe(lines.length - 1);
+      await expect(imported.importEvents(() => gap)).rejects.toMatchObject({ code: 'invalid' });
+      expect(await imported.listNonTerminal()).toEqual([]);
+      expect(await imported.exportEvents().next()).toMatchObject({ done: true });
+    } finally {
+      await imported.close();
+      await target.dispose();
+    }
+  });
+};
