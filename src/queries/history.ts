@@ -3,10 +3,13 @@ import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
 import { type DomainEvent, domainEventTypes, type EventMetadata } from '../domain/events.ts';
 import type { EventStore, Position } from '../store/port.ts';
 
-/** One domain event of a process, as `history` returns it. */
-export interface HistoryEntry {
-  type: DomainEvent['type'];
-  data: DomainEvent['data'];
+/**
+ * One domain event of a process, as `history` returns it: discriminated by `type`, so
+ * checking the type narrows `data`.
+ */
+export type HistoryEntry = DomainEvent & HistoryFacts;
+
+interface HistoryFacts {
   metadata: EventMetadata;
   /** 0-based revision in the process's stream */
   revision: number;
@@ -34,8 +37,7 @@ export const HistoryOptionsSchema = z
 export type HistoryOptions = z.infer<typeof HistoryOptionsSchema>;
 
 export const toHistoryEntry = (recorded: RecordedDomainEvent): HistoryEntry => ({
-  type: recorded.event.type,
-  data: recorded.event.data,
+  ...recorded.event,
   metadata: recorded.metadata,
   revision: recorded.revision,
   position: recorded.position,
