@@ -15,6 +15,8 @@ export const describeHosts = (connectionString: string): string => {
 /**
  * Client errors a retry can cure: the node is down or unreachable, restarting, not the
  * leader (the client reconnects to the leader it names), or too slow to answer in time.
+ * `unknown` is in: a connection torn mid-call surfaces as whatever HTTP/2 reported
+ * (RST_STREAM, "Stream removed", ...), which the client files as unknown.
  */
 const transientTypes: ReadonlySet<string> = new Set([
   ErrorType.UNAVAILABLE,
@@ -22,15 +24,22 @@ const transientTypes: ReadonlySet<string> = new Set([
   ErrorType.TIMEOUT,
   ErrorType.NOT_LEADER,
   ErrorType.CANCELLED,
+  ErrorType.UNKNOWN,
 ]);
 
 const commandErrorType = (error: unknown): string | undefined =>
   error instanceof Error && isCommandError(error) ? error.type : undefined;
 
-/** Also the client's own "Failed to discover after N attempts" (no cluster node answered). */
-export const isTransient = (error: unknown): boolean =>
-  transientTypes.has(commandErrorType(error) ?? '') ||
-  (error instanceof Error && error.message.startsWith('Failed to discover'));
+/**
+ * Errors the client did not classify (its "Failed to discover after N attempts", socket
+ * errors) count as transient too; retries are bounded, so a misjudged one costs a delay.
+ * Our own errors (an event the registry cannot read) are not.
+ */
+export const isTransient = (error: unknown): boolean => {
+  if (error instanceof RegistryError) return false;
+  const type = commandErrorType(error);
+  return type === undefined ? error instanceof Error : transientTypes.has(type);
+};
 
 const reason = (error: unknown): string => {
   const type = commandErrorType(error);
@@ -50,7 +59,7 @@ export const unavailable = (host: string, doing: string, error: unknown): Regist
       ? 'check the credentials in the connection string and the user’s access to the streams and $all'
       : type === ErrorType.NOT_LEADER
         ? 'the node is not the leader; retry (the client reconnects to the leader) or use nodePreference=leader'
-        : type === undefined || isTransient(error)
+        : isTransient(error)
           ? 'check that the server is running and reachable from here and that the connection string (host, port, tls) is right, then retry'
           : 'see the cause; the server rejected the request';
   return new RegistryError(

@@ -30,6 +30,7 @@ import {
   type ResubscribePolicy,
   resilientAllSubscription,
 } from './eventstoredb-subscription.ts';
+import { revisionMatches } from './memory.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -69,10 +70,10 @@ const defaults = {
  * connection string the client accepts (`esdb://host:2113?tls=false`, `esdb+discover://…`,
  * TLS options) and checks the server answers before returning.
  *
- * Requires a server ≥ 22.6 (22.10 LTS or later): older ones do not report `$all` positions
- * on stream reads, which the port needs. Semantics that differ from memory/SQLite:
+ * Requires a server newer than 22.6.0 (22.10 LTS or later): older ones do not report
+ * `$all` positions on stream reads, which the port needs. Unlike memory and SQLite,
  * `appendToStreams` is not atomic across streams (stream by stream, stopping at the first
- * failure) and `readAll`'s stream prefix is applied client-side (client 6.x cannot filter
+ * failure), and `readAll`'s stream prefix is applied client-side (client 6.x cannot filter
  * `$all` reads on the server; subscriptions are filtered server-side).
  */
 export const openEventStoreDbStore = async (
@@ -106,6 +107,7 @@ class EventStoreDbStore implements EventStore {
   private readonly pageSize: number;
   private readonly policy: ResubscribePolicy;
   private readonly closers = new Set<() => void>();
+  private readonly closeChannels: () => void;
   private closed = false;
 
   constructor(
@@ -116,6 +118,7 @@ class EventStoreDbStore implements EventStore {
     this.timeoutMs = options.operationTimeoutMs ?? defaults.operationTimeoutMs;
     this.pageSize = Math.max(2, options.pageSize ?? defaults.pageSize);
     this.policy = { ...defaults.resubscribe, ...options.resubscribe };
+    this.closeChannels = trackChannels(client);
   }
 
   /** One cheap round trip, so that a wrong host or a down server fails at open. */
@@ -136,6 +139,7 @@ class EventStoreDbStore implements EventStore {
     options: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
     this.ensureOpen();
+    if (events.length === 0) return this.appendNothing(stream, options.expectedRevision);
     const doing = `appending to ${stream}`;
     let result: Awaited<ReturnType<EventStoreDBClient['appendToStream']>>;
     try {
@@ -271,7 +275,20 @@ class EventStoreDbStore implements EventStore {
     for (const complete of [...this.closers]) complete();
     this.closers.clear();
     await this.client.dispose();
-    await closeChannel(this.client);
+    this.closeChannels();
+  }
+
+  /**
+   * Nothing to write, only the expected revision to check, which a read does as well (the
+   * client reports a wrong revision for an empty append to a stream that does not exist).
+   */
+  private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
+    const [last] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
+    const actual = last ? last.revision : -1;
+    if (!revisionMatches(expected, actual)) {
+      throw new WrongExpectedRevisionError(stream, expected, actual);
+    }
+    return { nextRevision: actual, position: last ? last.position : START };
   }
 
   private async positionOf(stream: string, revision: StreamRevision): Promise<Position> {
@@ -357,17 +374,27 @@ class EventStoreDbStore implements EventStore {
 
 /**
  * `dispose()` cancels the client's calls but leaves its gRPC channel (an idle HTTP/2
- * connection) open, and client 6.x has no public way to close it. Its `getChannel` is only
- * `protected` in the typings, so we reach it structurally and tolerate its absence.
+ * connection) open, and client 6.x has no public way to close it. So we note each channel
+ * the client creates, through its `createChannel` (private in the typings, an own property
+ * at runtime), and close them on `close()`. Should a client version lack it, we close
+ * nothing rather than fail.
  */
-const closeChannel = async (client: EventStoreDBClient): Promise<void> => {
-  const internals = client as unknown as { getChannel?: () => Promise<{ close(): void }> };
-  if (typeof internals.getChannel !== 'function') return;
-  try {
-    (await internals.getChannel()).close();
-  } catch {
-    // no channel could be made (e.g. discovery failed): nothing to close
-  }
+const trackChannels = (client: EventStoreDBClient): (() => void) => {
+  const internals = client as unknown as {
+    createChannel?: () => Promise<{ close(): void }>;
+  };
+  const create = internals.createChannel;
+  if (typeof create !== 'function') return () => {};
+  const channels = new Set<{ close(): void }>();
+  internals.createChannel = async () => {
+    const channel = await create();
+    channels.add(channel);
+    return channel;
+  };
+  return () => {
+    for (const channel of channels) channel.close();
+    channels.clear();
+  };
 };
 
 type RecordedEvent = NonNullable<ResolvedEvent['event'] | AllStreamResolvedEvent['event']>;

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { describe } from 'vitest';
+import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
+import { describeConformance } from './support/conformance.ts';
+import { startEsdbStandIn } from './support/esdb-standin.ts';
+import { namespacedStore } from './support/namespaced-store.ts';
+
+const fast = {
+  operationTimeoutMs: 5_000,
+  resubscribe: { maxAttempts: 6, initialDelayMs: 25, maxDelayMs: 200 },
+};
+
+/**
+ * The full registry conformance suite through the real `@eventstore/db-client` over gRPC to
+ * the in-process stand-in (a fresh one per test): this is what runs in `npm test`.
+ */
+describeConformance({
+  name: 'eventstoredb via the gRPC stand-in',
+  durabilityTier: 'durable',
+  harness: async () => {
+    const server = await startEsdbStandIn();
+    return {
+      connect: () => openEventStoreDbStore(server.connectionString, fast),
+      dispose: () => server.stop(),
+    };
+  },
+});
+
+/**
+ * The same suite against a real server when EVENTSTORE_URL is set (reported as skipped
+ * otherwise). Each test works in its own stream namespace, since the server is shared.
+ */
+const realServer = process.env.EVENTSTORE_URL;
+describe.skipIf(!realServer)('real EventStoreDB at EVENTSTORE_URL', () => {
+  describeConformance({
+    name: 'eventstoredb (real server)',
+    durabilityTier: 'durable',
+    harness: async () => {
+      const namespace = randomUUID().replaceAll('-', '');
+      return {
+        connect: async () =>
+          namespacedStore(await openEventStoreDbStore(realServer!, fast), namespace),
+        dispose: async () => {},
+      };
+    },
+  });
+});
