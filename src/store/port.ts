@@ -15,7 +15,11 @@ import type { Json } from '../domain/json.ts';
  *   nothing and throws `WrongExpectedRevisionError`;
  * - re-appending the same event ids with the same expected revision (a retry after a lost
  *   reply) stores nothing new and returns the first append's result;
- * - failures to reach or use the store throw `RegistryError` with code `unavailable`.
+ * - failures to reach or use the store throw `RegistryError` with code `unavailable`. Such an
+ *   append may still have been stored (a lost reply, an I/O error during commit): retrying
+ *   with the same event ids and expected revision is the safe response;
+ * - event ids are unique across the store; an adapter may reject reusing one anywhere but
+ *   in an exact retry (SQLite does, with `conflict`).
  */
 
 /** Revision of the last event in a stream; `-1` for a stream with no events. */
@@ -110,7 +114,7 @@ export interface EventStore {
   ): Promise<AppendResult>;
 
   /**
-   * Appends to several streams in one step. Memory and SQLite apply all writes or none;
+   * Appends to several streams in one step; each stream appears at most once per call. Memory and SQLite apply all writes or none;
    * EventStoreDB (no multi-stream transactions in client 6.x) appends stream by stream in
    * the given order and stops at the first failure.
    */

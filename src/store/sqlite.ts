@@ -108,7 +108,10 @@ class SqliteEventStore implements EventStore {
   >;
   private readonly feed: SqliteFeed;
   private queue: PendingAppend[] = [];
-  private flushTimer: NodeJS.Immediate | undefined;
+  /** cancels the scheduled flush: the next turn, or a retry while another process writes */
+  private cancelFlush: (() => void) | undefined;
+  /** when this store began waiting for another connection's write lock */
+  private lockedSince: number | undefined;
   private closed = false;
 
   constructor(
@@ -173,16 +176,30 @@ class SqliteEventStore implements EventStore {
     }));
     return new Promise<AppendResult[]>((resolve, reject) => {
       this.queue.push({ writes: pending, resolve, reject });
-      // setImmediate, not a microtask: every caller that gets to run in this turn of the
-      // event loop joins the batch.
-      this.flushTimer ??= setImmediate(() => this.flush());
+      this.scheduleFlush();
     });
   }
 
+  /**
+   * By default on the next turn (setImmediate, not a microtask: every caller that gets to
+   * run in this turn of the event loop joins the batch), or after `delayMs`.
+   */
+  private scheduleFlush(delayMs?: number): void {
+    if (this.cancelFlush) return;
+    if (delayMs === undefined) {
+      const handle = setImmediate(() => this.flush());
+      this.cancelFlush = () => clearImmediate(handle);
+    } else {
+      const handle = setTimeout(() => this.flush(), delayMs);
+      this.cancelFlush = () => clearTimeout(handle);
+    }
+  }
+
   private flush(): void {
-    this.flushTimer = undefined;
+    this.cancelFlush = undefined;
     const batch = this.queue;
     this.queue = [];
+    if (batch.length === 0) return;
     if (this.closed) {
       for (const pending of batch) pending.reject(this.closedError());
       return;
@@ -190,8 +207,10 @@ class SqliteEventStore implements EventStore {
     const outcomes: Outcome[] = [];
     let headBefore: Position;
     try {
-      headBefore = this.commitBatch.immediate(batch, outcomes);
+      headBefore = this.withoutBusyHandler(() => this.commitBatch.immediate(batch, outcomes));
     } catch (error) {
+      if (this.retryWhenLocked(error, batch)) return;
+      this.lockedSince = undefined;
       // Nothing of the batch is stored; an append already refused keeps its own reason.
       const failure = sqliteFailure(error, this.path, 'append', this.settings.busyTimeoutMs);
       batch.forEach((pending, i) => {
@@ -200,6 +219,7 @@ class SqliteEventStore implements EventStore {
       });
       return;
     }
+    this.lockedSince = undefined;
     this.feed.publish(
       outcomes.flatMap((outcome) => (outcome instanceof Error ? [] : outcome.rows)),
       headBefore,
@@ -209,6 +229,36 @@ class SqliteEventStore implements EventStore {
       if (outcome instanceof Error) pending.reject(outcome);
       else pending.resolve(outcome.results);
     });
+  }
+
+  /**
+   * SQLite's busy handler would wait for the write lock inside BEGIN IMMEDIATE, blocking
+   * this process's event loop, and retry at ever longer intervals (up to 100 ms), so that
+   * a process writing steadily could starve this one. Writes fail at once instead, and
+   * `retryWhenLocked` waits off the event loop.
+   */
+  private withoutBusyHandler<T>(run: () => T): T {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return run();
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.settings.busyTimeoutMs}`);
+    }
+  }
+
+  /**
+   * Another connection holds the write lock: the batch goes back to the front of the queue
+   * (later appends join it) and is retried every millisecond or two, until the lock has been
+   * held for busyTimeoutMs. Nothing of a batch that met a busy lock was stored.
+   */
+  private retryWhenLocked(error: unknown, batch: PendingAppend[]): boolean {
+    if (sqliteCode(error)?.startsWith('SQLITE_BUSY') !== true) return false;
+    const now = Date.now();
+    this.lockedSince ??= now;
+    if (now - this.lockedSince >= this.settings.busyTimeoutMs) return false;
+    this.queue = [...batch, ...this.queue];
+    this.scheduleFlush(1 + Math.random() * 2);
+    return true;
   }
 
   /** Runs under the write lock, so the revisions read here cannot change before the insert. */
@@ -305,20 +355,23 @@ class SqliteEventStore implements EventStore {
     return this.feed.subscribe(options);
   }
 
-  /** Appends already accepted are committed first; subscriptions complete; the file is released. */
+  /**
+   * Appends already accepted get one last attempt; subscriptions complete; the file is
+   * released. Appends still waiting for another process's lock, or made by a subscriber
+   * while the last batch was published, are refused as closed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.flushNow();
     this.closed = true;
-    // refuses the appends a subscriber made while the last batch was published
     this.flushNow();
     this.feed.close();
     this.db.close();
   }
 
   private flushNow(): void {
-    if (!this.flushTimer) return;
-    clearImmediate(this.flushTimer);
+    if (!this.cancelFlush) return;
+    this.cancelFlush();
     this.flush();
   }
 
