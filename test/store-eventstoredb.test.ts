@@ -11,7 +11,7 @@ import {
   type EsdbStandInOptions,
   startEsdbStandIn,
 } from './support/esdb-standin.ts';
-import { describeStoreContract } from './support/store-contract.ts';
+import { collect, describeStoreContract } from './support/store-contract.ts';
 
 const realServer = process.env.EVENTSTORE_URL;
 const fast = {
@@ -25,12 +25,6 @@ const event = (type: string, data: Record<string, number | string> = {}): NewEve
   data,
   metadata: { command: 'test' },
 });
-
-const collect = async (iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> => {
-  const out: StoredEvent[] = [];
-  for await (const e of iterable) out.push(e);
-  return out;
-};
 
 const waitFor = async (condition: () => boolean, what: string, ms = 5_000): Promise<void> => {
   const deadline = Date.now() + ms;

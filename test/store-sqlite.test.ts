@@ -17,7 +17,7 @@ import {
 } from '../src/store/port.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.ts';
 import { APPLICATION_ID, openDatabase, SCHEMA_VERSION } from '../src/store/sqlite-file.ts';
-import { describeStoreContract } from './support/store-contract.ts';
+import { collect, describeStoreContract } from './support/store-contract.ts';
 
 const makeTempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'procreg-sqlite-'));
 
@@ -33,12 +33,6 @@ const event = (data: Record<string, string | number> = {}): NewEvent => ({
   data,
   metadata: { command: 'test' },
 });
-
-const collect = async (iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> => {
-  const out: StoredEvent[] = [];
-  for await (const e of iterable) out.push(e);
-  return out;
-};
 
 const waitUntil = async (done: () => boolean, timeoutMs = 10_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

@@ -14,7 +14,8 @@ const event = (type: string, data: Record<string, number | string> = {}): NewEve
   metadata: { command: 'test' },
 });
 
-const collect = async (iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> => {
+/** Drains an async iterable (a `readAll`) into an array. */
+export const collect = async (iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> => {
   const out: StoredEvent[] = [];
   for await (const e of iterable) out.push(e);
   return out;
