@@ -64,7 +64,7 @@ import {
   historyOf,
   iterateHistoryOf,
 } from './queries/history.ts';
-import { getProcessIn, listNonTerminalIn } from './queries/processes.ts';
+import { getProcessIn, listNonTerminalIn, listProcessesIn } from './queries/processes.ts';
 import { diffReadModels, type ProjectionDifference, rebuildReadModels } from './queries/verify.ts';
 import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
 import type { DurabilityTier, EventStore } from './store/port.ts';
@@ -263,6 +263,8 @@ export class ProcessRegistry {
     await this.command('completeProcess', [id], (states, now) =>
       decideAppend(states.get(id), { processId: id, request, now }),
     );
+    // a replayed completion wrote nothing: make sure another instance's write is applied
+    await this.fresh();
     return getProcessIn(this.core.runner.models.processes, id)!;
   }
 
@@ -283,6 +285,12 @@ export class ProcessRegistry {
   async listNonTerminal(): Promise<ProcessRecord[]> {
     await this.fresh();
     return listNonTerminalIn(this.core.runner.models.processes);
+  }
+
+  /** Every process, running or terminal, by `processId` ascending (listings, tooling). */
+  async listProcesses(): Promise<ProcessRecord[]> {
+    await this.fresh();
+    return listProcessesIn(this.core.runner.models.processes);
   }
 
   async claimProcessLease(

@@ -15,7 +15,7 @@ import {
 import type { EventStore, Position } from '../store/port.ts';
 import { eventsAfterOf } from './events.ts';
 import { type HandleGrantEntry, handleGrantsForProcessIn, listHandleGrantsIn } from './grants.ts';
-import { getProcessIn, listNonTerminalIn } from './processes.ts';
+import { getProcessIn, listNonTerminalIn, listProcessesIn } from './processes.ts';
 
 /** A point in the registry's past: a time on the registry clock, or a global log position. */
 export type AsOfPoint = { timeMs: number } | { position: Position };
@@ -66,6 +66,11 @@ export class AsOfView {
 
   async listNonTerminal(): Promise<ProcessRecord[]> {
     return listNonTerminalIn((await this.globalModels()).processes);
+  }
+
+  /** Every process registered by then, running or terminal, by `processId` ascending. */
+  async listProcesses(): Promise<ProcessRecord[]> {
+    return listProcessesIn((await this.globalModels()).processes);
   }
 
   private async processModels(processId: string): Promise<ReadModels> {

@@ -11,5 +11,9 @@ export const listNonTerminalIn = (model: ProcessesModel): ProcessRecord[] =>
     .map((id) => model.records.get(id))
     .filter((record): record is ProcessRecord => record !== undefined);
 
+/** Every process, running or terminal, by processId ascending. */
+export const listProcessesIn = (model: ProcessesModel): ProcessRecord[] =>
+  [...model.records.values()].sort((a, b) => compareStrings(a.id, b.id));
+
 /** Code-unit order: stable across locales and machines. */
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
