@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { openRegistry, type ProcessRegistry, type RegistryOptions } from '../index.ts';
+import { CliError, exitCodes } from './errors.ts';
+
+export const DEFAULT_STORE_URL = 'sqlite:./procreg.db';
+
+/** `--store`, else `$PROCREG_STORE`, else the default file in the working directory. */
+export const resolveStoreUrl = (flag: string | undefined, env: NodeJS.ProcessEnv): string =>
+  flag ?? (env.PROCREG_STORE || DEFAULT_STORE_URL);
+
+/** The file a `sqlite:` URL names (same reading as the library's), else undefined. */
+export const sqlitePathOf = (url: string): string | undefined => {
+  if (!url.startsWith('sqlite:')) return undefined;
+  const path = url.slice('sqlite:'.length).split('?', 1)[0] ?? '';
+  return path.startsWith('//') ? path.slice(2) : path;
+};
+
+/**
+ * `read`: the store must already exist. Opening a SQLite URL creates the file, so a typo in
+ * a path would otherwise answer "no processes" from a brand-new empty store and leave the
+ * file behind. `write` (demo, import, copy's target) creates it.
+ */
+export type OpenMode = 'read' | 'write';
+
+export const openStoreAt = async (
+  url: string,
+  mode: OpenMode,
+  options?: RegistryOptions,
+): Promise<ProcessRegistry> => {
+  const path = sqlitePathOf(url);
+  if (mode === 'read' && path !== undefined && path.trim() !== '' && !existsSync(path)) {
+    throw new CliError(
+      `no store at \`${url}\` (${path} does not exist); run \`procreg demo\` to create one, or point --store (or PROCREG_STORE) at an existing store`,
+      exitCodes.unavailable,
+      'unavailable',
+    );
+  }
+  return openRegistry(url, options);
+};
