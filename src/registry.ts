@@ -393,10 +393,18 @@ export class ProcessRegistry {
    * Rebuilds every read model from the log in a scratch space and returns where it differs
    * from the live models: empty when the projections are healthy.
    */
-  async verifyProjections(): Promise<ProjectionDifference[]> {
+  async verifyProjections(
+    onProgress?: (progress: { events: number; position: bigint; upTo: bigint }) => void,
+  ): Promise<ProjectionDifference[]> {
     await this.fresh();
     const { runner, store } = this.core;
-    const rebuilt = await rebuildReadModels(store, runner.position);
+    const upTo = runner.position;
+    let events = 0;
+    const rebuilt = await rebuildReadModels(
+      store,
+      upTo,
+      onProgress && ((position) => onProgress({ events: ++events, position, upTo })),
+    );
     return diffReadModels(runner.models, rebuilt);
   }
 
