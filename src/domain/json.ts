@@ -2,35 +2,86 @@ import { z } from 'zod';
 
 /** A JSON value: what the registry accepts as payloads, inputs and metadata. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+type Copied = { ok: true; value: Json } | { ok: false; path: (string | number)[]; message: string };
 
 /**
- * Accepts only values that survive a JSON round trip unchanged: finite numbers, plain
- * objects and arrays (no undefined members, functions, bigint, Date, NaN or cycles).
+ * Validates and copies a JSON value in one walk. Accepts only values that survive a JSON
+ * round trip unchanged: finite numbers, strings, booleans, null, arrays without holes, plain
+ * objects (no undefined members, functions, bigint, Date, NaN or cycles). The copy means a
+ * caller mutating its object later can never change what the registry decided on.
  */
-const JsonTree: z.ZodType<Json> = z.lazy(() =>
-  z.union([
-    z.null(),
-    z.boolean(),
-    z.number().refine(Number.isFinite, 'must be a finite number'),
-    z.string(),
-    z.array(JsonTree),
-    z.record(z.string(), JsonTree),
-  ]),
-);
-
-/** True when no object or array contains itself (JSON cannot express a cycle). */
-const isAcyclic = (value: unknown, ancestors = new Set<object>()): boolean => {
-  if (value === null || typeof value !== 'object') return true;
-  if (ancestors.has(value)) return false;
-  ancestors.add(value);
-  for (const child of Object.values(value)) {
-    if (!isAcyclic(child, ancestors)) return false;
+const copyJson = (value: unknown, path: (string | number)[], ancestors: Set<object>): Copied => {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return { ok: true, value };
+    case 'number':
+      return Number.isFinite(value)
+        ? { ok: true, value }
+        : { ok: false, path, message: 'must be a finite number' };
+    case 'object': {
+      if (value === null) return { ok: true, value: null };
+      if (ancestors.has(value)) return { ok: false, path, message: 'must not contain cycles' };
+      ancestors.add(value);
+      try {
+        if (Array.isArray(value)) {
+          const out: Json[] = new Array(value.length);
+          for (let i = 0; i < value.length; i++) {
+            const item = copyJson(value[i], [...path, i], ancestors);
+            if (!item.ok) return item;
+            out[i] = item.value;
+          }
+          return { ok: true, value: out };
+        }
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) {
+          return { ok: false, path, message: 'must be a plain JSON object' };
+        }
+        const out: JsonObject = {};
+        for (const [key, member] of Object.entries(value)) {
+          const item = copyJson(member, [...path, key], ancestors);
+          if (!item.ok) return item;
+          // defineProperty, so a member named "__proto__" stays data, not a prototype
+          Object.defineProperty(out, key, {
+            value: item.value,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        return { ok: true, value: out };
+      } finally {
+        ancestors.delete(value);
+      }
+    }
+    default:
+      return { ok: false, path, message: `must be JSON, not ${typeof value}` };
   }
-  ancestors.delete(value);
-  return true;
 };
 
-export const JsonSchema: z.ZodType<Json> = JsonTree.refine(isAcyclic, 'must not contain cycles');
+const jsonSchemaOf = <T extends Json>(accept: (value: Json) => value is T, what: string) =>
+  z.unknown().transform((value, ctx): T => {
+    const copied = copyJson(value, [], new Set());
+    if (!copied.ok) {
+      ctx.addIssue({ code: 'custom', message: copied.message, path: copied.path });
+      return z.NEVER;
+    }
+    if (!accept(copied.value)) {
+      ctx.addIssue({ code: 'custom', message: `must be ${what}` });
+      return z.NEVER;
+    }
+    return copied.value;
+  });
 
-export type JsonObject = { [key: string]: Json };
-export const JsonObjectSchema: z.ZodType<JsonObject> = z.record(z.string(), JsonSchema);
+export const JsonSchema: z.ZodType<Json, unknown> = jsonSchemaOf(
+  (_value): _value is Json => true,
+  'JSON',
+);
+
+export const JsonObjectSchema: z.ZodType<JsonObject, unknown> = jsonSchemaOf(
+  (value): value is JsonObject =>
+    value !== null && typeof value === 'object' && !Array.isArray(value),
+  'a JSON object',
+);
