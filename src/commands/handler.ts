@@ -46,8 +46,8 @@ export interface HandlerSettings {
 }
 
 /**
- * Runs commands: load (cached fold + only the newer events) → decide → append with the
- * expected revision it read → on a conflict with another instance, reload and decide again
+ * Runs commands: load (cached fold + only the newer events; on the first attempt the cache
+ * alone) → decide → append with the expected revision it read → on a conflict with another instance, reload and decide again
  * with jittered backoff until the retry budget is spent (`concurrency`) → apply to the read
  * models → return. A decision with no events writes nothing.
  */
@@ -77,10 +77,25 @@ export class CommandHandler {
     const commandId = randomUUID();
     const startedAt = Date.now();
     for (let attempt = 0; ; attempt++) {
-      const states = await this.load(options.processIds);
+      // First attempt: decide on the cached states without reading the store. Only a
+      // successful append proves them current (its expected revision matched), so any
+      // other outcome of a trusted attempt (an error, a no-op, a conflict) is decided
+      // again on states read from the store, at no cost to the retry budget.
+      const cached = attempt === 0 ? this.cached(options.processIds) : undefined;
+      const trusted = cached !== undefined;
+      const states = cached ?? (await this.load(options.processIds));
       const now = this.settings.clock();
-      const decision = decide(states, now);
-      if (decision.events.length === 0) return decision.result;
+      let decision: Decision<R>;
+      try {
+        decision = decide(states, now);
+      } catch (error) {
+        if (trusted) continue;
+        throw error;
+      }
+      if (decision.events.length === 0) {
+        if (trusted) continue;
+        return decision.result;
+      }
       const writes = writesFor(decision.events, states, commandId, attempt, {
         eventVersion: EVENT_VERSION,
         command: options.command,
@@ -95,6 +110,7 @@ export class CommandHandler {
         results = await this.append(writes);
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw asRegistryError(error);
+        if (trusted) continue;
         if (Date.now() - startedAt > this.retryBudgetMs) {
           throw new RegistryError(
             'concurrency',
@@ -110,6 +126,20 @@ export class CommandHandler {
       await this.settings.afterAppend(results.at(-1)!.position);
       return decision.result;
     }
+  }
+
+  /** The cached states of all these processes, or undefined when any is not cached. */
+  private cached(processIds: readonly string[]): Map<string, ProcessState> | undefined {
+    const states = new Map<string, ProcessState>();
+    for (const processId of processIds) {
+      const state = this.cache.get(processId);
+      if (!state) return undefined;
+      // touch: most recently used last
+      this.cache.delete(processId);
+      this.cache.set(processId, state);
+      states.set(processId, state);
+    }
+    return states;
   }
 
   /** Cached state of each process, brought up to date with whatever was appended since. */
