@@ -40,6 +40,7 @@ export const openRegistry = async (
     store: eventStore,
     clock,
     afterAppend: (position) => runner.catchUp(position),
+    announce: (events) => runner.announce(events),
     ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
   });
   return new ProcessRegistry({ store: eventStore, handler, runner, clock, closed: false });

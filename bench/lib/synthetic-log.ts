@@ -142,7 +142,8 @@ const withSequence = (
   processId: string,
   sequence: number,
   payload: Json,
-  payloadHash: string,
+  /** only events whose template had one (those with a replay key) carry a payload hash */
+  payloadHash: string | undefined,
 ): Appended => {
   const event = template.event;
   return {
@@ -158,7 +159,7 @@ const withSequence = (
         causedBy: { ...event.invocation.causedBy, processId },
       },
     },
-    payloadHash,
+    ...(template.payloadHash !== undefined && payloadHash !== undefined ? { payloadHash } : {}),
   };
 };
 

@@ -43,8 +43,10 @@ export const decideAppend = (
 ): Decision<AppendOutcome> => {
   const { processId, request, now } = command;
   const record = requireRecord(state, processId);
-  const payloadHash = payloadHashOf(request.eventType, request.payload);
   const replayKey = request.replayKey;
+  // hashed only when there is a key to compare it under: hashing is a tenth of an append
+  const payloadHash =
+    replayKey === undefined ? undefined : payloadHashOf(request.eventType, request.payload);
 
   if (replayKey !== undefined && state) {
     const existing = state.replayKeys.get(replayKey);
@@ -117,7 +119,7 @@ export const decideAppend = (
         type: 'ProcessEventAppended',
         data: {
           event,
-          payloadHash,
+          ...(payloadHash !== undefined ? { payloadHash } : {}),
           ...(wakeTargetScope ? { wakeTargetScope: normalizeScope(wakeTargetScope) } : {}),
         },
       },

@@ -8,6 +8,7 @@ import {
   processIdOf,
   streamOf,
 } from '../domain/events.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import {
   evolve,
   foldRecorded,
@@ -15,6 +16,7 @@ import {
   type ProcessState,
 } from '../domain/process-state.ts';
 import type { AuditContext } from '../domain/schemas.ts';
+import type { OwnEvent } from '../projections/runner.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -39,6 +41,8 @@ export interface HandlerSettings {
   clock: () => number;
   /** brings the read models up to at least this position before the command returns */
   afterAppend: (position: Position) => Promise<void>;
+  /** tells the read models which events are about to be appended (see ProjectionRunner) */
+  announce?: (events: readonly OwnEvent[]) => () => void;
   /** how long to keep retrying optimistic-concurrency conflicts with other instances */
   retryBudgetMs?: number;
   /** how many folded process states to keep (least recently used are dropped) */
@@ -96,7 +100,7 @@ export class CommandHandler {
         if (trusted) continue;
         return decision.result;
       }
-      const writes = writesFor(decision.events, states, commandId, attempt, {
+      const metadata: EventMetadata = {
         eventVersion: EVENT_VERSION,
         command: options.command,
         commandId,
@@ -104,11 +108,23 @@ export class CommandHandler {
         actor: options.audit?.actor ?? null,
         correlationId: options.audit?.correlationId ?? null,
         causationId: options.audit?.causationId ?? null,
-      });
+      };
+      const writes = writesFor(decision.events, states, commandId, attempt, metadata);
       let results: AppendResult[];
+      const forget = this.settings.announce?.(
+        writes.flatMap((write) =>
+          write.domainEvents.map((event, i) => ({
+            // frozen: the same objects go to the read models and back to the caller
+            event: deepFreeze(event),
+            metadata,
+            eventId: write.events[i]!.id,
+          })),
+        ),
+      );
       try {
         results = await this.append(writes);
       } catch (error) {
+        forget?.();
         if (!(error instanceof WrongExpectedRevisionError)) throw asRegistryError(error);
         if (trusted) continue;
         if (Date.now() - startedAt > this.retryBudgetMs) {
@@ -122,8 +138,12 @@ export class CommandHandler {
         continue;
       }
       this.remember(writes, results);
-      // writes are stored in order, so the last one has the highest position
-      await this.settings.afterAppend(results.at(-1)!.position);
+      try {
+        // writes are stored in order, so the last one has the highest position
+        await this.settings.afterAppend(results.at(-1)!.position);
+      } finally {
+        forget?.();
+      }
       return decision.result;
     }
   }
@@ -153,7 +173,11 @@ export class CommandHandler {
         .catch((error: unknown) => {
           throw asRegistryError(error);
         });
-      foldRecorded(state, newer.map(decodeEvent));
+      // frozen: decisions hand parts of the state (records, events) back to callers
+      foldRecorded(
+        state,
+        newer.map((stored) => deepFreeze(decodeEvent(stored))),
+      );
       this.cache.set(processId, state);
       states.set(processId, state);
     }

@@ -67,8 +67,11 @@ const ProcessEventAppended = z.strictObject({
   type: z.literal('ProcessEventAppended'),
   data: z.strictObject({
     event: ProcessEventSchema,
-    /** SHA-256 of canonical [eventType, payload]; compared on replay */
-    payloadHash: z.string(),
+    /**
+     * SHA-256 of canonical [eventType, payload], compared when the replay key is used
+     * again; only events with a replay key carry it (nothing else is ever compared).
+     */
+    payloadHash: z.string().optional(),
     /** where the wake (if any) was delivered; kept so unacked wakes can be listed */
     wakeTargetScope: ScopeSchema.optional(),
   }),

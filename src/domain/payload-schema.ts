@@ -16,14 +16,22 @@ const MAX_COMPILED = 10_000;
 /** Returns a check giving an error text for a non-matching payload; throws for a schema
  * zod cannot compile (the registration is then `invalid`). */
 export const payloadCheckFor = (eventType: ProcessEventType): PayloadCheck => {
+  // The record's event types are long-lived objects: look them up by identity first, so
+  // the hot append path does not serialize the schema every time.
+  const known = byEventType.get(eventType);
+  if (known) return known;
   const key = canonicalJson(eventType.payloadSchema);
-  const hit = compiled.get(key);
-  if (hit) return hit;
-  const check = compile(eventType.payloadSchema);
-  if (compiled.size >= MAX_COMPILED) compiled.clear();
-  compiled.set(key, check);
+  let check = compiled.get(key);
+  if (!check) {
+    check = compile(eventType.payloadSchema);
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(key, check);
+  }
+  byEventType.set(eventType, check);
   return check;
 };
+
+const byEventType = new WeakMap<ProcessEventType, PayloadCheck>();
 
 const compile = (schema: boolean | { [key: string]: Json }): PayloadCheck => {
   if (schema === true || (typeof schema === 'object' && Object.keys(schema).length === 0)) {

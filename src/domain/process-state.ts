@@ -95,7 +95,7 @@ export const evolve = (state: ProcessState, event: DomainEvent): ProcessState =>
       const appended = event.data.event;
       state.lastSequence = appended.sequence;
       const key = appended.invocation.replay?.key;
-      if (key !== undefined) {
+      if (key !== undefined && event.data.payloadHash !== undefined) {
         state.replayKeys.set(key, { event: appended, payloadHash: event.data.payloadHash });
       }
       if (appended.semantics.wake) state.wakeSequences.add(appended.sequence);

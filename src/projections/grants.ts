@@ -12,6 +12,7 @@ export interface GrantsModel {
 export const createGrantsModel = (): GrantsModel => ({ byScope: new Map(), byProcess: new Map() });
 
 const put = (model: GrantsModel, grant: ProcessHandleGrant): void => {
+  Object.freeze(grant);
   inner(model.byScope, grant.scopeId).set(grant.processId, grant);
   inner(model.byProcess, grant.processId).set(grant.scopeId, grant);
 };

@@ -14,7 +14,10 @@ export const applyToLeases = (model: LeasesModel, event: DomainEvent): void => {
     case 'LeaseRenewed': {
       const lease = model.get(event.data.processId);
       if (lease?.leaseToken === event.data.leaseToken) {
-        model.set(lease.processId, { ...lease, expiresAtMs: event.data.expiresAtMs });
+        model.set(
+          lease.processId,
+          Object.freeze({ ...lease, expiresAtMs: event.data.expiresAtMs }),
+        );
       }
       return;
     }

@@ -15,7 +15,9 @@ export const createProcessesModel = (): ProcessesModel => ({
 
 /**
  * Read models are updated in place (O(1) per event); `apply` is deterministic and does no
- * I/O, so folding the same events into a fresh model always gives the same model.
+ * I/O, so folding the same events into a fresh model always gives the same model. Values
+ * put into a model are frozen (events arrive frozen; records built here are frozen too),
+ * because queries hand them out as they are.
  */
 export const applyToProcesses = (model: ProcessesModel, event: DomainEvent): void => {
   switch (event.type) {
@@ -28,11 +30,14 @@ export const applyToProcesses = (model: ProcessesModel, event: DomainEvent): voi
     case 'ExternalRefSet': {
       const record = model.records.get(event.data.processId);
       if (record) {
-        model.records.set(record.id, {
-          ...record,
-          externalRef: event.data.externalRef,
-          updatedAtMs: event.data.atMs,
-        });
+        model.records.set(
+          record.id,
+          Object.freeze({
+            ...record,
+            externalRef: event.data.externalRef,
+            updatedAtMs: event.data.atMs,
+          }),
+        );
       }
       return;
     }
@@ -40,7 +45,7 @@ export const applyToProcesses = (model: ProcessesModel, event: DomainEvent): voi
       const appended = event.data.event;
       const record = model.records.get(appended.processId);
       if (!record) return;
-      const next = recordAfterEvent(record, appended);
+      const next = Object.freeze(recordAfterEvent(record, appended));
       model.records.set(record.id, next);
       if (next.status.state !== 'running') model.nonTerminal.delete(record.id);
       return;

@@ -1,8 +1,12 @@
 import { type Observable, Subject, type Subscription } from 'rxjs';
 import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import { applyToReadModels, createReadModels, type ReadModels } from './read-models.ts';
+
+/** An event this instance is appending, as it holds it before the store assigns a position. */
+export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
 
 /**
  * Feeds the read models from the store's global log and publishes each applied event on
@@ -18,6 +22,8 @@ export class ProjectionRunner {
   readonly models: ReadModels = createReadModels();
   private checkpoint: Position = START;
   private readonly applied = new Subject<RecordedDomainEvent>();
+  /** events this instance is appending, by event id (see `announce`) */
+  private readonly own = new Map<string, OwnEvent>();
   private subscription: Subscription | undefined;
   private failure: Error | undefined;
 
@@ -74,9 +80,26 @@ export class ProjectionRunner {
     this.applied.complete();
   }
 
+  /**
+   * Announces events this instance is about to append, so that applying them skips decoding
+   * what it already holds as domain events. Purely a shortcut: an announced event applied
+   * through the store is the same fact, and an unannounced one is decoded. Returns the
+   * function that forgets the announcement (after the append, whatever its outcome).
+   */
+  announce(events: readonly OwnEvent[]): () => void {
+    for (const own of events) this.own.set(own.eventId, own);
+    return () => {
+      for (const own of events) this.own.delete(own.eventId);
+    };
+  }
+
   private apply(stored: StoredEvent): void {
     if (stored.position <= this.checkpoint) return;
-    const recorded = decodeEvent(stored);
+    const own = this.own.get(stored.id);
+    const recorded: RecordedDomainEvent = own
+      ? { ...own, stream: stored.stream, revision: stored.revision, position: stored.position }
+      : decodeEvent(stored);
+    deepFreeze(recorded.event);
     applyToReadModels(this.models, recorded.event);
     this.checkpoint = recorded.position;
     this.applied.next(recorded);

@@ -1,5 +1,6 @@
 import { concat, defer, from, Observable, Subject } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
 import {
   type AppendResult,
@@ -182,11 +183,3 @@ export const sliceStream = (
 
 /** A JSON round trip, as a real store does: `undefined` members vanish, like on disk. */
 const frozenCopy = (value: Json): Json => deepFreeze(JSON.parse(JSON.stringify(value)) as Json);
-
-const deepFreeze = <T>(value: T): T => {
-  if (value && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-};

@@ -167,6 +167,28 @@ export const registrationRules = (ctx: ConformanceContext): void => {
     expect(record.eventTypes[0]?.name).toBe('done');
   });
 
+  it('hands out immutable snapshots: mutating a result cannot change the registry', async () => {
+    const record = await ctx.registry.registerProcess(registration('p1'));
+    const again = await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.grantHandle({ sessionId: 's' }, 'p1', { label: 'L' });
+    const { event } = await ctx.registry.appendEvent('p1', {
+      eventType: 'producer.line',
+      payload: { text: 'x' },
+    });
+    const [listed] = await ctx.registry.listHandleGrants({ sessionId: 's' });
+    const stored = await ctx.registry.getProcess('p1');
+    const attempts: [string, () => void][] = [
+      ['record status', () => Object.assign(record.status, { state: 'completed' })],
+      ['replayed record', () => Object.assign(again.input, { type: 'hacked' })],
+      ['event payload', () => Object.assign(event.payload as object, { text: 'changed' })],
+      ['grant descriptor', () => Object.assign(listed!.grant.descriptor, { label: 'changed' })],
+      ['queried record', () => Object.assign(stored!, { id: 'other' })],
+    ];
+    for (const [what, mutate] of attempts) expect(mutate, what).toThrow(TypeError);
+    expect(await ctx.registry.getProcess('p1')).toEqual(record);
+    expect((await ctx.registry.eventsAfter('p1', 0))[0]?.payload).toEqual({ text: 'x' });
+  });
+
   it('returns undefined for an unknown process', async () => {
     expect(await ctx.registry.getProcess('nope')).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideAppend } from '../../src/commands/append.ts';
+import { decideAppend, payloadHashOf } from '../../src/commands/append.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
 import { completedEvent, registered, T0 } from './fixtures.ts';
@@ -33,16 +33,25 @@ const lineAppended = (sequence: number, replayKey?: string): DomainEvent => ({
 });
 
 describe('decideAppend', () => {
-  it('given two events, when a line is appended, then sequence 3 with the payload hash', () => {
+  it('given two events, when a line is appended, then sequence 3 without a payload hash', () => {
     append([registered, lineAppended(1), lineAppended(2)])
       .when(when({ eventType: 'line', payload: { n: 3 } }))
       .thenResult((result, events) => {
         expect(result.event.sequence).toBe(3);
         expect(result.event.occurredAtMs).toBe(T0 + 1);
         expect(events).toHaveLength(1);
-        expect(events[0]).toMatchObject({
-          type: 'ProcessEventAppended',
-          data: { payloadHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        expect(events[0]?.type).toBe('ProcessEventAppended');
+        expect(events[0]?.data).not.toHaveProperty('payloadHash');
+      });
+  });
+
+  it('given a line, when a keyed line is appended, then it carries the payload hash', () => {
+    append([registered, lineAppended(1)])
+      .when(when({ eventType: 'line', payload: { n: 2 }, replayKey: 'k2' }))
+      .thenResult((result, events) => {
+        expect(result.event.invocation.replay).toEqual({ key: 'k2' });
+        expect(events[0]?.data).toMatchObject({
+          payloadHash: payloadHashOf('line', { n: 2 }),
         });
       });
   });

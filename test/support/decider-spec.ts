@@ -17,6 +17,7 @@ export const deciderSpec =
       when: (command: C) => {
         const run = () => decide(state, command);
         return {
+          // biome-ignore lint/suspicious/noThenProperty: given/when/then reads as the spec; this object is never awaited
           then: (events: readonly DomainEvent[], result?: R): void => {
             const decision = run();
             expect(decision.events).toEqual(events);
