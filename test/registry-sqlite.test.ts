@@ -78,6 +78,10 @@ describe('the registry on SQLite: open, close, reopen', () => {
       message: expect.stringContaining('unknown store'),
     });
     await expect(openRegistry('sqlite:')).rejects.toMatchObject({ code: 'invalid' });
+    await expect(openRegistry(`${url}?pollIntervalMs=0`)).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    await expect(openRegistry(`${url}?colour=blue`)).rejects.toMatchObject({ code: 'invalid' });
     await expect(openRegistry(`${url}?synchronous=maybe`)).rejects.toMatchObject({
       code: 'invalid',
     });
@@ -89,8 +93,8 @@ describe('the registry on SQLite: open, close, reopen', () => {
     });
   });
 
-  it('accepts synchronous=normal', async () => {
-    const registry = await openRegistry(`${url}?synchronous=normal`);
+  it('accepts synchronous=normal and a poll interval', async () => {
+    const registry = await openRegistry(`${url}?synchronous=normal&pollIntervalMs=5`);
     await registry.registerProcess(registration('p1'));
     expect((await registry.getProcess('p1'))?.id).toBe('p1');
     await registry.close();

@@ -7,16 +7,17 @@ export const DEFAULT_STORE = 'sqlite:./procreg.db';
 /**
  * Opens the store a URL names:
  * - `memory:` in-process, lost on exit;
- * - `sqlite:<path>[?synchronous=full|normal]` one SQLite file (the default);
+ * - `sqlite:<path>[?synchronous=full|normal][&pollIntervalMs=N]` one SQLite file (the
+ *   default); pollIntervalMs is how soon other processes' appends reach this one's feed;
  * - `esdb://…`, `esdb+discover://…`, `kurrentdb://…` EventStoreDB / KurrentDB.
  * Adapters are loaded on demand, so using one never loads another's native code.
  */
 export const openStore = async (url: string): Promise<EventStore> => {
   if (url === 'memory:' || url === 'memory') return new MemoryEventStore();
   if (url.startsWith('sqlite:')) {
-    const { path, synchronous } = parseSqliteUrl(url);
+    const { path, options } = parseSqliteUrl(url);
     const { openSqliteStore } = await import('./sqlite.ts');
-    return openSqliteStore(path, { synchronous });
+    return openSqliteStore(path, options);
   }
   if (/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kdb):\/\//.test(url)) {
     const { openEventStoreDbStore } = await import('./eventstoredb.ts');
@@ -28,7 +29,9 @@ export const openStore = async (url: string): Promise<EventStore> => {
   );
 };
 
-const parseSqliteUrl = (url: string): { path: string; synchronous: 'full' | 'normal' } => {
+const parseSqliteUrl = (
+  url: string,
+): { path: string; options: { synchronous: 'full' | 'normal'; pollIntervalMs?: number } } => {
   const rest = url.slice('sqlite:'.length);
   const [rawPath = '', query = ''] = rest.split('?', 2);
   const path = rawPath.startsWith('//') ? rawPath.slice(2) : rawPath;
@@ -37,10 +40,10 @@ const parseSqliteUrl = (url: string): { path: string; synchronous: 'full' | 'nor
   }
   const params = new URLSearchParams(query);
   for (const key of params.keys()) {
-    if (key !== 'synchronous') {
+    if (key !== 'synchronous' && key !== 'pollIntervalMs') {
       throw new RegistryError(
         'invalid',
-        `unknown option \`${key}\` in store \`${url}\`; only synchronous=full|normal`,
+        `unknown option \`${key}\` in store \`${url}\`; the options are synchronous=full|normal and pollIntervalMs=<ms>`,
       );
     }
   }
@@ -51,5 +54,14 @@ const parseSqliteUrl = (url: string): { path: string; synchronous: 'full' | 'nor
       `synchronous=${synchronous} in store \`${url}\`; use full (survives power loss, default) or normal (survives process crashes)`,
     );
   }
-  return { path, synchronous };
+  const poll = params.get('pollIntervalMs');
+  if (poll === null) return { path, options: { synchronous } };
+  const pollIntervalMs = Number(poll);
+  if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 1 || pollIntervalMs > 60_000) {
+    throw new RegistryError(
+      'invalid',
+      `pollIntervalMs=${poll} in store \`${url}\`; use a whole number of milliseconds from 1 to 60000 (default 30)`,
+    );
+  }
+  return { path, options: { synchronous, pollIntervalMs } };
 };
