@@ -151,7 +151,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
         const note =
           pollIntervalMs === undefined
             ? 'Bounded by the live feed polling the file head every 30 ms (pollIntervalMs).'
-            : 'Shows the bound is the feed poll interval; not reachable through a store URL.';
+            : 'Shows the bound is the feed poll interval (sqlite:<path>?pollIntervalMs=5).';
         rows.push(...rowsOf(where, await sample(registry, child.waiter, n), note));
       } finally {
         await child.close();
