@@ -1,4 +1,5 @@
 import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
+import { RegistryError } from '../domain/errors.ts';
 import { STREAM_PREFIX, streamOf } from '../domain/events.ts';
 import type {
   ProcessEvent,
@@ -7,6 +8,8 @@ import type {
   ProcessRecord,
   Scope,
 } from '../domain/schemas.ts';
+import { IdSchema, ScopeSchema, SequenceSchema } from '../domain/schemas.ts';
+import { parseInput } from '../domain/validation.ts';
 import {
   applyToReadModels,
   createReadModels,
@@ -31,6 +34,9 @@ const includes = (point: AsOfPoint, recorded: RecordedDomainEvent): boolean =>
     ? recorded.position <= point.position
     : recorded.metadata.recordedAtMs <= point.timeMs;
 
+const describePoint = (point: AsOfPoint): string =>
+  'position' in point ? `position ${point.position}` : `${new Date(point.timeMs).toISOString()}`;
+
 /**
  * A read-only view of the registry as it was at a point. Per-process questions fold only
  * that process's stream; global ones replay the log up to the point, once per view.
@@ -44,24 +50,30 @@ export class AsOfView {
   ) {}
 
   async getProcess(processId: string): Promise<ProcessRecord | undefined> {
-    return getProcessIn((await this.processModels(processId)).processes, processId);
+    const id = parseInput(IdSchema, processId, 'process id');
+    return getProcessIn((await this.processModels(id)).processes, id);
   }
 
   async eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    return eventsAfterOf(await this.processModels(processId), processId, afterSequence);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    const { id, models } = await this.knownProcess(processId);
+    return eventsAfterOf(models, id, after);
   }
 
   async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {
-    return handleGrantsForProcessIn(await this.processModels(processId), processId);
+    const { id, models } = await this.knownProcess(processId);
+    return handleGrantsForProcessIn(models, id);
   }
 
   /** The lease stored at that point (it may already have expired by then). */
   async getProcessLease(processId: string): Promise<ProcessLease | undefined> {
-    return (await this.processModels(processId)).leases.get(processId);
+    const { id, models } = await this.knownProcess(processId);
+    return models.leases.get(id);
   }
 
   async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
-    return listHandleGrantsIn(await this.globalModels(), scope);
+    const s = parseInput(ScopeSchema, scope, 'scope');
+    return listHandleGrantsIn(await this.globalModels(), s);
   }
 
   async listNonTerminal(): Promise<ProcessRecord[]> {
@@ -71,6 +83,19 @@ export class AsOfView {
   /** Every process registered by then, running or terminal, by `processId` ascending. */
   async listProcesses(): Promise<ProcessRecord[]> {
     return listProcessesIn((await this.globalModels()).processes);
+  }
+
+  /** Like the live registry: a process unknown at that point is `not_found`. */
+  private async knownProcess(processId: string): Promise<{ id: string; models: ReadModels }> {
+    const id = parseInput(IdSchema, processId, 'process id');
+    const models = await this.processModels(id);
+    if (!models.processes.records.has(id)) {
+      throw new RegistryError(
+        'not_found',
+        `process \`${id}\` did not exist as of ${describePoint(this.point)}; pick a later point`,
+      );
+    }
+    return { id, models };
   }
 
   private async processModels(processId: string): Promise<ReadModels> {

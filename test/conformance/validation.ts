@@ -112,6 +112,13 @@ const badCalls: BadCall[] = [
   ['completeProcessLease(no token)', (r) => bad(r).completeProcessLease!({ processId: 'p1' })],
   ['withContext(blank actor)', async (r) => r.withContext({ actor: '' })],
   ['history(blank)', (r) => r.history(' ')],
+  ['history(bad type filter)', (r) => bad(r).history!('p1', { types: ['NotAnEvent'] })],
+  ['iterateHistory(bad page size)', (r) => r.iterateHistory('p1', { pageSize: 0 }).next()],
+  ['events$(blank id)', async (r) => r.events$('  ')],
+  ['events$(negative sequence)', async (r) => r.events$('p1', -1)],
+  ['asOf(string)', async (r) => bad(r).asOf!('yesterday')],
+  ['asOf(negative position)', async (r) => r.asOf({ position: -1 })],
+  ['importEvents(not a function)', (r) => bad(r).importEvents!(['{}'])],
 ];
 
 export const validationRules = (ctx: ConformanceContext): void => {
