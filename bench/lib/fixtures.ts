@@ -1,18 +1,13 @@
 import type { AppendRequest, ProcessRegistration } from '../../src/index.ts';
+import { lineType } from '../../test/conformance/fixtures.ts';
 
 /** The injected clock: fixed, so no figure depends on wall time (leases use long TTLs). */
 export const FIXED_NOW = 1_700_000_000_000;
 export const fixedClock = (): number => FIXED_NOW;
 
-/** A line of output, validated against a small JSON Schema (the common case). */
-export const lineType = {
-  name: 'producer.line',
-  payloadSchema: {
-    type: 'object',
-    properties: { text: { type: 'string' } },
-    required: ['text'],
-  },
-} as const;
+/** A line of output, validated against a small JSON Schema (the common case): the same
+ * event type the conformance suite uses. */
+export { lineType };
 
 export const registration = (id: string): ProcessRegistration => ({
   id,
