@@ -409,10 +409,12 @@ export class ProcessRegistry {
   }
 
   /** Live-feed subscribers (waiters, events$ consumers): for leak checks and monitoring. */
-  diagnostics(): { feedSubscribers: number; position: bigint } {
+  diagnostics(): { feedSubscribers: number; position: bigint; liveFeedError?: string } {
+    const { runner } = this.core;
     return {
-      feedSubscribers: this.core.runner.subscriberCount,
-      position: this.core.runner.position,
+      feedSubscribers: runner.subscriberCount,
+      position: runner.position,
+      ...(runner.liveFeedError ? { liveFeedError: runner.liveFeedError.message } : {}),
     };
   }
 

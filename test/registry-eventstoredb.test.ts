@@ -46,4 +46,19 @@ describe('registry on EventStoreDB (stand-in): dropped connections', () => {
     );
     expect(await watcher.verifyProjections()).toEqual([]);
   }, 30_000);
+
+  it('re-establishes the live feed after the store was gone longer than the adapter retries', async () => {
+    await writer.registerProcess(registration('p2'));
+    const waiting = watcher.waitEventAfter('p2', 'producer.line', 0, { timeoutMs: 20_000 });
+    // longer than the adapter's resubscribe policy above (8 attempts, at most 200 ms apart)
+    await server.dropConnections({ downForMs: 2_500 });
+    const deadline = Date.now() + 10_000;
+    while (!watcher.diagnostics().liveFeedError && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(watcher.diagnostics().liveFeedError).toBeDefined();
+    await new Promise((r) => setTimeout(r, 2_600));
+    await writer.appendEvent('p2', { eventType: 'producer.line', payload: { text: 'after' } });
+    expect((await waiting).payload).toEqual({ text: 'after' });
+  }, 30_000);
 });

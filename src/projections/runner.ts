@@ -5,6 +5,8 @@ import { deepFreeze } from '../domain/freeze.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import { applyToReadModels, createReadModels, type ReadModels } from './read-models.ts';
 
+const RESUBSCRIBE_AFTER_MS = 1_000;
+
 /** An event this instance is appending, as it holds it before the store assigns a position. */
 export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
 
@@ -26,6 +28,8 @@ export class ProjectionRunner {
   private readonly own = new Map<string, OwnEvent>();
   private subscription: Subscription | undefined;
   private failure: Error | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly store: EventStore) {}
 
@@ -45,13 +49,25 @@ export class ProjectionRunner {
   /** Rebuilds the models from the whole log, then follows it live. */
   async start(): Promise<void> {
     await this.catchUp();
+    this.follow();
+  }
+
+  /**
+   * Subscribes to the log after the checkpoint. When the feed fails for good (the store
+   * adapters already retry transient drops), it resubscribes from the checkpoint after a
+   * pause, so waiters keep hearing other instances' writes once the store is back;
+   * queries never depend on it (they catch up by reading).
+   */
+  private follow(): void {
+    if (this.stopped) return;
     this.subscription = this.store
       .subscribeToAll({ fromPosition: this.checkpoint, streamPrefix: STREAM_PREFIX })
       .subscribe({
         next: (stored) => this.apply(stored),
         error: (error: Error) => {
-          // Queries still catch up by reading; remember why the live feed stopped.
           this.failure = error;
+          this.retry = setTimeout(() => this.follow(), RESUBSCRIBE_AFTER_MS);
+          this.retry.unref();
         },
       });
   }
@@ -71,11 +87,14 @@ export class ProjectionRunner {
     }
   }
 
+  /** Why the live feed last failed, if it did (it is being re-established). */
   get liveFeedError(): Error | undefined {
     return this.failure;
   }
 
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
     this.subscription?.unsubscribe();
     this.applied.complete();
   }
