@@ -17,7 +17,7 @@ import {
 import { type Observable, throwError } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import type { Json } from '../domain/json.ts';
-import { describeHosts, unavailable } from './eventstoredb-errors.ts';
+import { describeHosts, isTransient, unavailable } from './eventstoredb-errors.ts';
 import {
   decodePosition,
   encodePosition,
@@ -58,6 +58,9 @@ export interface EventStoreDbOptions {
   /** events per `$all` read page */
   pageSize?: number;
 }
+
+/** tries of a call that fails transiently: 1 + 3 retries, 50/100/200 ms apart */
+const TRANSIENT_ATTEMPTS = 4;
 
 const defaults = {
   operationTimeoutMs: 30_000,
@@ -124,9 +127,11 @@ class EventStoreDbStore implements EventStore {
   /** One cheap round trip, so that a wrong host or a down server fails at open. */
   async probe(): Promise<void> {
     try {
+      // no retries here: a wrong host should fail at open, quickly
       await this.collect(
-        this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 }),
+        () => this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 }),
         'connecting',
+        { retry: false },
       );
     } catch (error) {
       throw unavailable(this.host, 'connecting', error);
@@ -145,11 +150,13 @@ class EventStoreDbStore implements EventStore {
     try {
       // Event ids pass through: a retry after a lost reply carries the same ids and the
       // server answers it from its idempotency check instead of writing twice.
-      result = await this.withTimeout(
-        this.client.appendToStream(stream, events.map(toEventData), {
-          expectedRevision: toExpected(options.expectedRevision),
-        }),
-        doing,
+      result = await this.retrying(() =>
+        this.withTimeout(
+          this.client.appendToStream(stream, events.map(toEventData), {
+            expectedRevision: toExpected(options.expectedRevision),
+          }),
+          doing,
+        ),
       );
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
@@ -196,11 +203,12 @@ class EventStoreDbStore implements EventStore {
         : BigInt(options.fromRevision);
     try {
       const resolved = await this.collect(
-        this.client.readStream(stream, {
-          fromRevision,
-          direction: backwards ? BACKWARDS : FORWARDS,
-          ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
-        }),
+        () =>
+          this.client.readStream(stream, {
+            fromRevision,
+            direction: backwards ? BACKWARDS : FORWARDS,
+            ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
+          }),
         `reading ${stream}`,
       );
       return resolved.flatMap((r) => (r.event ? [this.toStored(r.event)] : []));
@@ -224,11 +232,12 @@ class EventStoreDbStore implements EventStore {
     while (remaining > 0) {
       this.ensureOpen();
       const page = await this.collect(
-        this.client.readAll({
-          fromPosition: after === START ? ESDB_START : decodePosition(after),
-          direction: FORWARDS,
-          maxCount: this.pageSize,
-        }),
+        () =>
+          this.client.readAll({
+            fromPosition: after === START ? ESDB_START : decodePosition(after),
+            direction: FORWARDS,
+            maxCount: this.pageSize,
+          }),
         'reading $all',
       ).catch((error: unknown) => {
         throw unavailable(this.host, 'reading $all', error);
@@ -333,16 +342,49 @@ class EventStoreDbStore implements EventStore {
     };
   }
 
-  /** Drains a read, bounded by the operation timeout; a timed-out read is cancelled. */
-  private collect<T>(read: StreamingRead<T>, doing: string): Promise<T[]> {
-    const drained = (async () => {
-      const items: T[] = [];
-      for await (const item of read) items.push(item as T);
-      return items;
-    })();
-    return this.withTimeout(drained, doing, () => {
-      read.cancel().catch(() => {});
-    });
+  /**
+   * Drains a read, bounded by the operation timeout (a timed-out read is cancelled), and
+   * opens it again after a transient failure (see `retrying`).
+   */
+  private collect<T>(
+    open: () => StreamingRead<T>,
+    doing: string,
+    { retry = true }: { retry?: boolean } = {},
+  ): Promise<T[]> {
+    const once = () => {
+      const read = open();
+      const drained = (async () => {
+        const items: T[] = [];
+        for await (const item of read) items.push(item as T);
+        return items;
+      })();
+      return this.withTimeout(drained, doing, () => {
+        read.cancel().catch(() => {});
+      });
+    };
+    return retry ? this.retrying(once) : once();
+  }
+
+  /**
+   * Runs a call again after errors a reconnect can cure (a dropped connection, a restarting
+   * node), a few times with backoff. Safe for appends: the retry carries the same event
+   * ids, so a write whose reply was lost is answered by the server's idempotency check.
+   * Timeouts are not retried (they already waited), nor is anything after close.
+   */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        const retry =
+          attempt < TRANSIENT_ATTEMPTS &&
+          !this.closed &&
+          !(error instanceof WrongExpectedVersionError) &&
+          isTransient(error);
+        if (!retry) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   private withTimeout<T>(work: Promise<T>, doing: string, onTimeout?: () => void): Promise<T> {
