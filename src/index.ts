@@ -12,7 +12,7 @@ export {
 export type { DomainEvent, EventMetadata } from './domain/events.ts';
 export type { Json } from './domain/json.ts';
 export type * from './domain/schemas.ts';
-export { openRegistry, type RegistryOptions } from './open-registry.ts';
+export { openRegistry, type RegistryOptions, type StoreOptions } from './open-registry.ts';
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';
 export type { HandleGrantEntry } from './queries/grants.ts';
 export type { HistoryEntry, HistoryOptions } from './queries/history.ts';

@@ -2,7 +2,7 @@ import { CommandHandler } from './commands/handler.ts';
 import { RegistryError } from './domain/errors.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
-import { DEFAULT_STORE, openStore } from './store/open.ts';
+import { DEFAULT_STORE, openStore, openStoreFrom, type StoreOptions } from './store/open.ts';
 import type { EventStore } from './store/port.ts';
 
 export interface RegistryOptions {
@@ -12,18 +12,25 @@ export interface RegistryOptions {
   retryBudgetMs?: number;
 }
 
+const isEventStore = (store: unknown): store is EventStore =>
+  typeof store === 'object' &&
+  store !== null &&
+  typeof (store as Partial<EventStore>).appendToStream === 'function';
+
 /**
- * Opens a registry on a store URL (default: env PROCREG_STORE, else sqlite:./procreg.db) or
- * on an already open EventStore. The read models are rebuilt from the store's log before
+ * Opens a registry on a store URL (default: env PROCREG_STORE, else sqlite:./procreg.db),
+ * on store options (`{ kind: 'sqlite', path }`, `{ kind: 'memory' }`, `{ kind: 'esdb',
+ * connectionString }`, `{ url }`) or on an already open EventStore. The read models are rebuilt from the store's log before
  * the promise resolves, then follow it live.
  */
 export const openRegistry = async (
-  store?: string | EventStore,
+  store?: string | StoreOptions | EventStore,
   options: RegistryOptions = {},
 ): Promise<ProcessRegistry> => {
-  const eventStore =
-    typeof store === 'object' && store !== null
-      ? store
+  const eventStore = isEventStore(store)
+    ? store
+    : typeof store === 'object' && store !== null
+      ? await openStoreFrom(store)
       : await openStore(store ?? process.env.PROCREG_STORE ?? DEFAULT_STORE);
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
@@ -46,4 +53,4 @@ export const openRegistry = async (
   return new ProcessRegistry({ store: eventStore, handler, runner, clock, closed: false });
 };
 
-export type { EventStore };
+export type { EventStore, StoreOptions };

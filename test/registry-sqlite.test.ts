@@ -99,4 +99,24 @@ describe('the registry on SQLite: open, close, reopen', () => {
     expect((await registry.getProcess('p1'))?.id).toBe('p1');
     await registry.close();
   });
+
+  it('opens stores named by options objects too', async () => {
+    const path = url.slice('sqlite:'.length);
+    const bySqlite = await openRegistry({ kind: 'sqlite', path, synchronous: 'normal' });
+    expect(bySqlite.durabilityTier).toBe('durable');
+    await bySqlite.registerProcess(registration('by-options'));
+    await bySqlite.close();
+    const byUrl = await openRegistry({ url });
+    expect((await byUrl.getProcess('by-options'))?.id).toBe('by-options');
+    await byUrl.close();
+    const memory = await openRegistry({ kind: 'memory' });
+    expect(memory.durabilityTier).toBe('inline');
+    await memory.close();
+    await expect(
+      openRegistry({ kind: 'sqlite', path: ' ' } as Parameters<typeof openRegistry>[0]),
+    ).rejects.toMatchObject({ code: 'invalid' });
+    await expect(
+      openRegistry({ kind: 'redis' } as unknown as Parameters<typeof openRegistry>[0]),
+    ).rejects.toMatchObject({ code: 'invalid' });
+  });
 });

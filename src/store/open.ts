@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { RegistryError } from '../domain/errors.ts';
+import { parseInput } from '../domain/validation.ts';
 import { MemoryEventStore } from './memory.ts';
 import type { EventStore } from './port.ts';
 
@@ -27,6 +29,40 @@ export const openStore = async (url: string): Promise<EventStore> => {
     'invalid',
     `unknown store \`${url}\`; use memory:, sqlite:<path> or esdb://host:2113?tls=false`,
   );
+};
+
+/** A store named by its parts instead of a URL (`openRegistry({ kind: 'sqlite', path })`). */
+export const StoreOptionsSchema = z.union([
+  z.strictObject({ url: z.string() }),
+  z.strictObject({ kind: z.literal('memory') }),
+  z.strictObject({
+    kind: z.literal('sqlite'),
+    path: z.string().refine((p) => p.trim() !== '', 'must name a file'),
+    synchronous: z.enum(['full', 'normal']).optional(),
+    pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
+  }),
+  z.strictObject({ kind: z.literal('esdb'), connectionString: z.string() }),
+]);
+export type StoreOptions = z.input<typeof StoreOptionsSchema>;
+
+export const openStoreFrom = async (options: StoreOptions): Promise<EventStore> => {
+  const parsed = parseInput(StoreOptionsSchema, options, 'store options');
+  if ('url' in parsed) return openStore(parsed.url);
+  switch (parsed.kind) {
+    case 'memory':
+      return new MemoryEventStore();
+    case 'sqlite': {
+      const { openSqliteStore } = await import('./sqlite.ts');
+      return openSqliteStore(parsed.path, {
+        synchronous: parsed.synchronous ?? 'full',
+        ...(parsed.pollIntervalMs !== undefined ? { pollIntervalMs: parsed.pollIntervalMs } : {}),
+      });
+    }
+    case 'esdb': {
+      const { openEventStoreDbStore } = await import('./eventstoredb.ts');
+      return openEventStoreDbStore(parsed.connectionString);
+    }
+  }
 };
 
 const parseSqliteUrl = (
