@@ -29,15 +29,12 @@ export class MemoryEventStore implements EventStore {
   private readonly appended = new Subject<StoredEvent>();
   private closed = false;
 
-  async appendToStream(
+  appendToStream(
     stream: string,
     events: readonly NewEvent[],
     options: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    const [result] = await this.appendToStreams([
-      { stream, events, expectedRevision: options.expectedRevision },
-    ]);
-    return result!;
+    return appendOneVia(this, { stream, events, expectedRevision: options.expectedRevision });
   }
 
   async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
@@ -143,6 +140,15 @@ export class MemoryEventStore implements EventStore {
     if (this.closed) throw new RegistryError('unavailable', 'the memory store is closed');
   }
 }
+
+/** A single-stream append for stores whose real work is `appendToStreams`. */
+export const appendOneVia = async (
+  store: Pick<EventStore, 'appendToStreams'>,
+  write: StreamWrite,
+): Promise<AppendResult> => {
+  const [result] = await store.appendToStreams([write]);
+  return result!;
+};
 
 export const revisionMatches = (expected: ExpectedRevision, actual: StreamRevision): boolean =>
   expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === actual);

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Observable } from 'rxjs';
 import { isRegistryError, RegistryError } from '../domain/errors.ts';
-import { replayedAppend, revisionMatches } from './memory.ts';
+import { appendOneVia, replayedAppend, revisionMatches } from './memory.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -149,15 +149,12 @@ class SqliteEventStore implements EventStore {
     );
   }
 
-  async appendToStream(
+  appendToStream(
     stream: string,
     events: readonly NewEvent[],
     options: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    const [result] = await this.appendToStreams([
-      { stream, events, expectedRevision: options.expectedRevision },
-    ]);
-    return result!;
+    return appendOneVia(this, { stream, events, expectedRevision: options.expectedRevision });
   }
 
   /**
