@@ -19,8 +19,21 @@ export const PAGE_SIZE = 500;
 
 const columns = 'position, stream, revision, type, data, metadata, event_id';
 
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
 /** Every statement the store runs on the `events` table, prepared once per connection. */
-export const prepareEventStatements = (db: Database.Database) => ({
+export interface EventStatements {
+  head: Statement<[], bigint>;
+  tail: Statement<[string], Pick<EventRow, 'revision' | 'position'>>;
+  forwards: Statement<[string, number, number], EventRow>;
+  backwards: Statement<[string, number, number], EventRow>;
+  page: Statement<[bigint, bigint, number], EventRow>;
+  prefixPage: Statement<[bigint, bigint, string, string, number], EventRow>;
+  insert: Statement<[string, number, string, string, string, number, string]>;
+  locate: Statement<[string], Pick<EventRow, 'stream' | 'revision'>>;
+}
+
+export const prepareEventStatements = (db: Database.Database): EventStatements => ({
   head: db
     .prepare<[], bigint>('SELECT coalesce(max(position), 0) FROM events')
     .pluck()
@@ -62,8 +75,6 @@ export const prepareEventStatements = (db: Database.Database) => ({
     'SELECT stream, revision FROM events WHERE event_id = ?',
   ),
 });
-
-export type EventStatements = ReturnType<typeof prepareEventStatements>;
 
 /** Events after `after` up to and including `upTo`, in position order. */
 export const readPage = (
