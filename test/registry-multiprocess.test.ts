@@ -164,7 +164,9 @@ describe('crashes (SIGKILL) on SQLite', () => {
       await setup.registerProcess(registration('victim-twin'));
       await setup.grantHandle({ sessionId: 'left' }, 'victim', {});
       await setup.grantHandle({ sessionId: 'left' }, 'victim-twin', {});
-      await setup.close();
+      // stays open across every round: its read models are built incrementally from the
+      // live feed while the children append and die
+      const watcher = setup;
       let acknowledged = 0;
       for (let round = 0; round < 10; round++) {
         const child = start('crash', db, 'victim');
@@ -189,10 +191,13 @@ describe('crashes (SIGKILL) on SQLite', () => {
         const b = (await reopened.handleGrantsForProcess('victim-twin')).map((g) => g.sessionId);
         expect(a).toHaveLength(1);
         expect(b).toEqual(a);
-        // rebuilt read models equal the incrementally built ones
+        // read models rebuilt from the file equal the ones the watcher built incrementally
+        expect(await watcher.verifyProjections()).toEqual([]);
+        expect(await watcher.eventsAfter('victim', 0)).toEqual(events);
         expect(await reopened.verifyProjections()).toEqual([]);
         await reopened.close();
       }
+      await watcher.close();
       expect(acknowledged).toBeGreaterThan(10);
     } finally {
       rmSync(dir, { recursive: true, force: true });
