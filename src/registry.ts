@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { filter, type Observable } from 'rxjs';
 import { z } from 'zod';
-import { type AppendOutcome, decideAppend } from './commands/append.ts';
+import { type AppendOutcome, decideAppend, decideAppendBatch } from './commands/append.ts';
 import type { Decision, States } from './commands/decision.ts';
 import { decideSetExternalRef } from './commands/external-ref.ts';
 import {
@@ -197,6 +197,28 @@ export class ProcessRegistry {
     checkPayloadSize(id, r.payload);
     return this.command('appendEvent', [id], (states, now) =>
       decideAppend(states.get(id), { processId: id, request: r, now }),
+    );
+  }
+
+  /**
+   * Appends several process events to one process in one write: each request is decided as
+   * `appendEvent` would, in order, and either all are stored (consecutive sequences) or,
+   * when any breaks a rule, none. Replayed requests return their original events.
+   */
+  async appendEvents(processId: string, requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    const id = this.processId(processId);
+    const batch = parseInput(AppendBatchSchema, requests, 'append requests');
+    let bytes = 0;
+    for (const request of batch) bytes += checkPayloadSize(id, request.payload);
+    if (bytes > MAX_BATCH_BYTES) {
+      throw new RegistryError(
+        'invalid',
+        `append batch for process \`${id}\` carries ${bytes} bytes of payload, over the ${MAX_BATCH_BYTES}-byte limit; split it`,
+      );
+    }
+    if (batch.length === 0) return [];
+    return this.command('appendEvents', [id], (states, now) =>
+      decideAppendBatch(states.get(id), { processId: id, requests: batch, now }),
     );
   }
 
@@ -469,7 +491,8 @@ export class ProcessRegistry {
   }
 }
 
-const checkPayloadSize = (processId: string, payload: unknown): void => {
+/** The payload's size in bytes of JSON; over the limit is `invalid`. */
+const checkPayloadSize = (processId: string, payload: unknown): number => {
   const bytes = Buffer.byteLength(JSON.stringify(payload));
   if (bytes > MAX_PAYLOAD_BYTES) {
     throw new RegistryError(
@@ -477,4 +500,10 @@ const checkPayloadSize = (processId: string, payload: unknown): void => {
       `payload for process \`${processId}\` is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; store large data elsewhere and append a reference`,
     );
   }
+  return bytes;
 };
+
+/** One batch is one write: at most this many events and bytes of payload. */
+const MAX_BATCH_EVENTS = 1_000;
+const MAX_BATCH_BYTES = 4 * MAX_PAYLOAD_BYTES;
+const AppendBatchSchema = z.array(AppendRequestSchema).max(MAX_BATCH_EVENTS);

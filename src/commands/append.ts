@@ -1,8 +1,9 @@
 import { hashJson, stringOf } from '../domain/canonical.ts';
 import { RegistryError } from '../domain/errors.ts';
+import type { DomainEvent } from '../domain/events.ts';
 import type { Json } from '../domain/json.ts';
 import { payloadCheckFor } from '../domain/payload-schema.ts';
-import { isTerminal, type ProcessState } from '../domain/process-state.ts';
+import { evolve, isTerminal, type ProcessState } from '../domain/process-state.ts';
 import type {
   AppendRequest,
   DedupeKey,
@@ -126,6 +127,36 @@ export const decideAppend = (
     ],
     result: withWake(event, materializeWakeDelivery(record, event, request.wakeTargetScope)),
   };
+};
+
+/**
+ * appendEvents: several requests decided in order, each on the state the ones before it
+ * leave (sequences run on, a replay key used earlier in the batch replays), and stored in
+ * one write: all of them or, if any request fails its rules, none.
+ */
+export const decideAppendBatch = (
+  state: ProcessState | undefined,
+  command: { processId: string; requests: readonly AppendRequest[]; now: number },
+): Decision<AppendOutcome[]> => {
+  const { processId, requests, now } = command;
+  requireRecord(state, processId);
+  // A private copy of what folding an appended event changes; the given state stays as is.
+  const shadow: ProcessState = {
+    ...state!,
+    replayKeys: new Map(state!.replayKeys),
+    wakeSequences: new Set(state!.wakeSequences),
+  };
+  const events: DomainEvent[] = [];
+  const results: AppendOutcome[] = [];
+  for (const request of requests) {
+    const decision = decideAppend(shadow, { processId, request, now });
+    results.push(decision.result);
+    for (const event of decision.events) {
+      evolve(shadow, event);
+      events.push(event);
+    }
+  }
+  return { events, result: results };
 };
 
 const withWake = (event: ProcessEvent, wakeDelivery: WakeDelivery | undefined): AppendOutcome =>

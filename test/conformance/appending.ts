@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/domain/canonical.ts';
 import { cancelRequest } from '../../src/index.ts';
 import type { ConformanceContext } from '../support/harness.ts';
@@ -336,5 +336,104 @@ export const appendRules = (ctx: ConformanceContext): void => {
       () => ctx.registry.completeProcess('ghost', { type: 'success', value: 1 }),
       'not_found',
     );
+  });
+
+  describe('appendEvents (a batch in one write)', () => {
+    const wake = (text: string) => ({
+      eventType: 'producer.wake',
+      payload: { text },
+      wakeTargetScope: target,
+    });
+
+    it('decides each request in order and stores them together', async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      await ctx.registry.appendEvent('p1', line('first'));
+      const before = (await ctx.log()).length;
+      const results = await ctx.registry.appendEvents('p1', [
+        line('a'),
+        wake('w'),
+        line('b', 'kb'),
+      ]);
+      expect(results.map((r) => r.event.sequence)).toEqual([2, 3, 4]);
+      expect(results[1]?.wakeDelivery?.dedupeKey).toBe('p1:3');
+      expect(results[2]?.event.invocation.replay).toEqual({ key: 'kb' });
+      expect((await ctx.log()).length).toBe(before + 3);
+      const appended = (await ctx.registry.history('p1')).slice(-3);
+      expect(new Set(appended.map((h) => h.metadata.commandId)).size).toBe(1);
+      expect(appended.map((h) => h.metadata.command)).toEqual([
+        'appendEvents',
+        'appendEvents',
+        'appendEvents',
+      ]);
+      expect((await ctx.registry.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([
+        1, 2, 3, 4,
+      ]);
+      expect((await ctx.registry.wakeEventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([3]);
+    });
+
+    it('replays keys used earlier in the batch or already stored', async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      const [a, again] = await ctx.registry.appendEvents('p1', [line('x', 'k1'), line('x', 'k1')]);
+      expect(again?.event).toEqual(a?.event);
+      expect(await ctx.registry.eventsAfter('p1', 0)).toHaveLength(1);
+      const [replayed, fresh] = await ctx.registry.appendEvents('p1', [line('x', 'k1'), line('y')]);
+      expect(replayed?.event).toEqual(a?.event);
+      expect(fresh?.event.sequence).toBe(2);
+      const none = await expectNoWrite(ctx, () =>
+        ctx.registry.appendEvents('p1', [line('x', 'k1')]),
+      );
+      expect(none[0]?.event).toEqual(a?.event);
+    });
+
+    it('stores nothing when any request breaks a rule', async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.appendEvents('p1', [line('ok'), { eventType: 'nope', payload: {} }]),
+        'invalid',
+        'undeclared event type',
+      );
+      const end = (n: number) => ({
+        eventType: 'process.completed',
+        payload: { awaitOutput: { type: 'success', value: n } },
+        replayKey: `end-${n}`,
+      });
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.appendEvents('p1', [line('ok'), end(1), end(2)]),
+        'already_terminal',
+      );
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.appendEvents('p1', [line('a', 'k'), line('b', 'k')]),
+        'conflict',
+      );
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.appendEvents('ghost', [line('a')]),
+        'not_found',
+      );
+      expect(await ctx.registry.eventsAfter('p1', 0)).toEqual([]);
+      expect((await ctx.registry.getProcess('p1'))?.status.state).toBe('running');
+    });
+
+    it('ends the process when the batch holds a terminal event', async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      const awaiting = ctx.registry.awaitProcess('p1');
+      const output = { type: 'success' as const, value: 'batched' };
+      await ctx.registry.appendEvents('p1', [
+        line('last words'),
+        { eventType: 'process.completed', payload: { awaitOutput: output }, replayKey: 'end' },
+        line('after the end'),
+      ]);
+      expect(await awaiting).toEqual(output);
+      expect(await ctx.registry.listNonTerminal()).toEqual([]);
+      expect((await ctx.registry.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1, 2, 3]);
+    });
+
+    it('returns [] for an empty batch, writing nothing', async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      expect(await expectNoWrite(ctx, () => ctx.registry.appendEvents('p1', []))).toEqual([]);
+    });
   });
 };

@@ -85,6 +85,26 @@ const badCalls: BadCall[] = [
         wakeTargetScope: {},
       }),
   ],
+  ['appendEvents(not an array)', (r) => bad(r).appendEvents!('p1', { eventType: 'producer.line' })],
+  [
+    'appendEvents(bad entry)',
+    (r) =>
+      bad(r).appendEvents!('p1', [
+        { eventType: 'producer.line', payload: { text: 'a' } },
+        { payload: 1 },
+      ]),
+  ],
+  [
+    'appendEvents(too many)',
+    (r) =>
+      r.appendEvents(
+        'p1',
+        Array.from({ length: 1001 }, () => ({
+          eventType: 'producer.line',
+          payload: { text: 'a' },
+        })),
+      ),
+  ],
   ['eventsAfter(negative)', (r) => r.eventsAfter('p1', -1)],
   ['eventsAfter(fraction)', (r) => r.eventsAfter('p1', 1.5)],
   ['wakeEventsAfter(string)', (r) => bad(r).wakeEventsAfter!('p1', '0')],

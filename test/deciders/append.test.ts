@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideAppend, payloadHashOf } from '../../src/commands/append.ts';
+import { decideAppend, decideAppendBatch, payloadHashOf } from '../../src/commands/append.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
+import { evolve, initialProcessState } from '../../src/domain/process-state.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
 import { completedEvent, registered, T0 } from './fixtures.ts';
 
@@ -90,5 +91,55 @@ describe('decideAppend', () => {
     append([registered])
       .when(when({ eventType: 'process.completed', payload: {} }))
       .thenThrows('invalid', 'requires a deterministic replay key');
+  });
+});
+
+describe('decideAppendBatch', () => {
+  const batch = deciderSpec(decideAppendBatch);
+  const request = (n: number, replayKey?: string) => ({
+    eventType: 'line',
+    payload: { n },
+    ...(replayKey ? { replayKey } : {}),
+  });
+
+  it('given one event, when three are batched, then sequences 2..4 in one decision', () => {
+    batch([registered, lineAppended(1)])
+      .when({ processId: 'p', requests: [request(2), request(3), request(4)], now: T0 })
+      .thenResult((results, events) => {
+        expect(results.map((r) => r.event.sequence)).toEqual([2, 3, 4]);
+        expect(events.map((e) => e.type)).toEqual(Array(3).fill('ProcessEventAppended'));
+      });
+  });
+
+  it('given nothing stored, when a key repeats in the batch, then one event and a replay', () => {
+    batch([registered])
+      .when({ processId: 'p', requests: [request(1, 'k'), request(1, 'k')], now: T0 })
+      .thenResult((results, events) => {
+        expect(events).toHaveLength(1);
+        expect(results[1]?.event).toBe(results[0]?.event);
+      });
+  });
+
+  it('given a running process, when the batch ends it twice, then already_terminal', () => {
+    const end = (key: string) => ({
+      eventType: 'process.completed',
+      payload: { awaitOutput: { type: 'success', value: key } },
+      replayKey: key,
+    });
+    batch([registered])
+      .when({ processId: 'p', requests: [end('a'), end('b')], now: T0 })
+      .thenThrows('already_terminal');
+  });
+
+  it('never changes the given state', () => {
+    const state = [registered, lineAppended(1)].reduce(evolve, initialProcessState());
+    decideAppendBatch(state, {
+      processId: 'p',
+      requests: [request(2, 'k2'), request(3)],
+      now: T0 + 50,
+    });
+    expect(state.lastSequence).toBe(1);
+    expect(state.replayKeys.has('k2')).toBe(false);
+    expect(state.record?.updatedAtMs).toBe(T0);
   });
 });
