@@ -50,7 +50,7 @@ export const openRegistry = async (
     announce: (events) => runner.announce(events),
     ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
   });
-  return new ProcessRegistry({ store: eventStore, handler, runner, clock, closed: false });
+  return new ProcessRegistry({ store: eventStore, handler, runner, closed: false });
 };
 
 export type { EventStore, StoreOptions };

@@ -74,7 +74,6 @@ export interface RegistryCore {
   store: EventStore;
   handler: CommandHandler;
   runner: ProjectionRunner;
-  clock: () => number;
   closed: boolean;
 }
 
