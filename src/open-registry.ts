@@ -27,14 +27,15 @@ export const openRegistry = async (
   store?: string | StoreOptions | EventStore,
   options: RegistryOptions = {},
 ): Promise<ProcessRegistry> => {
+  // checked before opening anything, so a bad option leaves no store open
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
+  }
   const eventStore = isEventStore(store)
     ? store
     : typeof store === 'object' && store !== null
       ? await openStoreFrom(store)
       : await openStore(store ?? process.env.PROCREG_STORE ?? DEFAULT_STORE);
-  if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
-  }
   const clock = options.clock ?? Date.now;
   const runner = new ProjectionRunner(eventStore);
   try {
