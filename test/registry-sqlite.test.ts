@@ -78,6 +78,10 @@ describe('the registry on SQLite: open, close, reopen', () => {
       message: expect.stringContaining('unknown store'),
     });
     await expect(openRegistry('sqlite:')).rejects.toMatchObject({ code: 'invalid' });
+    await expect(openRegistry(url, { clock: 5 as unknown as () => number })).rejects.toMatchObject({
+      code: 'invalid',
+      message: expect.stringContaining('clock'),
+    });
     await expect(openRegistry(`${url}?pollIntervalMs=0`)).rejects.toMatchObject({
       code: 'invalid',
     });
