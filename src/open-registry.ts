@@ -2,7 +2,7 @@ import { CommandHandler } from './commands/handler.ts';
 import { RegistryError } from './domain/errors.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
-import { DEFAULT_STORE, openStore, openStoreFrom, type StoreOptions } from './store/open.ts';
+import { defaultStoreUrl, openStore, openStoreFrom, type StoreOptions } from './store/open.ts';
 import type { EventStore } from './store/port.ts';
 
 export interface RegistryOptions {
@@ -35,7 +35,7 @@ export const openRegistry = async (
     ? store
     : typeof store === 'object' && store !== null
       ? await openStoreFrom(store)
-      : await openStore(store ?? process.env.PROCREG_STORE ?? DEFAULT_STORE);
+      : await openStore(store ?? defaultStoreUrl());
   const clock = options.clock ?? Date.now;
   const runner = new ProjectionRunner(eventStore);
   try {

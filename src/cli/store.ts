@@ -1,19 +1,11 @@
 import { existsSync } from 'node:fs';
 import { openRegistry, type ProcessRegistry, type RegistryOptions } from '../index.ts';
+import { defaultStoreUrl, sqliteFileOf } from '../store/open.ts';
 import { CliError, exitCodes } from './errors.ts';
-
-export const DEFAULT_STORE_URL = 'sqlite:./procreg.db';
 
 /** `--store`, else `$PROCREG_STORE`, else the default file in the working directory. */
 export const resolveStoreUrl = (flag: string | undefined, env: NodeJS.ProcessEnv): string =>
-  flag ?? (env.PROCREG_STORE || DEFAULT_STORE_URL);
-
-/** The file a `sqlite:` URL names (same reading as the library's), else undefined. */
-export const sqlitePathOf = (url: string): string | undefined => {
-  if (!url.startsWith('sqlite:')) return undefined;
-  const path = url.slice('sqlite:'.length).split('?', 1)[0] ?? '';
-  return path.startsWith('//') ? path.slice(2) : path;
-};
+  flag ?? defaultStoreUrl(env);
 
 /**
  * `read`: the store must already exist. Opening a SQLite URL creates the file, so a typo in
@@ -27,8 +19,8 @@ export const openStoreAt = async (
   mode: OpenMode,
   options?: RegistryOptions,
 ): Promise<ProcessRegistry> => {
-  const path = sqlitePathOf(url);
-  if (mode === 'read' && path !== undefined && path.trim() !== '' && !existsSync(path)) {
+  const path = sqliteFileOf(url);
+  if (mode === 'read' && path !== undefined && !existsSync(path)) {
     throw new CliError(
       `no store at \`${url}\` (${path} does not exist); run \`procreg demo\` to create one, or point --store (or PROCREG_STORE) at an existing store`,
       exitCodes.unavailable,

@@ -6,6 +6,14 @@ import type { EventStore } from './port.ts';
 
 export const DEFAULT_STORE = 'sqlite:./procreg.db';
 
+/** The store used when none is named: env PROCREG_STORE (when set and non-empty), else the default file. */
+export const defaultStoreUrl = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.PROCREG_STORE || DEFAULT_STORE;
+
+/** The file a `sqlite:` URL names (validated as `openStore` reads it), else undefined. */
+export const sqliteFileOf = (url: string): string | undefined =>
+  url.startsWith('sqlite:') ? parseSqliteUrl(url).path : undefined;
+
 /**
  * Opens the store a URL names:
  * - `memory:` in-process, lost on exit;
