@@ -47,16 +47,10 @@ import {
   WaitOptionsSchema,
 } from './domain/schemas.ts';
 import { parseInput } from './domain/validation.ts';
-import type { ProjectionRunner } from './projections/runner.ts';
+import type { ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { AsOfView } from './queries/as-of.ts';
-import { eventsAfterOf, wakeEventsAfterOf } from './queries/events.ts';
 import { exportLines } from './queries/export.ts';
-import {
-  type HandleGrantEntry,
-  handleGrantsForProcessIn,
-  hasHandleGrantIn,
-  listHandleGrantsIn,
-} from './queries/grants.ts';
+import type { HandleGrantEntry } from './queries/grants.ts';
 import {
   type HistoryEntry,
   type HistoryOptions,
@@ -64,10 +58,11 @@ import {
   historyOf,
   iterateHistoryOf,
 } from './queries/history.ts';
-import { getProcessIn, listNonTerminalIn, listProcessesIn } from './queries/processes.ts';
-import { diffReadModels, type ProjectionDifference, rebuildReadModels } from './queries/verify.ts';
+import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts';
+import { ReadViews } from './queries/views.ts';
 import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
 import type { DurabilityTier, EventStore } from './store/port.ts';
+import type { ReadModelReader } from './store/read-model-tables.ts';
 
 /** The parts one registry instance shares between all its `withContext` views. */
 export interface RegistryCore {
@@ -85,14 +80,17 @@ const AsOfPointSchema = z.union([
 
 /**
  * The ProcessRegistry facade: validates every input at the edge, runs commands through the
- * handler and answers queries from the read models. Queries first catch the read models up
- * with the store, so an instance sees what other instances wrote before the call.
+ * handler and answers queries from the read models (the read side is `ReadViews`, shared
+ * with `asOf` views). The models are current before a query reads them: inline models are
+ * committed with the events, so an instance sees what other instances wrote before the call.
  */
-export class ProcessRegistry {
+export class ProcessRegistry extends ReadViews {
   constructor(
     private readonly core: RegistryCore,
     private readonly audit?: AuditContext,
-  ) {}
+  ) {
+    super();
+  }
 
   get durabilityTier(): DurabilityTier {
     return this.core.store.durabilityTier;
@@ -151,41 +149,19 @@ export class ProcessRegistry {
     );
   }
 
-  async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
-    const s = this.scope(scope);
-    await this.fresh();
-    return listHandleGrantsIn(this.core.runner.models, s);
-  }
-
   async listLiveHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
     return (await this.listHandleGrants(scope)).filter((e) => e.record.status.state === 'running');
   }
 
-  async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
-    const s = this.scope(scope);
-    const id = this.processId(processId);
-    await this.fresh();
-    return hasHandleGrantIn(this.core.runner.models, s, id);
-  }
-
-  async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {
-    const id = await this.knownProcess(processId);
-    return handleGrantsForProcessIn(this.core.runner.models, id);
-  }
-
   /**
    * Revokes every grant of the session (all frames) and reports which live processes lost
-   * their last grant. Processes are found in the caught-up read model, then each stream is
-   * re-checked under the command's locks.
+   * their last grant. Processes are found through the grants' by-session index, then each
+   * stream is re-checked under the command's locks.
    */
   async deleteSessionProcessState(sessionId: string): Promise<SessionDeleteReport> {
     const sid = parseInput(IdSchema, sessionId, 'session id');
-    await this.fresh();
-    const ids = new Set<string>();
-    for (const grants of this.core.runner.models.grants.byScope.values()) {
-      for (const grant of grants.values()) if (grant.sessionId === sid) ids.add(grant.processId);
-    }
-    return this.command('deleteSessionProcessState', [...ids], (states, now) =>
+    const ids = (await this.models()).processesOfSession(sid);
+    return this.command('deleteSessionProcessState', ids, (states, now) =>
       decideDeleteSessionAll(states, { sessionId: sid, now }),
     );
   }
@@ -221,18 +197,6 @@ export class ProcessRegistry {
     );
   }
 
-  async eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    const id = await this.knownProcess(processId);
-    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    return eventsAfterOf(this.core.runner.models, id, after);
-  }
-
-  async wakeEventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    const id = await this.knownProcess(processId);
-    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    return wakeEventsAfterOf(this.core.runner.models, id, after);
-  }
-
   /** The first event of `eventType` after `afterSequence`: at once if stored, else when it arrives. */
   async waitEventAfter(
     processId: string,
@@ -243,7 +207,7 @@ export class ProcessRegistry {
     const type = parseInput(IdSchema, eventType, 'event type');
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
     const opts = parseInput(WaitOptionsSchema, options, 'wait options');
-    const id = await this.knownProcess(processId);
+    const { id } = await this.known(processId);
     return firstWithin(
       this.events$(id, after).pipe(filter((event) => event.eventType === type)),
       opts,
@@ -254,9 +218,9 @@ export class ProcessRegistry {
   /** The process's await output: at once if terminal, else when it ends. */
   async awaitProcess(processId: string, options?: WaitOptions): Promise<ProcessAwaitOutput> {
     const opts = parseInput(WaitOptionsSchema, options, 'wait options');
-    const id = await this.knownProcess(processId);
+    const { id, models } = await this.known(processId);
     return firstWithin(
-      processOutcome$(this.core.runner.models, this.core.runner.applied$, id),
+      processOutcome$(models, this.core.runner.applied$, id),
       opts,
       `awaiting process \`${id}\``,
     );
@@ -266,7 +230,7 @@ export class ProcessRegistry {
   events$(processId: string, afterSequence = 0): Observable<ProcessEvent> {
     const id = this.processId(processId);
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    return processEvents$(this.core.runner.models, this.core.runner.applied$, id, after);
+    return processEvents$(this.core.runner.tables, this.core.runner.applied$, id, after);
   }
 
   /** Every domain event as it is applied to this instance's read models. */
@@ -284,15 +248,8 @@ export class ProcessRegistry {
     await this.command('completeProcess', [id], (states, now) =>
       decideAppend(states.get(id), { processId: id, request, now }),
     );
-    // a replayed completion wrote nothing: make sure another instance's write is applied
-    await this.fresh();
-    return getProcessIn(this.core.runner.models.processes, id)!;
-  }
-
-  async getProcess(processId: string): Promise<ProcessRecord | undefined> {
-    const id = this.processId(processId);
-    await this.fresh();
-    return getProcessIn(this.core.runner.models.processes, id);
+    // a replayed completion wrote nothing: the record comes from the current models
+    return (await this.models(id)).process(id)!;
   }
 
   async ackWake(processId: string, sequence: number): Promise<void> {
@@ -301,17 +258,6 @@ export class ProcessRegistry {
     return this.command('ackWake', [id], (states, now) =>
       decideAckWake(states.get(id), { processId: id, sequence: seq, now }),
     );
-  }
-
-  async listNonTerminal(): Promise<ProcessRecord[]> {
-    await this.fresh();
-    return listNonTerminalIn(this.core.runner.models.processes);
-  }
-
-  /** Every process, running or terminal, by `processId` ascending (listings, tooling). */
-  async listProcesses(): Promise<ProcessRecord[]> {
-    await this.fresh();
-    return listProcessesIn(this.core.runner.models.processes);
   }
 
   async claimProcessLease(
@@ -344,25 +290,19 @@ export class ProcessRegistry {
     );
   }
 
-  /** The stored lease of a process (possibly expired), or undefined when none is held. */
-  async getProcessLease(processId: string): Promise<ProcessLease | undefined> {
-    const id = await this.knownProcess(processId);
-    return this.core.runner.models.leases.get(id);
-  }
-
   /**
    * The process's domain events, in order, with metadata, revision, position and time;
    * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types.
    */
   async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
-    const id = await this.knownProcess(processId);
+    const { id } = await this.known(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     return historyOf(this.core.store, streamOf(id), opts);
   }
 
   /** `history` as an async iterator, read page by page: for long histories. */
   async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
-    const id = await this.knownProcess(processId);
+    const { id } = await this.known(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     yield* iterateHistoryOf(this.core.store, streamOf(id), opts);
   }
@@ -380,6 +320,7 @@ export class ProcessRegistry {
     );
     return new AsOfView(
       this.core.store,
+      this.core.runner.reader,
       'position' in point ? { position: BigInt(point.position) } : point,
     );
   }
@@ -406,7 +347,7 @@ export class ProcessRegistry {
       );
     }
     const result = await importLines(this.core.store, source, onProgress);
-    await this.fresh();
+    await this.models();
     return result;
   }
 
@@ -417,16 +358,18 @@ export class ProcessRegistry {
   async verifyProjections(
     onProgress?: (progress: { events: number; position: bigint; upTo: bigint }) => void,
   ): Promise<ProjectionDifference[]> {
-    await this.fresh();
+    await this.models();
     const { runner, store } = this.core;
-    const upTo = runner.position;
-    let events = 0;
-    const rebuilt = await rebuildReadModels(
-      store,
-      upTo,
-      onProgress && ((position) => onProgress({ events: ++events, position, upTo })),
-    );
-    return diffReadModels(runner.models, rebuilt);
+    return verifyReadModels(store, runner.reader, runner.tables, onProgress);
+  }
+
+  /**
+   * Empties the read models and rebuilds them from the log, in committed chunks on durable
+   * stores: a crash mid-way resumes from the last chunk at the next open or rebuild.
+   */
+  async rebuildProjections(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    this.ensureOpen();
+    await this.core.runner.rebuild(onProgress);
   }
 
   /** Live-feed subscribers (waiters, events$ consumers): for leak checks and monitoring. */
@@ -455,21 +398,18 @@ export class ProcessRegistry {
     return this.core.handler.execute({ command, audit: this.audit, processIds }, decide);
   }
 
-  private async fresh(): Promise<void> {
+  /** The read models, current with the store (see the class comment). */
+  protected override async models(_processId?: string): Promise<ReadModelReader> {
     this.ensureOpen();
-    await this.core.runner.catchUp();
+    await this.core.runner.ensureModels();
+    return this.core.runner.tables;
   }
 
-  private async knownProcess(processId: string): Promise<string> {
-    const id = this.processId(processId);
-    await this.fresh();
-    if (!this.core.runner.models.processes.records.has(id)) {
-      throw new RegistryError(
-        'not_found',
-        `unknown process \`${id}\`; register it first (registerProcess)`,
-      );
-    }
-    return id;
+  protected override unknownProcess(processId: string): RegistryError {
+    return new RegistryError(
+      'not_found',
+      `unknown process \`${processId}\`; register it first (registerProcess)`,
+    );
   }
 
   private processId(processId: string): string {

@@ -1,15 +1,35 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../src/domain/events.ts';
-import { applyToReadModels, createReadModels } from '../src/projections/read-models.ts';
-import { wakeEventsAfterOf } from '../src/queries/events.ts';
-import { listHandleGrantsIn } from '../src/queries/grants.ts';
+import { grantsModel } from '../src/projections/grants.ts';
+import { leasesModel } from '../src/projections/leases.ts';
+import { processesModel } from '../src/projections/processes.ts';
+import { applyEvent } from '../src/projections/project.ts';
+import { unackedWakesModel } from '../src/projections/wakes.ts';
+import { MemoryTables } from '../src/store/memory-tables.ts';
+import type { ReadModelTables } from '../src/store/read-model-tables.ts';
+import { SqliteTables, tablesSchema } from '../src/store/sqlite-tables.ts';
 import { claimed, completedFor, registered, T0 } from './deciders/fixtures.ts';
 
-/** Given domain events, then the read models: each projection is a fold of the log. */
-const given = (events: DomainEvent[]) => {
-  const models = createReadModels();
-  for (const event of events) applyToReadModels(models, event);
-  return models;
+/** Both table implementations: a models-only SQLite file keeps the events in its rows. */
+const implementations: [string, () => ReadModelTables][] = [
+  ['memory tables', () => new MemoryTables()],
+  [
+    'SQLite tables',
+    () => {
+      const db = new Database(':memory:');
+      db.exec(tablesSchema);
+      return new SqliteTables(db, false);
+    },
+  ],
+];
+
+/** Given domain events, folded into the tables at positions 1, 2, 3 ... */
+const given = (tables: ReadModelTables, events: DomainEvent[]): ReadModelTables => {
+  events.forEach((event, i) => {
+    applyEvent(tables, { event, position: BigInt(i + 1) });
+  });
+  return tables;
 };
 
 const wakeAt = (sequence: number): DomainEvent => ({
@@ -33,14 +53,77 @@ const wakeAt = (sequence: number): DomainEvent => ({
   },
 });
 
-describe('projections', () => {
-  it('given a grant then a transfer, the grant is indexed under the new scope only', () => {
-    const models = given([
-      registered,
-      {
-        type: 'HandleGranted',
-        data: { processId: 'p', scope: { sessionId: 'a' }, descriptor: { label: 'L' }, atMs: T0 },
+const granted = (sessionId: string): DomainEvent => ({
+  type: 'HandleGranted',
+  data: { processId: 'p', scope: { sessionId }, descriptor: { label: 'L' }, atMs: T0 },
+});
+
+describe('read-model definitions: given events, when one more, then these row changes', () => {
+  it('a transfer moves the grant: delete under the old scope, put under the new', () => {
+    const tables = given(new MemoryTables(), [registered, granted('a')]);
+    const when: DomainEvent = {
+      type: 'HandleTransferred',
+      data: {
+        processId: 'p',
+        from: { sessionId: 'a' },
+        to: { sessionId: 'b' },
+        descriptor: { label: 'L' },
+        atMs: T0 + 1,
       },
+    };
+    const changes = grantsModel.apply({ event: when, position: 3n }, tables);
+    expect(changes).toEqual([
+      { table: 'grants', delete: { scopeId: 'session:a', processId: 'p' } },
+      {
+        table: 'grants',
+        put: {
+          sessionId: 'b',
+          scopeId: 'session:b',
+          processId: 'p',
+          descriptor: { label: 'L' },
+          grantedAtMs: T0 + 1,
+        },
+      },
+    ]);
+  });
+
+  it('a terminal event puts the record with its terminal status', () => {
+    const tables = given(new MemoryTables(), [registered]);
+    const [change] = processesModel.apply({ event: completedFor('p'), position: 2n }, tables);
+    expect(change).toMatchObject({ table: 'processes', put: { status: { state: 'completed' } } });
+  });
+
+  it('a stale release changes nothing; the holder’s release deletes the lease', () => {
+    const tables = given(new MemoryTables(), [
+      registered,
+      claimed(),
+      claimed({ leaseToken: 'tok-2', fencingToken: 2 }),
+    ]);
+    const release = (leaseToken: string, fencingToken: number): DomainEvent => ({
+      type: 'LeaseReleased',
+      data: { processId: 'p', leaseToken, fencingToken, atMs: T0 },
+    });
+    expect(leasesModel.apply({ event: release('tok-1', 1), position: 4n }, tables)).toEqual([]);
+    expect(leasesModel.apply({ event: release('tok-2', 2), position: 4n }, tables)).toEqual([
+      { table: 'leases', delete: { processId: 'p' } },
+    ]);
+  });
+
+  it('an event without a wake changes no wake row; an ack deletes one', () => {
+    const tables = given(new MemoryTables(), [registered]);
+    expect(unackedWakesModel.apply({ event: completedFor('p'), position: 2n }, tables)).toEqual([]);
+    const ack: DomainEvent = { type: 'WakeAcked', data: { processId: 'p', sequence: 1, atMs: T0 } };
+    expect(unackedWakesModel.apply({ event: ack, position: 2n }, tables)).toEqual([
+      { table: 'wakes', delete: { processId: 'p', sequence: 1 } },
+    ]);
+  });
+});
+
+describe.each(implementations)('projections into %s', (_name, open) => {
+  it('given a grant then a transfer, the grant is indexed under the new scope only', () => {
+    const tables = given(open(), [
+      registered,
+      granted('a'),
       {
         type: 'HandleTransferred',
         data: {
@@ -52,31 +135,35 @@ describe('projections', () => {
         },
       },
     ]);
-    expect(models.grants.byScope.has('session:a')).toBe(false);
-    expect(listHandleGrantsIn(models, { sessionId: 'b' }).map((e) => e.grant.descriptor)).toEqual([
-      { label: 'L' },
-    ]);
-    expect([...(models.grants.byProcess.get('p')?.keys() ?? [])]).toEqual(['session:b']);
+    expect(tables.grantsOfScope('session:a')).toEqual([]);
+    expect(tables.grantsOfScope('session:b').map((g) => g.descriptor)).toEqual([{ label: 'L' }]);
+    expect(tables.grantsOfProcess('p').map((g) => g.scopeId)).toEqual(['session:b']);
+    expect(tables.processesOfSession('b')).toEqual(['p']);
+    expect(tables.processesOfSession('a')).toEqual([]);
   });
 
-  it('given a terminal event, the process leaves the non-terminal set', () => {
-    const models = given([registered, completedFor('p')]);
-    expect(models.processes.nonTerminal.size).toBe(0);
-    expect(models.processes.records.get('p')?.status.state).toBe('completed');
+  it('given a terminal event, the process leaves the running list', () => {
+    const tables = given(open(), [registered, completedFor('p')]);
+    expect(tables.processes('running')).toEqual([]);
+    expect(tables.process('p')?.status.state).toBe('completed');
+    expect(tables.processes('all').map((r) => r.id)).toEqual(['p']);
   });
 
-  it('given wakes and an ack, only unacked wakes remain', () => {
-    const models = given([
+  it('given wakes and an ack, only unacked wakes remain; events read by sequence', () => {
+    const tables = given(open(), [
       registered,
       wakeAt(1),
       wakeAt(2),
       { type: 'WakeAcked', data: { processId: 'p', sequence: 1, atMs: T0 } },
     ]);
-    expect(wakeEventsAfterOf(models, 'p', 0).map((e) => e.sequence)).toEqual([2]);
+    expect(tables.unackedWakes('p', 0)).toEqual([2]);
+    expect(tables.unackedWakes('p', 2)).toEqual([]);
+    expect(tables.eventsAfter('p', 1).map((e) => e.sequence)).toEqual([2]);
+    expect(tables.eventsAt('p', [2, 9]).map((e) => e.sequence)).toEqual([2]);
   });
 
   it('given a stale release, the newer lease stays', () => {
-    const models = given([
+    const tables = given(open(), [
       registered,
       claimed(),
       claimed({ leaseToken: 'tok-2', fencingToken: 2 }),
@@ -85,6 +172,15 @@ describe('projections', () => {
         data: { processId: 'p', leaseToken: 'tok-1', fencingToken: 1, atMs: T0 },
       },
     ]);
-    expect(models.leases.get('p')?.leaseToken).toBe('tok-2');
+    expect(tables.lease('p')?.leaseToken).toBe('tok-2');
+  });
+
+  it('dumps the same rows as the other implementation, and clear empties them', () => {
+    const events = [registered, granted('a'), wakeAt(1), claimed()];
+    const tables = given(open(), events);
+    expect(tables.dump().rows).toEqual(given(new MemoryTables(), events).dump().rows);
+    tables.clear();
+    expect(tables.dump().rows.size).toBe(0);
+    expect(tables.checkpoint()).toBe(0n);
   });
 });

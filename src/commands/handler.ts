@@ -16,7 +16,7 @@ import {
   type ProcessState,
 } from '../domain/process-state.ts';
 import type { AuditContext } from '../domain/schemas.ts';
-import type { OwnEvent } from '../projections/runner.ts';
+import type { OwnEvent } from '../projections/event-reader.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -24,8 +24,10 @@ import {
   type StreamWrite,
   WrongExpectedRevisionError,
 } from '../store/port.ts';
+import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { Decision, States } from './decision.ts';
 import { eventIdFor } from './event-ids.ts';
+import { decodeState, encodeState, SNAPSHOT_EVERY } from './snapshot.ts';
 import { StreamLocks } from './stream-locks.ts';
 
 export interface CommandOptions {
@@ -47,6 +49,8 @@ export interface HandlerSettings {
   retryBudgetMs?: number;
   /** how many folded process states to keep (least recently used are dropped) */
   cacheSize?: number;
+  /** where process-state snapshots persist (durable stores), see snapshot.ts */
+  snapshots?: Pick<ReadModelTables, 'snapshot' | 'saveSnapshot'>;
 }
 
 /**
@@ -58,6 +62,8 @@ export interface HandlerSettings {
 export class CommandHandler {
   private readonly locks = new StreamLocks();
   private readonly cache = new Map<string, ProcessState>();
+  /** revision of the newest persisted snapshot of each cached process */
+  private readonly snapshotAt = new Map<string, number>();
   private readonly retryBudgetMs: number;
   private readonly cacheSize: number;
 
@@ -162,11 +168,14 @@ export class CommandHandler {
     return states;
   }
 
-  /** Cached state of each process, brought up to date with whatever was appended since. */
+  /**
+   * Cached state of each process (else its persisted snapshot, else the initial state),
+   * brought up to date with whatever was appended since.
+   */
   private async load(processIds: readonly string[]): Promise<Map<string, ProcessState>> {
     const states = new Map<string, ProcessState>();
     for (const processId of processIds) {
-      const state = this.cache.get(processId) ?? initialProcessState();
+      const state = this.cache.get(processId) ?? this.fromSnapshot(processId);
       this.cache.delete(processId);
       const newer = await this.settings.store
         .readStream(streamOf(processId), { fromRevision: state.revision + 1 })
@@ -179,14 +188,41 @@ export class CommandHandler {
         newer.map((stored) => deepFreeze(decodeEvent(stored))),
       );
       this.cache.set(processId, state);
+      this.maybeSnapshot(processId, state);
       states.set(processId, state);
     }
     while (this.cache.size > this.cacheSize) {
       const oldest = this.cache.keys().next().value;
       if (oldest === undefined) break;
       this.cache.delete(oldest);
+      this.snapshotAt.delete(oldest);
     }
     return states;
+  }
+
+  private fromSnapshot(processId: string): ProcessState {
+    const snapshot = this.settings.snapshots?.snapshot(processId);
+    const state = snapshot && decodeState(snapshot.state);
+    if (!state) return initialProcessState();
+    this.snapshotAt.set(processId, state.revision);
+    return state;
+  }
+
+  /**
+   * Persists the state once it is SNAPSHOT_EVERY revisions past the last snapshot. Best
+   * effort: a snapshot is only a shortcut, so failing to write one fails nothing.
+   */
+  private maybeSnapshot(processId: string, state: ProcessState): void {
+    const { snapshots } = this.settings;
+    if (!snapshots || state.revision - (this.snapshotAt.get(processId) ?? -1) < SNAPSHOT_EVERY) {
+      return;
+    }
+    this.snapshotAt.set(processId, state.revision);
+    try {
+      snapshots.saveSnapshot(processId, state.revision, encodeState(state));
+    } catch {
+      // the next fold past SNAPSHOT_EVERY tries again
+    }
   }
 
   private append(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
@@ -208,6 +244,7 @@ export class CommandHandler {
       if (!state || !result) return;
       for (const event of write.domainEvents) evolve(state, event);
       state.revision = result.nextRevision;
+      this.maybeSnapshot(write.processId, state);
     });
   }
 }

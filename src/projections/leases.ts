@@ -1,32 +1,28 @@
-import type { DomainEvent } from '../domain/events.ts';
-import type { ProcessLease } from '../domain/schemas.ts';
+import type { ReadModel } from './definition.ts';
 
-/** The current (possibly expired) lease of each process; released leases are removed. */
-export type LeasesModel = Map<string, ProcessLease>;
-
-export const createLeasesModel = (): LeasesModel => new Map();
-
-export const applyToLeases = (model: LeasesModel, event: DomainEvent): void => {
-  switch (event.type) {
-    case 'LeaseClaimed':
-      model.set(event.data.lease.processId, event.data.lease);
-      return;
-    case 'LeaseRenewed': {
-      const lease = model.get(event.data.processId);
-      if (lease?.leaseToken === event.data.leaseToken) {
-        model.set(
-          lease.processId,
-          Object.freeze({ ...lease, expiresAtMs: event.data.expiresAtMs }),
-        );
+/**
+ * The current (possibly expired) lease of each process; a released lease is removed. A
+ * renewal or release names its lease token and changes nothing when it is not the
+ * current one.
+ */
+export const leasesModel: ReadModel = {
+  name: 'leases',
+  apply({ event }, rows) {
+    switch (event.type) {
+      case 'LeaseClaimed':
+        return [{ table: 'leases', put: event.data.lease }];
+      case 'LeaseRenewed': {
+        const lease = rows.lease(event.data.processId);
+        if (lease?.leaseToken !== event.data.leaseToken) return [];
+        return [{ table: 'leases', put: { ...lease, expiresAtMs: event.data.expiresAtMs } }];
       }
-      return;
+      case 'LeaseReleased': {
+        const { processId, leaseToken } = event.data;
+        if (rows.lease(processId)?.leaseToken !== leaseToken) return [];
+        return [{ table: 'leases', delete: { processId } }];
+      }
+      default:
+        return [];
     }
-    case 'LeaseReleased':
-      if (model.get(event.data.processId)?.leaseToken === event.data.leaseToken) {
-        model.delete(event.data.processId);
-      }
-      return;
-    default:
-      return;
-  }
+  },
 };

@@ -1,37 +1,57 @@
 import { type Observable, Subject, type Subscription } from 'rxjs';
-import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
+import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
-import { deepFreeze } from '../domain/freeze.ts';
-import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
-import { applyToReadModels, createReadModels, type ReadModels } from './read-models.ts';
+import { MemoryTables } from '../store/memory-tables.ts';
+import type { EventStore, Position, StoredEvent } from '../store/port.ts';
+import type { ReadModelTables } from '../store/read-model-tables.ts';
+import { EventReader } from './event-reader.ts';
+import { foldLog } from './fold-log.ts';
+import { applyEvent, inlineProjection } from './project.ts';
 
 const RESUBSCRIBE_AFTER_MS = 1_000;
 
-/** An event this instance is appending, as it holds it before the store assigns a position. */
-export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
+export interface ModelProgress {
+  done: Position;
+  head: Position;
+}
 
 /**
- * Feeds the read models from the store's global log and publishes each applied event on
- * `applied$` (what waiters listen to).
+ * Keeps the read models current and publishes each event on `applied$` (what waiters
+ * listen to) once it is in the models.
  *
- * Invariant: every event is applied exactly once, in position order, with no gaps. Events
- * reach the runner along several paths (the live subscription, catch-up reads after our own
- * appends and before queries); each path delivers a contiguous, ordered run of the log from
- * wherever it started, and an event at or below the checkpoint is skipped, so whichever
- * path delivers an event first applies it and the others drop it.
+ * Where the models live:
+ * - stores with inline models (memory, SQLite) update them in their append transactions;
+ *   the runner attaches the projection, brings the tables up once when they are behind the
+ *   log (a file from an older release, rows written around procreg), and only publishes;
+ * - other stores (EventStoreDB): the runner folds the store's feed into tables of its own.
+ *
+ * Invariant: every event is published exactly once, in position order, with no gaps, after
+ * the models hold it. Events reach the runner along several paths (the live subscription,
+ * catch-up reads after our own appends and before queries); each delivers a contiguous,
+ * ordered run of the log, and an event at or below `published` is dropped, so whichever
+ * path delivers an event first publishes it. An event that cannot be read stops the
+ * runner before it: nothing after it is published or applied until it becomes readable.
  */
 export class ProjectionRunner {
-  readonly models: ReadModels = createReadModels();
-  private checkpoint: Position = START;
+  readonly tables: ReadModelTables;
+  readonly reader = new EventReader();
+  private readonly inline: boolean;
+  private published: Position;
   private readonly applied = new Subject<RecordedDomainEvent>();
-  /** events this instance is appending, by event id (see `announce`) */
-  private readonly own = new Map<string, OwnEvent>();
   private subscription: Subscription | undefined;
   private failure: Error | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly store: EventStore) {}
+  constructor(
+    private readonly store: EventStore,
+    tables?: ReadModelTables,
+  ) {
+    this.inline = store.models !== undefined;
+    this.tables = store.models?.tables ?? tables ?? new MemoryTables();
+    store.models?.attach(inlineProjection(this.reader));
+    this.published = this.tables.checkpoint();
+  }
 
   /** Events as they are applied to the read models (after the models changed). */
   get applied$(): Observable<RecordedDomainEvent> {
@@ -42,52 +62,112 @@ export class ProjectionRunner {
     return this.applied.observers.length;
   }
 
+  /** Position of the last event published (and in the models). */
   get position(): Position {
-    return this.checkpoint;
+    return this.published;
   }
 
-  /** Rebuilds the models from the whole log, then follows it live. */
-  async start(): Promise<void> {
-    await this.catchUp();
+  /**
+   * Brings the models up to the log (for inline models: only what they are behind, which
+   * is nothing unless the file predates them), then follows the log live from there.
+   */
+  async start(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    await this.ensureModels(onProgress);
+    // history is in the models; waiters hear only what comes after opening
+    if (this.inline) this.published = this.tables.checkpoint();
     this.follow();
   }
 
   /**
-   * Subscribes to the log after the checkpoint. When the feed fails for good (the store
-   * adapters already retry transient drops), it resubscribes from the checkpoint after a
-   * pause, so waiters keep hearing other instances' writes once the store is back;
-   * queries never depend on it (they catch up by reading).
+   * Inline models behind the log are caught up by the store, in committed chunks. Cheap
+   * when current (two indexed lookups), which is always, unless something wrote around
+   * procreg. Throws `unavailable` at an event that cannot be read.
+   */
+  async ensureModels(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    const models = this.store.models;
+    if (!models) {
+      await this.catchUp();
+      return;
+    }
+    if (this.tables.checkpoint() >= models.head()) return;
+    await models.catchUp(onProgress && { onProgress: (done, head) => onProgress({ done, head }) });
+  }
+
+  /**
+   * Empties the read models and folds the whole log into them again. Inline models are
+   * rebuilt by the store in committed chunks (a crash resumes where it stopped); tables the
+   * runner feeds are refolded up to what it has published.
+   */
+  async rebuild(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    const models = this.store.models;
+    if (models) {
+      await models.catchUp({
+        rebuild: true,
+        ...(onProgress ? { onProgress: (done, head) => onProgress({ done, head }) } : {}),
+      });
+      return;
+    }
+    const head = this.published;
+    this.tables.clear();
+    await foldLog(this.store, this.tables, this.reader, {
+      upTo: head,
+      ...(onProgress ? { onEvent: (r) => onProgress({ done: r.position, head }) } : {}),
+    });
+  }
+
+  /**
+   * Subscribes to the log after the last published position. When the feed fails for good
+   * (the adapters already retry transient drops) or meets an unreadable event, it tries
+   * again from there after a pause; queries never depend on it (they read the models).
    */
   private follow(): void {
     if (this.stopped) return;
     this.subscription = this.store
-      .subscribeToAll({ fromPosition: this.checkpoint, streamPrefix: STREAM_PREFIX })
+      .subscribeToAll({ fromPosition: this.published, streamPrefix: STREAM_PREFIX })
       .subscribe({
-        next: (stored) => this.apply(stored),
-        error: (error: Error) => {
-          this.failure = error;
-          this.retry = setTimeout(() => this.follow(), RESUBSCRIBE_AFTER_MS);
-          this.retry.unref();
+        next: (stored) => {
+          try {
+            if (this.deliver(stored)) return;
+            // written around procreg: the models take it in before anyone hears of it
+            this.subscription?.unsubscribe();
+            this.ensureModels().then(
+              () => this.follow(),
+              (error: Error) => this.halt(error),
+            );
+          } catch (error) {
+            this.subscription?.unsubscribe();
+            this.halt(error as Error);
+          }
         },
+        error: (error: Error) => this.halt(error),
       });
   }
 
+  private halt(error: Error): void {
+    this.failure = error;
+    if (this.stopped) return;
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.follow(), RESUBSCRIBE_AFTER_MS);
+    this.retry.unref();
+  }
+
   /**
-   * Reads the log from the checkpoint and applies what is new. With `to`, returns as soon as
-   * the checkpoint reaches it (usually at once: the live feed got there first).
+   * Publishes what the log holds after the last published position. With `to`, returns as
+   * soon as that position is published (usually at once: the live feed got there first).
    */
   async catchUp(to?: Position): Promise<void> {
-    if (to !== undefined && this.checkpoint >= to) return;
+    if (to !== undefined && this.published >= to) return;
     for await (const stored of this.store.readAll({
-      fromPosition: this.checkpoint,
+      fromPosition: this.published,
       streamPrefix: STREAM_PREFIX,
     })) {
-      this.apply(stored);
-      if (to !== undefined && this.checkpoint >= to) return;
+      // the store's catch-up projects past this event (or throws), so this ends
+      while (!this.deliver(stored)) await this.ensureModels();
+      if (to !== undefined && this.published >= to) return;
     }
   }
 
-  /** Why the live feed last failed, if it did (it is being re-established). */
+  /** Why the live feed last failed, while it has not recovered. */
   get liveFeedError(): Error | undefined {
     return this.failure;
   }
@@ -99,28 +179,20 @@ export class ProjectionRunner {
     this.applied.complete();
   }
 
-  /**
-   * Announces events this instance is about to append, so that applying them skips decoding
-   * what it already holds as domain events. Purely a shortcut: an announced event applied
-   * through the store is the same fact, and an unannounced one is decoded. Returns the
-   * function that forgets the announcement (after the append, whatever its outcome).
-   */
-  announce(events: readonly OwnEvent[]): () => void {
-    for (const own of events) this.own.set(own.eventId, own);
-    return () => {
-      for (const own of events) this.own.delete(own.eventId);
-    };
-  }
-
-  private apply(stored: StoredEvent): void {
-    if (stored.position <= this.checkpoint) return;
-    const own = this.own.get(stored.id);
-    const recorded: RecordedDomainEvent = own
-      ? { ...own, stream: stored.stream, revision: stored.revision, position: stored.position }
-      : decodeEvent(stored);
-    deepFreeze(recorded.event);
-    applyToReadModels(this.models, recorded.event);
-    this.checkpoint = recorded.position;
+  /** False when inline models do not hold the event yet (it was written around procreg). */
+  private deliver(stored: StoredEvent): boolean {
+    if (stored.position <= this.published) return true;
+    if (this.inline && stored.position > this.tables.checkpoint()) return false;
+    const recorded = this.reader.read(stored);
+    if (!this.inline) {
+      this.tables.transaction(() => {
+        applyEvent(this.tables, recorded);
+        this.tables.setCheckpoint(recorded.position);
+      });
+    }
+    this.published = recorded.position;
+    this.failure = undefined;
     this.applied.next(recorded);
+    return true;
   }
 }

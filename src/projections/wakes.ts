@@ -1,27 +1,20 @@
-import type { DomainEvent } from '../domain/events.ts';
+import type { ReadModel } from './definition.ts';
 
 /** Per process, the sequences of events that materialized a wake not yet acked. */
-export type UnackedWakesModel = Map<string, Set<number>>;
-
-export const createUnackedWakesModel = (): UnackedWakesModel => new Map();
-
-export const applyToUnackedWakes = (model: UnackedWakesModel, event: DomainEvent): void => {
-  switch (event.type) {
-    case 'ProcessEventAppended': {
-      const appended = event.data.event;
-      if (!appended.semantics.wake) return;
-      const set = model.get(appended.processId) ?? new Set<number>();
-      set.add(appended.sequence);
-      model.set(appended.processId, set);
-      return;
+export const unackedWakesModel: ReadModel = {
+  name: 'wakes',
+  apply({ event }) {
+    switch (event.type) {
+      case 'ProcessEventAppended': {
+        const { processId, sequence, semantics } = event.data.event;
+        return semantics.wake ? [{ table: 'wakes', put: { processId, sequence } }] : [];
+      }
+      case 'WakeAcked': {
+        const { processId, sequence } = event.data;
+        return [{ table: 'wakes', delete: { processId, sequence } }];
+      }
+      default:
+        return [];
     }
-    case 'WakeAcked': {
-      const set = model.get(event.data.processId);
-      set?.delete(event.data.sequence);
-      if (set?.size === 0) model.delete(event.data.processId);
-      return;
-    }
-    default:
-      return;
-  }
+  },
 };

@@ -16,8 +16,7 @@ import {
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import type { ProcessAwaitOutput, ProcessEvent, WaitOptions } from '../domain/schemas.ts';
-import { eventsAfterIn } from '../projections/event-index.ts';
-import type { ReadModels } from '../projections/read-models.ts';
+import type { ReadModelReader } from '../store/read-model-tables.ts';
 
 const appendedTo =
   (processId: string) =>
@@ -35,13 +34,13 @@ const appendedTo =
  * applied only between awaits, so nothing can slip between the two and nothing is repeated.
  */
 export const processEvents$ = (
-  models: ReadModels,
+  models: ReadModelReader,
   applied$: Observable<RecordedDomainEvent>,
   processId: string,
   afterSequence: number,
 ): Observable<ProcessEvent> =>
   defer(() => {
-    const backlog = eventsAfterIn(models.eventIndex, processId, afterSequence);
+    const backlog = models.eventsAfter(processId, afterSequence);
     const last = backlog.at(-1)?.sequence ?? afterSequence;
     const live = applied$.pipe(
       appendedTo(processId),
@@ -52,12 +51,12 @@ export const processEvents$ = (
 
 /** The process's await output: at once when it is terminal, else when it becomes so. */
 export const processOutcome$ = (
-  models: ReadModels,
+  models: ReadModelReader,
   applied$: Observable<RecordedDomainEvent>,
   processId: string,
 ): Observable<ProcessAwaitOutput> =>
   defer(() => {
-    const status = models.processes.records.get(processId)?.status;
+    const status = models.process(processId)?.status;
     if (status && status.state !== 'running') return of(status.awaitOutput);
     return applied$.pipe(
       appendedTo(processId),

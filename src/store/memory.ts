@@ -2,6 +2,7 @@ import { concat, defer, from, Observable, Subject } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
+import { MemoryTables } from './memory-tables.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -16,6 +17,7 @@ import {
   type SubscribeOptions,
   WrongExpectedRevisionError,
 } from './port.ts';
+import type { InlineModels, InlineProjection } from './read-model-tables.ts';
 
 /**
  * In-process event store. Positions are 1, 2, 3 ... in append order. Stored data is
@@ -24,10 +26,36 @@ import {
  */
 export class MemoryEventStore implements EventStore {
   readonly durabilityTier = 'inline' as const;
+  readonly models: InlineModels;
+  private readonly tables = new MemoryTables();
+  private projection: InlineProjection | undefined;
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly appended = new Subject<StoredEvent>();
   private closed = false;
+
+  constructor() {
+    this.models = {
+      tables: this.tables,
+      attach: (projection) => {
+        this.projection = projection;
+      },
+      head: () => BigInt(this.log.length),
+      catchUp: async (options = {}) => {
+        if (options.rebuild) this.tables.clear();
+        this.projectTail();
+        options.onProgress?.(this.tables.checkpoint(), BigInt(this.log.length));
+      },
+    };
+  }
+
+  /** Projects what was appended before a projection was attached (or after a rebuild). */
+  private projectTail(): void {
+    const tail = this.log.slice(Number(this.tables.checkpoint()));
+    if (!this.projection || tail.length === 0) return;
+    this.projection.project(tail, this.tables);
+    this.tables.setCheckpoint(BigInt(this.log.length));
+  }
 
   appendToStream(
     stream: string,
@@ -39,38 +67,53 @@ export class MemoryEventStore implements EventStore {
 
   async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
     this.ensureOpen();
-    // Check every write before storing any: all or nothing.
+    // Check every write, and project every new event, before storing any: all or nothing.
+    this.projectTail();
     const plans = writes.map((write) => this.plan(write));
     const results: AppendResult[] = [];
     const stored: StoredEvent[] = [];
+    let position = this.log.length;
     for (const plan of plans) {
       if (plan.replayed) {
         results.push(plan.replayed);
         continue;
       }
-      const existing = this.streams.get(plan.write.stream) ?? [];
-      let revision = existing.length - 1;
+      let revision = (this.streams.get(plan.write.stream)?.length ?? 0) - 1;
       for (const event of plan.write.events) {
         revision += 1;
-        const record: StoredEvent = Object.freeze({
-          id: event.id,
-          stream: plan.write.stream,
-          revision,
-          position: BigInt(this.log.length + 1),
-          type: event.type,
-          data: frozenCopy(event.data),
-          metadata: frozenCopy(event.metadata),
-        });
-        this.log.push(record);
-        existing.push(record);
-        stored.push(record);
+        position += 1;
+        stored.push(
+          Object.freeze({
+            id: event.id,
+            stream: plan.write.stream,
+            revision,
+            position: BigInt(position),
+            type: event.type,
+            data: frozenCopy(event.data),
+            metadata: frozenCopy(event.metadata),
+          }),
+        );
       }
-      this.streams.set(plan.write.stream, existing);
-      const last = existing[existing.length - 1];
-      results.push({ nextRevision: existing.length - 1, position: last ? last.position : START });
+      const last = plan.write.events.length > 0 ? BigInt(position) : this.streamEnd(plan.write);
+      results.push({ nextRevision: revision, position: last });
+    }
+    // the projection reads every event before it writes a row, so a refusal writes nothing
+    if (this.projection && stored.length > 0) {
+      this.projection.project(stored, this.tables);
+      this.tables.setCheckpoint(BigInt(position));
+    }
+    for (const record of stored) {
+      this.log.push(record);
+      const existing = this.streams.get(record.stream);
+      if (existing) existing.push(record);
+      else this.streams.set(record.stream, [record]);
     }
     for (const record of stored) this.appended.next(record);
     return results;
+  }
+
+  private streamEnd(write: StreamWrite): bigint {
+    return this.streams.get(write.stream)?.at(-1)?.position ?? START;
   }
 
   private plan(write: StreamWrite): { write: StreamWrite; replayed?: AppendResult } {

@@ -1,10 +1,11 @@
 import type { Observable } from 'rxjs';
 import type { Json } from '../domain/json.ts';
+import type { InlineModels } from './read-model-tables.ts';
 
 /**
  * The event-store port. Modelled on EventStoreDB's semantics so that every adapter
  * (memory, SQLite, EventStoreDB) means the same thing; one contract suite
- * (test/store-contract.ts) runs against each of them.
+ * (test/support/store-contract.ts) runs against each of them.
  *
  * Invariants every adapter keeps:
  * - a stream's events have revisions 0, 1, 2 ... with no gaps;
@@ -106,6 +107,12 @@ export type DurabilityTier = 'inline' | 'durable';
 
 export interface EventStore {
   readonly durabilityTier: DurabilityTier;
+
+  /**
+   * Read models kept by the store itself, committed with the events (memory, SQLite).
+   * Absent (EventStoreDB): the registry projects the store's feed into tables of its own.
+   */
+  readonly models?: InlineModels;
 
   appendToStream(
     stream: string,

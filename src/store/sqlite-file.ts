@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
+import { tablesSchema } from './sqlite-tables.ts';
 
 /**
  * The procreg SQLite file format. `PRAGMA application_id` marks a file as procreg's, so a
@@ -8,7 +9,13 @@ import { sqliteFailure } from './sqlite-failures.ts';
  * is the schema version, so a file from a newer procreg is refused rather than misread.
  */
 export const APPLICATION_ID = 0x70726567; // "preg"
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Version 1 (procreg 0.1.0) held only `events`; version 2 adds the read-model tables
+ * (`rm_*`, see sqlite-tables.ts) with a checkpoint at 0. Upgrading a file only creates them:
+ * the registry then projects the whole log once (`InlineModels.catchUp`), with progress.
+ */
 
 /**
  * `position` is the global order: AUTOINCREMENT never reuses a rowid, and appends are
@@ -69,7 +76,9 @@ export const openDatabase = (path: string, options: SqliteFileOptions): Database
     }
     // Set after the journal mode: this build's default for WAL databases is NORMAL.
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    if (fresh) createSchema(db, path);
+    if (fresh || Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {
+      createSchema(db, path);
+    }
     return db;
   } catch (error) {
     db.close();
@@ -97,11 +106,17 @@ const identify = (db: Database.Database, path: string): 'procreg' | 'empty' => {
   );
 };
 
-/** Several processes may create the same new file at once: the first one wins, under the write lock. */
+/**
+ * Several processes may create or upgrade the same file at once: the first one wins, under
+ * the write lock; the others find the current version and change nothing.
+ */
 const createSchema = (db: Database.Database, path: string): void => {
   db.transaction(() => {
-    if (identify(db, path) === 'procreg') return;
-    db.exec(schema);
+    const found = identify(db, path);
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (found === 'procreg' && version >= SCHEMA_VERSION) return;
+    if (found === 'empty') db.exec(schema);
+    db.exec(tablesSchema);
     // Header fields, written in the same transaction as the tables: all or nothing.
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -17,6 +17,7 @@ import {
   type SubscribeOptions,
   WrongExpectedRevisionError,
 } from './port.ts';
+import type { InlineModels, InlineProjection } from './read-model-tables.ts';
 import {
   type EventRow,
   type EventStatements,
@@ -31,6 +32,7 @@ import {
 import { type SqliteOperation, sqliteCode, sqliteFailure } from './sqlite-failures.ts';
 import { SqliteFeed } from './sqlite-feed.ts';
 import { openDatabase } from './sqlite-file.ts';
+import { SqliteTables } from './sqlite-tables.ts';
 
 export interface SqliteStoreOptions {
   /** `full` (default): an acknowledged append survives power loss. `normal`: a process crash only. */
@@ -95,13 +97,21 @@ interface PendingAppend {
 interface AppendOutcome {
   results: AppendResult[];
   rows: EventRow[];
+  /** the same events as the projection reads them (data not re-parsed) */
+  stored: StoredEvent[];
 }
 
 /** An append's fate within a batch: stored, or refused on its own. */
 type Outcome = AppendOutcome | Error;
 
+/** How many events one transaction of a catch-up or rebuild projects. */
+const CATCH_UP_CHUNK = 2_000;
+
 class SqliteEventStore implements EventStore {
   readonly durabilityTier = 'durable' as const;
+  readonly models: InlineModels;
+  private readonly tables: SqliteTables;
+  private projection: InlineProjection | undefined;
   private readonly statements: EventStatements;
   private readonly commitBatch: Database.Transaction<
     (batch: readonly PendingAppend[], outcomes: Outcome[]) => Position
@@ -120,14 +130,35 @@ class SqliteEventStore implements EventStore {
     private readonly settings: { busyTimeoutMs: number; pollIntervalMs: number },
   ) {
     this.statements = prepareEventStatements(db);
+    this.tables = new SqliteTables(db, true);
+    this.models = {
+      tables: this.tables,
+      attach: (projection) => {
+        this.projection = projection;
+      },
+      head: () => this.use('read', () => this.statements.head.get()!),
+      catchUp: (options) => this.catchUpModels(options),
+    };
     // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT: a
-    // refused append is rolled back alone and the rest of the batch commits.
-    const appendOne = db.transaction((writes: readonly PendingWrite[]) => this.applyWrites(writes));
+    // refused append is rolled back alone (its events and its model rows) and the rest of
+    // the batch commits.
+    const appendOne = db.transaction((writes: readonly PendingWrite[]) => {
+      const outcome = this.applyWrites(writes);
+      this.projection?.project(outcome.stored, this.tables);
+      return outcome;
+    });
+    // Invariant: the batch's events, their model rows and the checkpoint commit together,
+    // so the models are never ahead of or behind the log.
     this.commitBatch = db.transaction((batch: readonly PendingAppend[], outcomes: Outcome[]) => {
       const headBefore = this.statements.head.get()!;
+      // events written around procreg (an older release, a raw insert) are projected first
+      if (this.projection) this.projectAfterCheckpoint(headBefore, Number.POSITIVE_INFINITY);
+      let head = headBefore;
       for (const pending of batch) {
         try {
-          outcomes.push(appendOne(pending.writes));
+          const outcome = appendOne(pending.writes);
+          outcomes.push(outcome);
+          for (const result of outcome.results) if (result.position > head) head = result.position;
         } catch (error) {
           const refused =
             error instanceof WrongExpectedRevisionError || isRegistryError(error, 'conflict');
@@ -135,6 +166,7 @@ class SqliteEventStore implements EventStore {
           outcomes.push(error);
         }
       }
+      if (this.projection && head > headBefore) this.tables.setCheckpoint(head);
       return headBefore;
     });
     this.feed = new SqliteFeed(
@@ -262,6 +294,7 @@ class SqliteEventStore implements EventStore {
   private applyWrites(writes: readonly PendingWrite[]): AppendOutcome {
     const results: AppendResult[] = [];
     const rows: EventRow[] = [];
+    const stored: StoredEvent[] = [];
     const recordedAt = Date.now();
     for (const write of writes) {
       const tail = this.statements.tail.get(write.stream);
@@ -276,14 +309,65 @@ class SqliteEventStore implements EventStore {
       }
       let revision = actual;
       let position = tail?.position ?? START;
-      for (const event of write.events) {
+      write.events.forEach((event, i) => {
         revision += 1;
         position = this.insert(write.stream, revision, event, recordedAt);
         rows.push(toEventRow(event, write.stream, revision, position));
-      }
+        const { type, data, metadata } = write.original.events[i]!;
+        stored.push({
+          id: event.id,
+          stream: write.stream,
+          revision,
+          position,
+          type,
+          data,
+          metadata,
+        });
+      });
       results.push({ nextRevision: revision, position });
     }
-    return { results, rows };
+    return { results, rows, stored };
+  }
+
+  /**
+   * Projects the stored events after the models' checkpoint, up to `upTo` and at most
+   * `limit` of them, and moves the checkpoint. Runs inside a write transaction.
+   */
+  private projectAfterCheckpoint(upTo: Position, limit: number): Position {
+    let checkpoint = this.tables.checkpoint();
+    while (checkpoint < upTo && limit > 0) {
+      const size = Math.min(PAGE_SIZE, limit);
+      const rows = readPage(this.statements, checkpoint, upTo, undefined, size);
+      if (rows.length === 0) break;
+      this.projection!.project(rows.map(toStoredEvent), this.tables);
+      checkpoint = rows.at(-1)!.position;
+      this.tables.setCheckpoint(checkpoint);
+      limit -= rows.length;
+      if (rows.length < size) break;
+    }
+    return checkpoint;
+  }
+
+  /**
+   * Brings the models up to the head of the log in chunks, one transaction each, so that a
+   * crash keeps what was done and the next open resumes there. Appends of other processes
+   * wait between chunks, never for the whole catch-up.
+   */
+  private async catchUpModels(
+    options: { rebuild?: boolean; onProgress?: (done: Position, head: Position) => void } = {},
+  ): Promise<void> {
+    if (!this.projection) throw new Error('catchUp needs an attached projection');
+    if (options.rebuild) this.use('append', () => this.tables.clear());
+    for (;;) {
+      const head = this.use('read', () => this.statements.head.get()!);
+      const done = this.use('append', () =>
+        this.tables.transaction(() => this.projectAfterCheckpoint(head, CATCH_UP_CHUNK)),
+      );
+      options.onProgress?.(done, head);
+      if (done >= head) return;
+      // let other work (and other processes' appends) in between chunks
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private insert(stream: string, revision: number, event: SerializedEvent, at: number): Position {

@@ -1,0 +1,48 @@
+import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
+import { deepFreeze } from '../domain/freeze.ts';
+import type { StoredEvent } from '../store/port.ts';
+import { unreadableEvent } from './unreadable.ts';
+
+/** An event this instance is appending, as it holds it before the store assigns a position. */
+export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
+
+/**
+ * Turns stored events into domain events for the projections and the feed. Events this
+ * instance is appending are announced first, so reading them skips decoding what it
+ * already holds: purely a shortcut, an announced event is the same fact as its decoding.
+ * Every event it returns is frozen (it reaches read models and callers as it is).
+ */
+export class EventReader {
+  /** by event id; bounded by the appends in flight */
+  private readonly own = new Map<string, OwnEvent>();
+
+  /** Returns the function that forgets the announcement (after the append, whatever its outcome). */
+  announce(events: readonly OwnEvent[]): () => void {
+    for (const own of events) this.own.set(own.eventId, own);
+    return () => {
+      for (const own of events) this.own.delete(own.eventId);
+    };
+  }
+
+  /** The domain event, or a `unavailable` error naming the event and the fix. */
+  read(stored: StoredEvent): RecordedDomainEvent {
+    const own = this.own.get(stored.id);
+    if (own) {
+      deepFreeze(own.event);
+      return {
+        ...own,
+        stream: stored.stream,
+        revision: stored.revision,
+        position: stored.position,
+      };
+    }
+    let recorded: RecordedDomainEvent;
+    try {
+      recorded = decodeEvent(stored);
+    } catch (error) {
+      throw unreadableEvent(stored, error);
+    }
+    deepFreeze(recorded.event);
+    return recorded;
+  }
+}

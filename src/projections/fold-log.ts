@@ -1,0 +1,42 @@
+import type { RecordedDomainEvent } from '../domain/codec.ts';
+import { STREAM_PREFIX } from '../domain/events.ts';
+import type { EventStore, Position } from '../store/port.ts';
+import type { ReadModelTables } from '../store/read-model-tables.ts';
+import type { EventReader } from './event-reader.ts';
+import { applyEvent } from './project.ts';
+
+export interface FoldOptions {
+  /** fold the events strictly after this position (default: the tables' checkpoint) */
+  after?: Position;
+  /** and up to this one, inclusive */
+  upTo?: Position;
+  /** false leaves an event out (an `asOf` by time); the checkpoint still moves past it */
+  include?: (recorded: RecordedDomainEvent) => boolean;
+  /** after each event is in the tables */
+  onEvent?: (recorded: RecordedDomainEvent) => void;
+}
+
+/**
+ * Folds the store's log into tables, in position order, moving their checkpoint with each
+ * event: the one loop behind the feed-fed models (EventStoreDB), the scratch rebuild that
+ * `verifyProjections` compares with, and `asOf` views. Stops (throws `unavailable`) at an
+ * event it cannot read, with the checkpoint just before it.
+ */
+export const foldLog = async (
+  store: EventStore,
+  tables: ReadModelTables,
+  reader: EventReader,
+  options: FoldOptions = {},
+): Promise<void> => {
+  const { upTo, include, onEvent } = options;
+  for await (const stored of store.readAll({
+    fromPosition: options.after ?? tables.checkpoint(),
+    streamPrefix: STREAM_PREFIX,
+  })) {
+    if (upTo !== undefined && stored.position > upTo) return;
+    const recorded = reader.read(stored);
+    if (include?.(recorded) !== false) applyEvent(tables, recorded);
+    tables.setCheckpoint(stored.position);
+    onEvent?.(recorded);
+  }
+};

@@ -1,0 +1,91 @@
+import type { RegistryError } from '../domain/errors.ts';
+import {
+  IdSchema,
+  type ProcessEvent,
+  type ProcessHandleGrant,
+  type ProcessLease,
+  type ProcessRecord,
+  type Scope,
+  ScopeSchema,
+  SequenceSchema,
+} from '../domain/schemas.ts';
+import { scopeIdOf } from '../domain/scope.ts';
+import { parseInput } from '../domain/validation.ts';
+import type { ReadModelReader } from '../store/read-model-tables.ts';
+import type { HandleGrantEntry } from './grants.ts';
+
+/**
+ * The read side, written once for the live registry and for `asOf` views: each method
+ * validates its input, gets the read models that answer it (the live tables, caught up; or
+ * a fold of the log up to a point) and reads them. A process the models do not know is
+ * `not_found`, with advice that fits the view.
+ */
+export abstract class ReadViews {
+  /** The models that answer a question about one process (`processId`) or about all. */
+  protected abstract models(processId?: string): Promise<ReadModelReader>;
+  protected abstract unknownProcess(processId: string): RegistryError;
+
+  async getProcess(processId: string): Promise<ProcessRecord | undefined> {
+    const id = parseInput(IdSchema, processId, 'process id');
+    return (await this.models(id)).process(id);
+  }
+
+  async eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
+    const { id, models } = await this.known(processId);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return models.eventsAfter(id, after);
+  }
+
+  /** Events after `afterSequence` that carry a wake not yet acked, ascending. */
+  async wakeEventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
+    const { id, models } = await this.known(processId);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return models.eventsAt(id, models.unackedWakes(id, after));
+  }
+
+  /** A process's grants by sessionId, then scope id. */
+  async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {
+    const { id, models } = await this.known(processId);
+    return models.grantsOfProcess(id);
+  }
+
+  /** The stored lease (possibly expired), or undefined when none is held. */
+  async getProcessLease(processId: string): Promise<ProcessLease | undefined> {
+    const { id, models } = await this.known(processId);
+    return models.lease(id);
+  }
+
+  /** The scope's grants with their records, by processId ascending. */
+  async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
+    const scopeId = scopeIdOf(parseInput(ScopeSchema, scope, 'scope'));
+    const models = await this.models();
+    return models.grantsOfScope(scopeId).flatMap((grant) => {
+      const record = models.process(grant.processId);
+      return record ? [{ grant, record }] : [];
+    });
+  }
+
+  async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
+    const scopeId = scopeIdOf(parseInput(ScopeSchema, scope, 'scope'));
+    const id = parseInput(IdSchema, processId, 'process id');
+    return (await this.models(id)).hasGrant(scopeId, id);
+  }
+
+  /** Running processes by processId ascending: the recovery sweep's worklist. */
+  async listNonTerminal(): Promise<ProcessRecord[]> {
+    return (await this.models()).processes('running');
+  }
+
+  /** Every process, running or terminal, by processId ascending (listings, tooling). */
+  async listProcesses(): Promise<ProcessRecord[]> {
+    return (await this.models()).processes('all');
+  }
+
+  /** The process id, once the models know it; else `not_found`. */
+  protected async known(processId: string): Promise<{ id: string; models: ReadModelReader }> {
+    const id = parseInput(IdSchema, processId, 'process id');
+    const models = await this.models(id);
+    if (!models.process(id)) throw this.unknownProcess(id);
+    return { id, models };
+  }
+}

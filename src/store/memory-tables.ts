@@ -1,0 +1,191 @@
+import { deepFreeze } from '../domain/freeze.ts';
+import type { Json } from '../domain/json.ts';
+import type {
+  ProcessEvent,
+  ProcessHandleGrant,
+  ProcessLease,
+  ProcessRecord,
+} from '../domain/schemas.ts';
+import { type Position, START } from './port.ts';
+import type { ReadModelTables, RowChange } from './read-model-tables.ts';
+import { byCodeUnits, byGrantOrder, tableDump } from './tables-shared.ts';
+
+/**
+ * The read-model tables in memory: for `memory:` stores, for EventStoreDB without a models
+ * file, and as the scratch space of rebuilds and `asOf` views. Writes apply at once, so
+ * `transaction` only groups them (a memory store never fails half way through).
+ */
+export class MemoryTables implements ReadModelTables {
+  private readonly records = new Map<string, ProcessRecord>();
+  private readonly running = new Set<string>();
+  /** scope id → process id → grant, and process id → scope id → grant */
+  private readonly byScope = new Map<string, Map<string, ProcessHandleGrant>>();
+  private readonly byProcess = new Map<string, Map<string, ProcessHandleGrant>>();
+  private readonly leases = new Map<string, ProcessLease>();
+  private readonly wakes = new Map<string, Set<number>>();
+  /** process events at index `sequence - 1` */
+  private readonly events = new Map<string, ProcessEvent[]>();
+  private readonly snapshots = new Map<string, { revision: number; state: Json }>();
+  private position: Position = START;
+
+  process(processId: string): ProcessRecord | undefined {
+    return this.records.get(processId);
+  }
+
+  processes(which: 'all' | 'running'): ProcessRecord[] {
+    const ids = which === 'all' ? [...this.records.keys()] : [...this.running];
+    return ids.sort(byCodeUnits).map((id) => this.records.get(id)!);
+  }
+
+  grantsOfScope(scopeId: string): ProcessHandleGrant[] {
+    const grants = [...(this.byScope.get(scopeId)?.values() ?? [])];
+    return grants.sort((a, b) => byCodeUnits(a.processId, b.processId));
+  }
+
+  grantsOfProcess(processId: string): ProcessHandleGrant[] {
+    return [...(this.byProcess.get(processId)?.values() ?? [])].sort(byGrantOrder);
+  }
+
+  hasGrant(scopeId: string, processId: string): boolean {
+    return this.byScope.get(scopeId)?.has(processId) ?? false;
+  }
+
+  processesOfSession(sessionId: string): string[] {
+    const ids = new Set<string>();
+    for (const grants of this.byScope.values()) {
+      for (const grant of grants.values())
+        if (grant.sessionId === sessionId) ids.add(grant.processId);
+    }
+    return [...ids].sort(byCodeUnits);
+  }
+
+  lease(processId: string): ProcessLease | undefined {
+    return this.leases.get(processId);
+  }
+
+  unackedWakes(processId: string, afterSequence: number): number[] {
+    const set = this.wakes.get(processId);
+    if (!set) return [];
+    return [...set].filter((s) => s > afterSequence).sort((a, b) => a - b);
+  }
+
+  eventsAfter(processId: string, afterSequence: number): ProcessEvent[] {
+    return this.events.get(processId)?.slice(afterSequence) ?? [];
+  }
+
+  eventsAt(processId: string, sequences: readonly number[]): ProcessEvent[] {
+    const events = this.events.get(processId) ?? [];
+    return sequences.flatMap((s) => (events[s - 1] ? [events[s - 1]!] : []));
+  }
+
+  checkpoint(): Position {
+    return this.position;
+  }
+
+  write(change: RowChange): void {
+    switch (change.table) {
+      case 'processes': {
+        const record = deepFreeze(change.put);
+        this.records.set(record.id, record);
+        if (record.status.state === 'running') this.running.add(record.id);
+        else this.running.delete(record.id);
+        return;
+      }
+      case 'grants':
+        if ('put' in change) {
+          const grant = deepFreeze(change.put);
+          inner(this.byScope, grant.scopeId).set(grant.processId, grant);
+          inner(this.byProcess, grant.processId).set(grant.scopeId, grant);
+        } else {
+          const { scopeId, processId } = change.delete;
+          dropFrom(this.byScope, scopeId, processId);
+          dropFrom(this.byProcess, processId, scopeId);
+        }
+        return;
+      case 'leases':
+        if ('put' in change) this.leases.set(change.put.processId, deepFreeze(change.put));
+        else this.leases.delete(change.delete.processId);
+        return;
+      case 'wakes': {
+        if ('put' in change) {
+          const { processId, sequence } = change.put;
+          const set = this.wakes.get(processId) ?? new Set<number>();
+          set.add(sequence);
+          this.wakes.set(processId, set);
+        } else {
+          const { processId, sequence } = change.delete;
+          const set = this.wakes.get(processId);
+          set?.delete(sequence);
+          if (set?.size === 0) this.wakes.delete(processId);
+        }
+        return;
+      }
+      case 'events': {
+        const event = deepFreeze(change.put.event);
+        const list = this.events.get(event.processId) ?? [];
+        list[event.sequence - 1] = event;
+        this.events.set(event.processId, list);
+        return;
+      }
+    }
+  }
+
+  setCheckpoint(position: Position): void {
+    this.position = position;
+  }
+
+  transaction<T>(work: () => T): T {
+    return work();
+  }
+
+  dump(): { checkpoint: Position; rows: Map<string, Json> } {
+    const grants = [...this.byScope.values()].flatMap((m) => [...m.values()]);
+    const rows = tableDump({
+      processes: [...this.records.values()].map((r) => [r.id, r]),
+      running: [...this.running].map((id) => [id, true]),
+      grants: grants.map((g) => [`${g.scopeId} ${g.processId}`, g]),
+      leases: [...this.leases].map(([id, lease]) => [id, lease]),
+      wakes: [...this.wakes].flatMap(([id, set]) =>
+        [...set].map((s): [string, unknown] => [`${id} ${s}`, true]),
+      ),
+      events: [...this.events].flatMap(([id, list]) =>
+        list.map((event): [string, unknown] => [`${id} ${event.sequence}`, event]),
+      ),
+    });
+    return { checkpoint: this.position, rows };
+  }
+
+  clear(): void {
+    for (const map of [this.records, this.byScope, this.byProcess, this.leases, this.wakes]) {
+      map.clear();
+    }
+    this.running.clear();
+    this.events.clear();
+    this.snapshots.clear();
+    this.position = START;
+  }
+
+  snapshot(processId: string): { revision: number; state: Json } | undefined {
+    return this.snapshots.get(processId);
+  }
+
+  saveSnapshot(processId: string, revision: number, state: Json): void {
+    this.snapshots.set(processId, { revision, state });
+  }
+}
+
+const inner = <V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> => {
+  let map = outer.get(key);
+  if (!map) {
+    map = new Map();
+    outer.set(key, map);
+  }
+  return map;
+};
+
+const dropFrom = <V>(outer: Map<string, Map<string, V>>, key: string, innerKey: string): void => {
+  const map = outer.get(key);
+  if (!map) return;
+  map.delete(innerKey);
+  if (map.size === 0) outer.delete(key);
+};

@@ -1,0 +1,97 @@
+import type { Json } from '../domain/json.ts';
+import type {
+  ProcessEvent,
+  ProcessHandleGrant,
+  ProcessLease,
+  ProcessRecord,
+} from '../domain/schemas.ts';
+import type { Position, StoredEvent } from './port.ts';
+
+/**
+ * The read-model storage port: the tables every read model lives in, whatever keeps them
+ * (maps in memory, tables in the SQLite file next to the events). Every row belongs to
+ * exactly one process, so the row changes an event causes depend only on that process's
+ * rows, never on another's.
+ *
+ * Reads are synchronous: both implementations answer from memory or from a local file, and
+ * a query that reads several tables sees one state (nothing is applied between them).
+ * Values handed out are frozen, and callers must not keep references they expect to change.
+ */
+export interface ReadModelReader {
+  process(processId: string): ProcessRecord | undefined;
+  /** every process record (or only the running ones), by processId in code-unit order */
+  processes(which: 'all' | 'running'): ProcessRecord[];
+  grantsOfScope(scopeId: string): ProcessHandleGrant[];
+  grantsOfProcess(processId: string): ProcessHandleGrant[];
+  hasGrant(scopeId: string, processId: string): boolean;
+  /** ids of the processes with a grant to any scope of the session */
+  processesOfSession(sessionId: string): string[];
+  lease(processId: string): ProcessLease | undefined;
+  /** sequences after `afterSequence` whose wake is not acked, ascending */
+  unackedWakes(processId: string, afterSequence: number): number[];
+  /** process events after `afterSequence`, ascending; `sequences` picks some instead */
+  eventsAfter(processId: string, afterSequence: number): ProcessEvent[];
+  eventsAt(processId: string, sequences: readonly number[]): ProcessEvent[];
+  /** position of the last event applied to these tables */
+  checkpoint(): Position;
+}
+
+/** One change to one row. `event` rows point at the stored event that carries them. */
+export type RowChange =
+  | { table: 'processes'; put: ProcessRecord }
+  | { table: 'grants'; put: ProcessHandleGrant }
+  | { table: 'grants'; delete: { scopeId: string; processId: string } }
+  | { table: 'leases'; put: ProcessLease }
+  | { table: 'leases'; delete: { processId: string } }
+  | { table: 'wakes'; put: { processId: string; sequence: number } }
+  | { table: 'wakes'; delete: { processId: string; sequence: number } }
+  | { table: 'events'; put: { event: ProcessEvent; position: Position } };
+
+export interface ReadModelTables extends ReadModelReader {
+  /** Applies one change. Only inside `transaction` (or `project` on the inline path). */
+  write(change: RowChange): void;
+  setCheckpoint(position: Position): void;
+  /** Runs `work` so that its writes and the checkpoint commit together or not at all. */
+  transaction<T>(work: () => T): T;
+  /**
+   * Every row of every table, keyed `table/key`, in a canonical form (verify, tests), with
+   * the checkpoint they reflect: one consistent read, even while others append.
+   */
+  dump(): { checkpoint: Position; rows: Map<string, Json> };
+  /** Empties every table and resets the checkpoint (a rebuild starts here). */
+  clear(): void;
+  /** The persisted fold of a process stream, or undefined (see the command handler). */
+  snapshot(processId: string): { revision: number; state: Json } | undefined;
+  saveSnapshot(processId: string, revision: number, state: Json): void;
+}
+
+/**
+ * Folds stored events into row changes. Supplied by the registry (projections/), run by
+ * stores that keep their read models in their own write transactions. Throws to refuse:
+ * an event it cannot read must stop the models before it, never be skipped.
+ */
+export interface InlineProjection {
+  project(events: readonly StoredEvent[], tables: ReadModelTables): void;
+}
+
+/**
+ * A store whose read models commit in the same transaction as its events (memory,
+ * SQLite). Invariant: after every committed append, the checkpoint is the head of the log,
+ * unless the log holds events written around procreg (an older release's file, a raw
+ * insert): `catchUp` projects those, and the next append projects them first.
+ */
+export interface InlineModels {
+  readonly tables: ReadModelTables;
+  /** Set once, before the first append. */
+  attach(projection: InlineProjection): void;
+  /** Position of the last event in the log. */
+  head(): Position;
+  /**
+   * Projects the events after the checkpoint in chunks, each committed with its checkpoint
+   * (so a crash resumes where it stopped). `rebuild: true` empties the tables first.
+   */
+  catchUp(options?: {
+    rebuild?: boolean;
+    onProgress?: (done: Position, head: Position) => void;
+  }): Promise<void>;
+}

@@ -1,0 +1,282 @@
+import type Database from 'better-sqlite3';
+import { deepFreeze } from '../domain/freeze.ts';
+import type { Json } from '../domain/json.ts';
+import type {
+  ProcessEvent,
+  ProcessHandleGrant,
+  ProcessLease,
+  ProcessRecord,
+} from '../domain/schemas.ts';
+import { type Position, START } from './port.ts';
+import type { ReadModelTables, RowChange } from './read-model-tables.ts';
+import { byCodeUnits, byGrantOrder, tableDump } from './tables-shared.ts';
+
+/**
+ * The read-model tables in a SQLite file. In a procreg store file they sit next to
+ * `events` and change in the same transactions (`rm_events` then keeps only each process
+ * event's position: the event itself is read from `events`); in a models-only file (read
+ * models of an EventStoreDB store) `rm_events` keeps the event too.
+ *
+ * Every table is keyed the way it is queried, so each query is an index lookup or range:
+ * its cost depends on the answer, never on the length of the log.
+ */
+export const tablesSchema = `
+  CREATE TABLE IF NOT EXISTS rm_checkpoint (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    position INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS rm_processes (
+    id      TEXT PRIMARY KEY,
+    running INTEGER NOT NULL,
+    record  TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS rm_processes_running ON rm_processes (id) WHERE running = 1;
+  CREATE TABLE IF NOT EXISTS rm_grants (
+    scope_id   TEXT NOT NULL,
+    process_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    grant_row  TEXT NOT NULL,
+    PRIMARY KEY (scope_id, process_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS rm_grants_process ON rm_grants (process_id);
+  CREATE INDEX IF NOT EXISTS rm_grants_session ON rm_grants (session_id);
+  CREATE TABLE IF NOT EXISTS rm_leases (
+    process_id TEXT PRIMARY KEY,
+    lease      TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_wakes (
+    process_id TEXT NOT NULL,
+    sequence   INTEGER NOT NULL,
+    PRIMARY KEY (process_id, sequence)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_events (
+    process_id TEXT NOT NULL,
+    sequence   INTEGER NOT NULL,
+    position   INTEGER NOT NULL,
+    event      TEXT,
+    PRIMARY KEY (process_id, sequence)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_snapshots (
+    process_id TEXT PRIMARY KEY,
+    revision   INTEGER NOT NULL,
+    state      TEXT NOT NULL
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO rm_checkpoint (id, position) VALUES (1, 0);
+`;
+
+const TABLES = [
+  'rm_processes',
+  'rm_grants',
+  'rm_leases',
+  'rm_wakes',
+  'rm_events',
+  'rm_snapshots',
+] as const;
+
+type Row<T> = Database.Statement<unknown[], T>;
+
+const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
+
+export class SqliteTables implements ReadModelTables {
+  private readonly s;
+
+  /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly eventsInFile: boolean,
+  ) {
+    const eventColumn = eventsInFile
+      ? `(SELECT json_extract(e.data, '$.event') FROM events e WHERE e.position = m.position)`
+      : 'm.event';
+    const p = <T>(sql: string) => db.prepare(sql) as Row<T>;
+    this.s = {
+      process: p<string>('SELECT record FROM rm_processes WHERE id = ?').pluck(),
+      allProcesses: p<string>('SELECT record FROM rm_processes').pluck(),
+      running: p<string>('SELECT record FROM rm_processes WHERE running = 1').pluck(),
+      grantsOfScope: p<string>('SELECT grant_row FROM rm_grants WHERE scope_id = ?').pluck(),
+      grantsOfProcess: p<string>('SELECT grant_row FROM rm_grants WHERE process_id = ?').pluck(),
+      hasGrant: p<number>('SELECT 1 FROM rm_grants WHERE scope_id = ? AND process_id = ?').pluck(),
+      ofSession: p<string>(
+        'SELECT DISTINCT process_id FROM rm_grants WHERE session_id = ?',
+      ).pluck(),
+      lease: p<string>('SELECT lease FROM rm_leases WHERE process_id = ?').pluck(),
+      wakes: p<number>(
+        'SELECT sequence FROM rm_wakes WHERE process_id = ? AND sequence > ? ORDER BY sequence',
+      ).pluck(),
+      eventsAfter: p<string>(
+        `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence > ? ORDER BY m.sequence`,
+      ).pluck(),
+      eventAt: p<string>(
+        `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence = ?`,
+      ).pluck(),
+      checkpoint: p<bigint>('SELECT position FROM rm_checkpoint WHERE id = 1')
+        .pluck()
+        .safeIntegers(),
+      setCheckpoint: db.prepare('UPDATE rm_checkpoint SET position = ? WHERE id = 1'),
+      putProcess: db.prepare(
+        'INSERT OR REPLACE INTO rm_processes (id, running, record) VALUES (?, ?, ?)',
+      ),
+      putGrant: db.prepare(
+        'INSERT OR REPLACE INTO rm_grants (scope_id, process_id, session_id, grant_row) VALUES (?, ?, ?, ?)',
+      ),
+      deleteGrant: db.prepare('DELETE FROM rm_grants WHERE scope_id = ? AND process_id = ?'),
+      putLease: db.prepare('INSERT OR REPLACE INTO rm_leases (process_id, lease) VALUES (?, ?)'),
+      deleteLease: db.prepare('DELETE FROM rm_leases WHERE process_id = ?'),
+      putWake: db.prepare('INSERT OR IGNORE INTO rm_wakes (process_id, sequence) VALUES (?, ?)'),
+      deleteWake: db.prepare('DELETE FROM rm_wakes WHERE process_id = ? AND sequence = ?'),
+      putEvent: db.prepare(
+        'INSERT OR REPLACE INTO rm_events (process_id, sequence, position, event) VALUES (?, ?, ?, ?)',
+      ),
+      snapshot: p<{ revision: number; state: string }>(
+        'SELECT revision, state FROM rm_snapshots WHERE process_id = ?',
+      ),
+      saveSnapshot: db.prepare(
+        `INSERT INTO rm_snapshots (process_id, revision, state) VALUES (?, ?, ?)
+         ON CONFLICT (process_id) DO UPDATE SET revision = excluded.revision, state = excluded.state
+         WHERE excluded.revision > rm_snapshots.revision`,
+      ),
+      dumpGrants: p<string>('SELECT grant_row FROM rm_grants').pluck(),
+      dumpLeases: p<string>('SELECT lease FROM rm_leases').pluck(),
+      dumpWakes: p<{ process_id: string; sequence: number }>(
+        'SELECT process_id, sequence FROM rm_wakes',
+      ),
+      dumpEvents: p<string>(`SELECT ${eventColumn} FROM rm_events m`).pluck(),
+      runningIds: p<string>('SELECT id FROM rm_processes WHERE running = 1').pluck(),
+    };
+  }
+
+  process(processId: string): ProcessRecord | undefined {
+    const text = this.s.process.get(processId);
+    return text === undefined ? undefined : parse(text);
+  }
+
+  processes(which: 'all' | 'running'): ProcessRecord[] {
+    const rows = (which === 'all' ? this.s.allProcesses : this.s.running).all();
+    return rows.map((text) => parse<ProcessRecord>(text)).sort((a, b) => byCodeUnits(a.id, b.id));
+  }
+
+  grantsOfScope(scopeId: string): ProcessHandleGrant[] {
+    return this.s.grantsOfScope
+      .all(scopeId)
+      .map((text) => parse<ProcessHandleGrant>(text))
+      .sort((a, b) => byCodeUnits(a.processId, b.processId));
+  }
+
+  grantsOfProcess(processId: string): ProcessHandleGrant[] {
+    return this.s.grantsOfProcess
+      .all(processId)
+      .map((text) => parse<ProcessHandleGrant>(text))
+      .sort(byGrantOrder);
+  }
+
+  hasGrant(scopeId: string, processId: string): boolean {
+    return this.s.hasGrant.get(scopeId, processId) !== undefined;
+  }
+
+  processesOfSession(sessionId: string): string[] {
+    return this.s.ofSession.all(sessionId).sort(byCodeUnits);
+  }
+
+  lease(processId: string): ProcessLease | undefined {
+    const text = this.s.lease.get(processId);
+    return text === undefined ? undefined : parse(text);
+  }
+
+  unackedWakes(processId: string, afterSequence: number): number[] {
+    return this.s.wakes.all(processId, afterSequence);
+  }
+
+  eventsAfter(processId: string, afterSequence: number): ProcessEvent[] {
+    return this.s.eventsAfter.all(processId, afterSequence).map((text) => parse(text));
+  }
+
+  eventsAt(processId: string, sequences: readonly number[]): ProcessEvent[] {
+    return sequences.flatMap((sequence) => {
+      const text = this.s.eventAt.get(processId, sequence);
+      return text === undefined ? [] : [parse<ProcessEvent>(text)];
+    });
+  }
+
+  checkpoint(): Position {
+    return this.s.checkpoint.get() ?? START;
+  }
+
+  write(change: RowChange): void {
+    const s = this.s;
+    switch (change.table) {
+      case 'processes': {
+        const record = change.put;
+        s.putProcess.run(record.id, record.status.state === 'running' ? 1 : 0, json(record));
+        return;
+      }
+      case 'grants':
+        if ('put' in change) {
+          const g = change.put;
+          s.putGrant.run(g.scopeId, g.processId, g.sessionId, json(g));
+        } else s.deleteGrant.run(change.delete.scopeId, change.delete.processId);
+        return;
+      case 'leases':
+        if ('put' in change) s.putLease.run(change.put.processId, json(change.put));
+        else s.deleteLease.run(change.delete.processId);
+        return;
+      case 'wakes':
+        if ('put' in change) s.putWake.run(change.put.processId, change.put.sequence);
+        else s.deleteWake.run(change.delete.processId, change.delete.sequence);
+        return;
+      case 'events': {
+        const { event, position } = change.put;
+        const copy = this.eventsInFile ? null : json(event);
+        s.putEvent.run(event.processId, event.sequence, position, copy);
+        return;
+      }
+    }
+  }
+
+  setCheckpoint(position: Position): void {
+    this.s.setCheckpoint.run(position);
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  dump(): { checkpoint: Position; rows: Map<string, Json> } {
+    // one read transaction: every table and the checkpoint from the same snapshot
+    return this.db.transaction(() => ({ checkpoint: this.checkpoint(), rows: this.rows() }))();
+  }
+
+  private rows(): Map<string, Json> {
+    const s = this.s;
+    const records = this.processes('all');
+    const grants = s.dumpGrants.all().map((t) => parse<ProcessHandleGrant>(t));
+    const leases = s.dumpLeases.all().map((t) => parse<ProcessLease>(t));
+    const events = s.dumpEvents.all().map((t) => parse<ProcessEvent>(t));
+    return tableDump({
+      processes: records.map((r) => [r.id, r]),
+      running: s.runningIds.all().map((id) => [id, true]),
+      grants: grants.map((g) => [`${g.scopeId} ${g.processId}`, g]),
+      leases: leases.map((lease) => [lease.processId, lease]),
+      wakes: s.dumpWakes.all().map((w) => [`${w.process_id} ${w.sequence}`, true]),
+      events: events.map((e) => [`${e.processId} ${e.sequence}`, e]),
+    });
+  }
+
+  clear(): void {
+    this.transaction(() => {
+      for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
+      this.setCheckpoint(START);
+    });
+  }
+
+  snapshot(processId: string): { revision: number; state: Json } | undefined {
+    const row = this.s.snapshot.get(processId);
+    return row && { revision: row.revision, state: JSON.parse(row.state) as Json };
+  }
+
+  /** Keeps the newest snapshot: an older one (a slower instance's) never replaces it. */
+  saveSnapshot(processId: string, revision: number, state: Json): void {
+    this.s.saveSnapshot.run(processId, revision, json(state));
+  }
+}
+
+const json = (value: unknown): string => JSON.stringify(value);
