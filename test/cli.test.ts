@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -377,5 +377,28 @@ describe('events --follow', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines.map((e: { sequence: number }) => e.sequence)).toEqual([1, 2]);
+  });
+});
+
+describe('read models on a store from an older procreg', () => {
+  it('the first command builds them once with progress; rebuild redoes it; verify agrees', async () => {
+    const path = join(dir, 'old.db');
+    copyFileSync(new URL('./fixtures/v1-events-only.db', import.meta.url), path);
+    const store = `sqlite:${path}`;
+    const first = await on(store, 'ls', '--all', '--progress');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/building the read models \(once\)/);
+    expect(first.stdout.trimEnd().split('\n')).toHaveLength(7); // header + 6 processes
+    const second = await on(store, 'ls', '--all', '--progress');
+    expect(second.stderr).not.toMatch(/building the read models/);
+    expect(second.stdout).toBe(first.stdout);
+
+    const rebuilt = await on(store, 'rebuild', '--progress');
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toMatch(/^rebuilt every read model from the log \(up to position \d+\)/);
+    expect(rebuilt.stderr).toMatch(/rebuilding read models/);
+    const verify = await on(store, 'verify', '--json');
+    expect(jsonOf<{ ok: boolean }>(verify).ok).toBe(true);
+    expect((await on(store, 'ls', '--all')).stdout).toBe(first.stdout);
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../src/index.ts';
 import { openRegistry } from '../src/index.ts';
@@ -178,6 +179,17 @@ describe('crashes (SIGKILL) on SQLite', () => {
           typeof l.sequence === 'number' ? [l.sequence] : [],
         );
         acknowledged = Math.max(acknowledged, ...acked);
+        // straight from the file, before any registry could catch up: the models' checkpoint
+        // is the head of the log (events, model rows and checkpoint commit together)
+        const file = new Database(db, { readonly: true });
+        const [checkpoint, head] = file
+          .prepare(
+            'SELECT (SELECT position FROM rm_checkpoint), (SELECT max(position) FROM events)',
+          )
+          .raw()
+          .get() as [number, number];
+        file.close();
+        expect(checkpoint).toBe(head);
 
         const reopened = await openRegistry(`sqlite:${db}`);
         const events = await reopened.eventsAfter('victim', 0);

@@ -7,6 +7,7 @@ import { helpCommand } from './commands/help.ts';
 import { historyCommand } from './commands/history.ts';
 import { importCommand } from './commands/import.ts';
 import { lsCommand } from './commands/ls.ts';
+import { rebuildCommand } from './commands/rebuild.ts';
 import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
 import type { CommandDef } from './context.ts';
@@ -19,6 +20,7 @@ export const commands: readonly CommandDef[] = [
   eventsCommand,
   atCommand,
   verifyCommand,
+  rebuildCommand,
   exportCommand,
   importCommand,
   copyCommand,

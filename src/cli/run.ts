@@ -89,9 +89,24 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       storeFlag: flags.store,
       now: Date.now,
       open: async (url, mode, options) => {
-        const registry = await openStoreAt(url, mode, options);
-        opened.push(registry);
-        return registry;
+        // shown only when a store from an older procreg gets its read models (once)
+        const progress = ctx.progress('open', 'events');
+        let building = false;
+        try {
+          const registry = await openStoreAt(url, mode, {
+            ...options,
+            onModelProgress: ({ done, head }) => {
+              building = true;
+              progress.update('building the read models (once)', Number(done), Number(head));
+            },
+          });
+          if (building) progress.finish('read models built');
+          opened.push(registry);
+          return registry;
+        } catch (error) {
+          progress.abort();
+          throw error;
+        }
       },
       progress: (label, unit) =>
         createProgress(progressMode(flags.progress, io.stderr), io.stderr, label, unit),

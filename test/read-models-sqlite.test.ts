@@ -1,0 +1,300 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeEvent } from '../src/domain/codec.ts';
+import { openRegistry, type ProcessRegistry } from '../src/index.ts';
+import { EventReader } from '../src/projections/event-reader.ts';
+import { inlineProjection } from '../src/projections/project.ts';
+import { openSqliteStore } from '../src/store/sqlite.ts';
+import { registration } from './conformance/fixtures.ts';
+import { record, T0 } from './deciders/fixtures.ts';
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+/** What the fixture's registry answered, from the same calls as its generator made. */
+const answersOf = async (registry: ProcessRegistry) => ({
+  listProcesses: await registry.listProcesses(),
+  listNonTerminal: await registry.listNonTerminal(),
+  grants: Object.fromEntries(
+    await Promise.all(
+      ['s-0', 's-1', 's-2', 'observer', 'auditor'].map(async (s) => [
+        s,
+        await registry.listHandleGrants({ sessionId: s }),
+      ]),
+    ),
+  ),
+  perProcess: Object.fromEntries(
+    await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(async (p) => [
+        `job-${p}`,
+        {
+          grants: await registry.handleGrantsForProcess(`job-${p}`),
+          lease: (await registry.getProcessLease(`job-${p}`)) ?? null,
+          events: await registry.eventsAfter(`job-${p}`, 0),
+          wakes: await registry.wakeEventsAfter(`job-${p}`, 0),
+        },
+      ]),
+    ),
+  ),
+});
+
+const json = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'procreg-models-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('upgrading a store written by procreg 0.1.0 (events only)', () => {
+  it('builds the read-model tables once, with progress, and answers exactly as 0.1.0 did', async () => {
+    const path = join(dir, 'old.db');
+    copyFileSync(fixture('v1-events-only.db'), path);
+    const expected = JSON.parse(readFileSync(fixture('v1-events-only.answers.json'), 'utf8'));
+    const before = new Database(path, { readonly: true });
+    const eventCount = before.prepare('SELECT count(*) FROM events').pluck().get() as number;
+    expect(before.pragma('user_version', { simple: true })).toBe(1);
+    before.close();
+
+    const progress: { done: bigint; head: bigint }[] = [];
+    const registry = await openRegistry(`sqlite:${path}`, {
+      onModelProgress: (p) => progress.push(p),
+    });
+    expect(progress.at(-1)).toEqual({ done: BigInt(eventCount), head: BigInt(eventCount) });
+    expect(json(await answersOf(registry))).toEqual(expected);
+    expect(await registry.verifyProjections()).toEqual([]);
+    // and it keeps working: a new event lands in the models with the rest
+    await registry.appendEvent('job-0', { eventType: 'line', payload: { i: 99 } });
+    expect((await registry.eventsAfter('job-0', 0)).map((e) => e.sequence)).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+    await registry.close();
+
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(2);
+    const [checkpoint, head] = after
+      .prepare('SELECT (SELECT position FROM rm_checkpoint), (SELECT max(position) FROM events)')
+      .raw()
+      .get() as [number, number];
+    expect(checkpoint).toBe(head);
+    after.close();
+
+    // opened again: nothing left to build
+    const again: unknown[] = [];
+    const reopened = await openRegistry(`sqlite:${path}`, {
+      onModelProgress: (p) => again.push(p),
+    });
+    expect(again).toEqual([]);
+    expect(await reopened.verifyProjections()).toEqual([]);
+    await reopened.close();
+  });
+
+  it('rebuildProjections empties and refolds the tables; a rebuild cut short resumes on open', async () => {
+    const path = join(dir, 'old.db');
+    copyFileSync(fixture('v1-events-only.db'), path);
+    const expected = JSON.parse(readFileSync(fixture('v1-events-only.answers.json'), 'utf8'));
+    const registry = await openRegistry(`sqlite:${path}`);
+    const seen: bigint[] = [];
+    await registry.rebuildProjections(({ done }) => seen.push(done));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(json(await answersOf(registry))).toEqual(expected);
+    await registry.close();
+
+    // what a crash right after emptying the tables leaves: no rows, checkpoint 0
+    const db = new Database(path);
+    db.exec(`DELETE FROM rm_processes; DELETE FROM rm_grants; DELETE FROM rm_events;
+             DELETE FROM rm_wakes; DELETE FROM rm_leases; UPDATE rm_checkpoint SET position = 0`);
+    db.close();
+    const resumed = await openRegistry(`sqlite:${path}`);
+    expect(json(await answersOf(resumed))).toEqual(expected);
+    expect(await resumed.verifyProjections()).toEqual([]);
+    await resumed.close();
+  });
+});
+
+describe('the read models live in the SQLite file', () => {
+  it('commit with the events: the checkpoint is the head of the log after every append', async () => {
+    const path = join(dir, 'r.db');
+    const registry = await openRegistry(`sqlite:${path}`);
+    await registry.registerProcess(registration('p'));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        registry.appendEvent('p', { eventType: 'producer.line', payload: { text: `${i}` } }),
+      ),
+    );
+    const db = new Database(path, { readonly: true });
+    const [checkpoint, head, rows] = db
+      .prepare(
+        `SELECT (SELECT position FROM rm_checkpoint), (SELECT max(position) FROM events),
+                (SELECT count(*) FROM rm_events WHERE process_id = 'p')`,
+      )
+      .raw()
+      .get() as [number, number, number];
+    db.close();
+    expect(checkpoint).toBe(head);
+    expect(rows).toBe(20);
+    await registry.close();
+  });
+
+  it('an append refused inside a group commit leaves no model row (its savepoint rolls back)', async () => {
+    const store = await openSqliteStore(join(dir, 's.db'));
+    store.models!.attach(inlineProjection(new EventReader()));
+    const metadata = {
+      eventVersion: 1,
+      command: 'test',
+      commandId: 'c',
+      recordedAtMs: T0,
+      actor: null,
+      correlationId: null,
+      causationId: null,
+    };
+    const registeredAs = (id: string, eventId: string) =>
+      encodeEvent(
+        eventId,
+        { type: 'ProcessRegistered', data: { record: { ...record, id } } },
+        metadata,
+      );
+    await store.appendToStream('process-b', [registeredAs('b', 'e-0')], {
+      expectedRevision: 'no_stream',
+    });
+    // one batch (same turn): `a` commits, the stale write to `b` is refused alone
+    const [a, b] = await Promise.allSettled([
+      store.appendToStream('process-a', [registeredAs('a', 'e-1')], {
+        expectedRevision: 'no_stream',
+      }),
+      store.appendToStream('process-b', [registeredAs('b2', 'e-2')], {
+        expectedRevision: 'no_stream',
+      }),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status).toBe('rejected');
+    const tables = store.models!.tables;
+    expect(tables.processes('all').map((r) => r.id)).toEqual(['a', 'b']);
+    expect(tables.checkpoint()).toBe(store.models!.head());
+    await store.close();
+  });
+
+  it('a command refused by a rule writes neither events nor model rows', async () => {
+    const path = join(dir, 'r.db');
+    const registry = await openRegistry(`sqlite:${path}`);
+    await registry.registerProcess(registration('p'));
+    await registry.completeProcess('p', { type: 'success', value: 1 });
+    await expect(
+      registry.completeProcess('p', { type: 'cancelled', message: 'too late' }),
+    ).rejects.toMatchObject({ code: 'already_terminal' });
+    await expect(registry.claimProcessLease('p', 'w', 1_000)).rejects.toMatchObject({
+      code: 'already_terminal',
+    });
+    expect(await registry.verifyProjections()).toEqual([]);
+    expect(await registry.eventsAfter('p', 0)).toHaveLength(1);
+    await registry.close();
+  });
+
+  it('a long stream is loaded from its snapshot, not folded from the start', async () => {
+    const path = join(dir, 'r.db');
+    const writer = await openRegistry(`sqlite:${path}`);
+    await writer.registerProcess(registration('long'));
+    for (let batch = 0; batch < 6; batch++) {
+      await writer.appendEvents(
+        'long',
+        Array.from({ length: 200 }, (_, i) => ({
+          eventType: 'producer.line',
+          payload: { text: `${batch}:${i}` },
+        })),
+      );
+    }
+    await writer.close();
+    const db = new Database(path);
+    const snapshot = db
+      .prepare("SELECT revision FROM rm_snapshots WHERE process_id = 'long'")
+      .pluck()
+      .get() as number;
+    expect(snapshot).toBeGreaterThanOrEqual(500);
+    // Events the snapshot covers are no longer read by a new instance: damage them and the
+    // command still decides correctly (it would fail to decode them if it folded them).
+    db.prepare(
+      "UPDATE events SET data = '{}' WHERE stream = 'process-long' AND revision BETWEEN 1 AND ?",
+    ).run(snapshot);
+    db.close();
+    const reader = await openRegistry(`sqlite:${path}`);
+    const outcome = await reader.appendEvent('long', {
+      eventType: 'producer.line',
+      payload: { text: 'after' },
+    });
+    expect(outcome.event.sequence).toBe(1201);
+    await reader.close();
+  });
+});
+
+describe('an event this release cannot read (SQLite)', () => {
+  it('stops the models before it, fails `unavailable` naming it, never crashes, and resumes once repaired', async () => {
+    const path = join(dir, 'poison.db');
+    const uncaught: unknown[] = [];
+    const onError = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+    const registry = await openRegistry(`sqlite:${path}?pollIntervalMs=5`);
+    try {
+      await registry.registerProcess(registration('p'));
+      await registry.appendEvent('p', { eventType: 'producer.line', payload: { text: 'one' } });
+      const good = await registry.history('p');
+      const last = good.at(-1)!;
+
+      // another connection writes what a newer release (or a damaged disk) would
+      const db = new Database(path);
+      db.prepare(
+        `INSERT INTO events (stream, revision, type, data, metadata, recorded_at, event_id)
+         VALUES ('process-p', ?, 'ProcessEventAppended', '{"from":"the future"}', ?, 0, 'poison-1')`,
+      ).run(last.revision + 1, JSON.stringify({ ...last.metadata, eventVersion: 1 }));
+      const poisonPosition = db.prepare('SELECT max(position) FROM events').pluck().get();
+
+      // the live feed meets it: no crash; the runner reports it and stays before it
+      await expect
+        .poll(() => registry.diagnostics().liveFeedError, { timeout: 5_000 })
+        .toMatch(/cannot read the event/);
+      const failure = await registry.getProcess('p').catch((e: unknown) => e);
+      expect(failure).toMatchObject({ name: 'RegistryError', code: 'unavailable' });
+      expect((failure as Error).message).toContain(`position ${poisonPosition}`);
+      expect((failure as Error).message).toContain('stream process-p');
+      expect((failure as Error).message).toContain('type ProcessEventAppended');
+      expect((failure as Error).message).toMatch(/upgrade procreg|repair/);
+      await expect(
+        registry.appendEvent('p', { eventType: 'producer.line', payload: { text: 'two' } }),
+      ).rejects.toMatchObject({ code: 'unavailable' });
+
+      // newer eventVersion: says who wrote it
+      db.prepare(
+        "UPDATE events SET metadata = json_set(metadata, '$.eventVersion', 9) WHERE event_id = 'poison-1'",
+      ).run();
+      await expect(registry.listProcesses()).rejects.toThrow(/written by a newer procreg/);
+
+      // repaired (what an upgrade achieves): the same position now holds a readable event
+      const stored = db
+        .prepare("SELECT data FROM events WHERE stream = 'process-p' AND revision = ?")
+        .pluck()
+        .get(last.revision) as string;
+      const data = JSON.parse(stored) as {
+        event: { sequence: number; invocation: { subject: { sequence: number } } };
+      };
+      data.event.sequence = 2;
+      data.event.invocation.subject.sequence = 2;
+      db.prepare(
+        "UPDATE events SET data = ?, metadata = json_set(metadata, '$.eventVersion', 1) WHERE event_id = 'poison-1'",
+      ).run(JSON.stringify(data));
+      db.close();
+      const woken = registry.waitEventAfter('p', 'producer.line', 2, { timeoutMs: 10_000 });
+      expect((await registry.eventsAfter('p', 0)).map((e) => e.sequence)).toEqual([1, 2]);
+      await registry.appendEvent('p', { eventType: 'producer.line', payload: { text: 'three' } });
+      expect((await woken).sequence).toBe(3);
+      expect(await registry.verifyProjections()).toEqual([]);
+      await expect.poll(() => registry.diagnostics().liveFeedError).toBeUndefined();
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+      await registry.close();
+    }
+  });
+});
