@@ -2,8 +2,15 @@ import { CommandHandler } from './commands/handler.ts';
 import { RegistryError } from './domain/errors.ts';
 import { type ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
-import { defaultStoreUrl, openStore, openStoreFrom, type StoreOptions } from './store/open.ts';
+import {
+  defaultStoreUrl,
+  openStore,
+  openStoreFrom,
+  type StoreOptions,
+  splitReadModels,
+} from './store/open.ts';
 import type { EventStore } from './store/port.ts';
+import type { openModelsFile } from './store/sqlite-models-file.ts';
 
 export interface RegistryOptions {
   /** epoch ms; drives every timestamp the registry writes, lease expiry included */
@@ -17,6 +24,11 @@ export interface RegistryOptions {
   onModelProgress?: (progress: ModelProgress) => void;
   /** how many folded process states the command handler keeps (default 20 000) */
   stateCacheSize?: number;
+  /**
+   * A SQLite file for the read models of a store that keeps none itself (EventStoreDB;
+   * also `readModels=sqlite:<path>` in its URL): a restart then reads only what is new.
+   */
+  readModels?: string;
 }
 
 const isEventStore = (store: unknown): store is EventStore =>
@@ -44,31 +56,67 @@ export const openRegistry = async (
   if (stateCacheSize !== undefined && !(Number.isInteger(stateCacheSize) && stateCacheSize >= 0)) {
     throw new RegistryError('invalid', 'options.stateCacheSize must be a whole number ≥ 0');
   }
-  const eventStore = isEventStore(store)
-    ? store
-    : typeof store === 'object' && store !== null
-      ? await openStoreFrom(store)
-      : await openStore(store ?? defaultStoreUrl());
-  const clock = options.clock ?? Date.now;
-  const runner = new ProjectionRunner(eventStore);
+  const { target, readModels: fromStore } = modelsFileOf(store ?? defaultStoreUrl());
+  const readModels = fromStore ?? options.readModels?.replace(/^sqlite:/, '');
+  const eventStore = isEventStore(target)
+    ? target
+    : typeof target === 'string'
+      ? await openStore(target)
+      : await openStoreFrom(target);
+  let modelsFile: ReturnType<typeof openModelsFile> | undefined;
+  let runner: ProjectionRunner;
   try {
+    if (readModels !== undefined) {
+      if (eventStore.models) {
+        throw new RegistryError(
+          'invalid',
+          'readModels is for stores that keep no read models (EventStoreDB); memory and SQLite stores keep their own',
+        );
+      }
+      // loaded on demand, like every store driver: only this option needs SQLite here
+      const { openModelsFile } = await import('./store/sqlite-models-file.ts');
+      modelsFile = openModelsFile(readModels, eventStore.source ?? 'an unnamed event store');
+    }
+    runner = new ProjectionRunner(eventStore, modelsFile?.tables);
     await runner.start(options.onModelProgress);
   } catch (error) {
+    modelsFile?.close();
     await eventStore.close();
     throw error;
   }
+  const clock = options.clock ?? Date.now;
+  const persisted = eventStore.models?.tables ?? modelsFile?.tables;
   const handler = new CommandHandler({
     store: eventStore,
     clock,
     afterAppend: (position) => runner.catchUp(position),
     announce: (events) => runner.reader.announce(events),
-    ...(eventStore.durabilityTier === 'durable' && eventStore.models
-      ? { snapshots: eventStore.models.tables }
-      : {}),
+    ...(eventStore.durabilityTier === 'durable' && persisted ? { snapshots: persisted } : {}),
     ...(stateCacheSize !== undefined ? { cacheSize: stateCacheSize } : {}),
     ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
   });
-  return new ProcessRegistry({ store: eventStore, handler, runner, closed: false });
+  return new ProcessRegistry({
+    store: eventStore,
+    handler,
+    runner,
+    closed: false,
+    release: () => modelsFile?.close(),
+  });
+};
+
+/** An EventStoreDB store named with a read-models file: the store, and the file apart. */
+const modelsFileOf = (
+  store: string | StoreOptions | EventStore,
+): { target: string | StoreOptions | EventStore; readModels?: string | undefined } => {
+  if (typeof store === 'string') {
+    const { url, readModels } = splitReadModels(store);
+    return { target: url, readModels: readModels?.replace(/^sqlite:/, '') };
+  }
+  if (isEventStore(store) || !('kind' in store) || store.kind !== 'esdb') {
+    return { target: store };
+  }
+  const { readModels, ...rest } = store;
+  return { target: rest, readModels: readModels?.replace(/^sqlite:/, '') };
 };
 
 export type { EventStore, StoreOptions };

@@ -70,6 +70,8 @@ export interface RegistryCore {
   handler: CommandHandler;
   runner: ProjectionRunner;
   closed: boolean;
+  /** releases what the registry opened beside the store (a read-models file) */
+  release?: () => void;
 }
 
 const ProcessIdsSchema = z.array(IdSchema).max(10_000);
@@ -387,6 +389,7 @@ export class ProcessRegistry extends ReadViews {
     this.core.closed = true;
     this.core.runner.stop();
     await this.core.store.close();
+    this.core.release?.();
   }
 
   private command<R>(

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe } from 'vitest';
 import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
 import { describeConformance } from './support/conformance.ts';
 import { startEsdbStandIn } from './support/esdb-standin.ts';
@@ -24,6 +27,26 @@ describeConformance({
       dispose: () => server.stop(),
     };
   },
+});
+
+/**
+ * Again with each registry's read models in a SQLite file of its own (readModels=), fed
+ * from `$all` after the file's checkpoint instead of folded in memory.
+ */
+const modelsDir = mkdtempSync(join(tmpdir(), 'procreg-esdb-conformance-'));
+afterAll(() => rmSync(modelsDir, { recursive: true, force: true }));
+let modelsFiles = 0;
+describeConformance({
+  name: 'eventstoredb via the gRPC stand-in, read models in SQLite files',
+  durabilityTier: 'durable',
+  harness: async () => {
+    const server = await startEsdbStandIn();
+    return {
+      connect: () => openEventStoreDbStore(server.connectionString, fast),
+      dispose: () => server.stop(),
+    };
+  },
+  registryOptions: () => ({ readModels: `sqlite:${join(modelsDir, `m${modelsFiles++}.db`)}` }),
 });
 
 /**

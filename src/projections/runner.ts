@@ -9,6 +9,8 @@ import { foldLog } from './fold-log.ts';
 import { applyEvent, inlineProjection } from './project.ts';
 
 const RESUBSCRIBE_AFTER_MS = 1_000;
+/** Events folded per transaction when the runner feeds its own tables. */
+const PAGE = 500;
 
 export interface ModelProgress {
   done: Position;
@@ -50,6 +52,7 @@ export class ProjectionRunner {
     this.inline = store.models !== undefined;
     this.tables = store.models?.tables ?? tables ?? new MemoryTables();
     store.models?.attach(inlineProjection(this.reader));
+    // tables the runner feeds may be persisted (a models file): resume after their checkpoint
     this.published = this.tables.checkpoint();
   }
 
@@ -154,17 +157,27 @@ export class ProjectionRunner {
   /**
    * Publishes what the log holds after the last published position. With `to`, returns as
    * soon as that position is published (usually at once: the live feed got there first).
+   * Tables the runner feeds take the log a page per transaction.
    */
   async catchUp(to?: Position): Promise<void> {
     if (to !== undefined && this.published >= to) return;
+    let page: StoredEvent[] = [];
     for await (const stored of this.store.readAll({
       fromPosition: this.published,
       streamPrefix: STREAM_PREFIX,
     })) {
-      // the store's catch-up projects past this event (or throws), so this ends
-      while (!this.deliver(stored)) await this.ensureModels();
+      if (this.inline) {
+        // the store's catch-up projects past this event (or throws), so this ends
+        while (!this.deliver(stored)) await this.ensureModels();
+      } else {
+        page.push(stored);
+        if (page.length < PAGE && (to === undefined || stored.position < to)) continue;
+        this.deliverPage(page);
+        page = [];
+      }
       if (to !== undefined && this.published >= to) return;
     }
+    this.deliverPage(page);
   }
 
   /** Why the live feed last failed, while it has not recovered. */
@@ -181,18 +194,48 @@ export class ProjectionRunner {
 
   /** False when inline models do not hold the event yet (it was written around procreg). */
   private deliver(stored: StoredEvent): boolean {
-    if (stored.position <= this.published) return true;
-    if (this.inline && stored.position > this.tables.checkpoint()) return false;
-    const recorded = this.reader.read(stored);
-    if (!this.inline) {
-      this.tables.transaction(() => {
-        applyEvent(this.tables, recorded);
-        this.tables.setCheckpoint(recorded.position);
-      });
+    if (this.inline) {
+      if (stored.position <= this.published) return true;
+      if (stored.position > this.tables.checkpoint()) return false;
+      this.publish([this.reader.read(stored)]);
+    } else {
+      this.deliverPage([stored]);
     }
-    this.published = recorded.position;
-    this.failure = undefined;
-    this.applied.next(recorded);
     return true;
+  }
+
+  /**
+   * Folds a run of the log into tables the runner feeds, in one transaction with the
+   * checkpoint, then publishes it. An unreadable event ends the run: what precedes it is
+   * kept, and the error stops the caller there.
+   */
+  private deliverPage(page: readonly StoredEvent[]): void {
+    const recorded: RecordedDomainEvent[] = [];
+    let unreadable: unknown;
+    for (const stored of page) {
+      if (stored.position <= this.published) continue;
+      try {
+        recorded.push(this.reader.read(stored));
+      } catch (error) {
+        unreadable = error;
+        break;
+      }
+    }
+    if (recorded.length > 0) {
+      this.tables.transaction(() => {
+        for (const r of recorded) applyEvent(this.tables, r);
+        this.tables.setCheckpoint(recorded.at(-1)!.position);
+      });
+      this.publish(recorded);
+    }
+    if (unreadable) throw unreadable;
+  }
+
+  private publish(recorded: readonly RecordedDomainEvent[]): void {
+    for (const r of recorded) {
+      this.published = r.position;
+      this.failure = undefined;
+      this.applied.next(r);
+    }
   }
 }

@@ -106,6 +106,9 @@ export const openEventStoreDbStore = async (
 
 class EventStoreDbStore implements EventStore {
   readonly durabilityTier = 'durable' as const;
+  get source(): string {
+    return `esdb://${this.host}`;
+  }
   private readonly timeoutMs: number;
   private readonly pageSize: number;
   private readonly policy: ResubscribePolicy;

@@ -39,6 +39,29 @@ export const openStore = async (url: string): Promise<EventStore> => {
   );
 };
 
+/**
+ * Splits `readModels=sqlite:<path>` off an EventStoreDB URL: where that store's read
+ * models persist (else they live in memory and are folded from the log at every open).
+ */
+export const splitReadModels = (url: string): { url: string; readModels?: string } => {
+  const query = url.indexOf('?');
+  if (query < 0) return { url };
+  const params = new URLSearchParams(url.slice(query + 1));
+  const models = params.get('readModels');
+  if (models === null) return { url };
+  params.delete('readModels');
+  const rest = params.toString();
+  const base = url.slice(0, query);
+  const path = models.startsWith('sqlite:') ? models.slice('sqlite:'.length) : '';
+  if (!/^(esdb|kurrent|kdb)/.test(url) || path.trim() === '') {
+    throw new RegistryError(
+      'invalid',
+      `readModels=${models} in store \`${url}\`; it is an EventStoreDB option and names a file: readModels=sqlite:./procreg-models.db`,
+    );
+  }
+  return { url: rest ? `${base}?${rest}` : base, readModels: path };
+};
+
 /** A store named by its parts instead of a URL (`openRegistry({ kind: 'sqlite', path })`). */
 export const StoreOptionsSchema = z.union([
   z.strictObject({ url: z.string() }),
@@ -49,7 +72,12 @@ export const StoreOptionsSchema = z.union([
     synchronous: z.enum(['full', 'normal']).optional(),
     pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
   }),
-  z.strictObject({ kind: z.literal('esdb'), connectionString: z.string() }),
+  z.strictObject({
+    kind: z.literal('esdb'),
+    connectionString: z.string(),
+    /** a SQLite file for its read models (`readModels=` in a URL) */
+    readModels: z.string().optional(),
+  }),
 ]);
 export type StoreOptions = z.input<typeof StoreOptionsSchema>;
 

@@ -114,6 +114,9 @@ export interface EventStore {
    */
   readonly models?: InlineModels;
 
+  /** What this log is (`esdb://host:port`), for a read-models file to check it follows it. */
+  readonly source?: string;
+
   appendToStream(
     stream: string,
     events: readonly NewEvent[],

@@ -23,7 +23,7 @@ import { byCodeUnits, byGrantOrder, tableDump } from './tables-shared.ts';
 export const tablesSchema = `
   CREATE TABLE IF NOT EXISTS rm_checkpoint (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
-    position INTEGER NOT NULL
+    position NOT NULL -- no type: an integer, or decimal text when it exceeds 64 bits
   );
   CREATE TABLE IF NOT EXISTS rm_processes (
     id      TEXT PRIMARY KEY,
@@ -52,7 +52,7 @@ export const tablesSchema = `
   CREATE TABLE IF NOT EXISTS rm_events (
     process_id TEXT NOT NULL,
     sequence   INTEGER NOT NULL,
-    position   INTEGER NOT NULL,
+    position   NOT NULL, -- as rm_checkpoint.position
     event      TEXT,
     PRIMARY KEY (process_id, sequence)
   ) WITHOUT ROWID;
@@ -109,7 +109,7 @@ export class SqliteTables implements ReadModelTables {
       eventAt: p<string>(
         `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence = ?`,
       ).pluck(),
-      checkpoint: p<bigint>('SELECT position FROM rm_checkpoint WHERE id = 1')
+      checkpoint: p<bigint | string>('SELECT position FROM rm_checkpoint WHERE id = 1')
         .pluck()
         .safeIntegers(),
       setCheckpoint: db.prepare('UPDATE rm_checkpoint SET position = ? WHERE id = 1'),
@@ -198,7 +198,8 @@ export class SqliteTables implements ReadModelTables {
   }
 
   checkpoint(): Position {
-    return this.s.checkpoint.get() ?? START;
+    const position = this.s.checkpoint.get();
+    return position === undefined ? START : BigInt(position);
   }
 
   write(change: RowChange): void {
@@ -226,14 +227,14 @@ export class SqliteTables implements ReadModelTables {
       case 'events': {
         const { event, position } = change.put;
         const copy = this.eventsInFile ? null : json(event);
-        s.putEvent.run(event.processId, event.sequence, position, copy);
+        s.putEvent.run(event.processId, event.sequence, bindable(position), copy);
         return;
       }
     }
   }
 
   setCheckpoint(position: Position): void {
-    this.s.setCheckpoint.run(position);
+    this.s.setCheckpoint.run(bindable(position));
   }
 
   transaction<T>(work: () => T): T {
@@ -280,3 +281,14 @@ export class SqliteTables implements ReadModelTables {
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Positions of EventStoreDB logs are 128-bit (commit << 64 | prepare), more than a SQLite
+ * integer holds: those are kept as decimal text, in columns declared without a type so
+ * SQLite stores them as given (an INTEGER column would turn them into lossy REALs).
+ * Positions are only compared in JavaScript, never ordered by SQL.
+ */
+const bindable = (position: Position): bigint | string =>
+  position <= INT64_MAX ? position : position.toString();

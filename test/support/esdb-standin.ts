@@ -95,7 +95,13 @@ export interface EsdbStandIn {
   loseNextAppendReply(): void;
   /** Appends as another writer would, bypassing gRPC (JSON data, no checks). */
   appendDirect(stream: string, events: readonly { type: string; data: unknown }[]): void;
-  stats(): { subscriptionsStarted: number; openSubscriptions: number; appends: number };
+  /** `allEventsServed`: events sent from `$all` (reads and subscriptions), for cost checks */
+  stats(): {
+    subscriptionsStarted: number;
+    openSubscriptions: number;
+    appends: number;
+    allEventsServed: number;
+  };
   /** Stops for good (the port is released). */
   stop(): Promise<void>;
 }
@@ -190,7 +196,12 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
   const db = new Database(options.layout ?? 'committed-prepares');
   const batchAppend = options.batchAppend ?? true;
   const openCalls = new Set<() => void>();
-  const counters = { subscriptionsStarted: 0, openSubscriptions: 0, appends: 0 };
+  const counters = {
+    subscriptionsStarted: 0,
+    openSubscriptions: 0,
+    appends: 0,
+    allEventsServed: 0,
+  };
   let loseReply = false;
   const instanceId = randomUUID();
   let port = 0;
@@ -252,6 +263,7 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
       ? db.log.slice(0, all.hasStart() ? 0 : (at ?? db.log.length)).reverse()
       : db.log.slice(all.hasEnd() ? db.log.length : (at ?? 0));
     const out = selected.filter(filterOf(options)).slice(0, countOf(options));
+    counters.allEventsServed += out.length;
     for (const event of out) call.write(eventResp(event, true));
     call.end();
   };
@@ -285,7 +297,10 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
           const event = db.log[next]!;
           next += 1;
           considered += 1;
-          if (matches(event)) await write(call, eventResp(event, true));
+          if (matches(event)) {
+            counters.allEventsServed += 1;
+            await write(call, eventResp(event, true));
+          }
           if (considered % interval === 0) await write(call, checkpointResp(event));
           // catch-up is paged so that appends interleave with it, as on a real server
           if (!live && next % 64 === 0) await new Promise((r) => setImmediate(r));

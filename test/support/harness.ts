@@ -18,6 +18,8 @@ export interface BackendUnderTest {
   name: string;
   durabilityTier: DurabilityTier;
   harness: HarnessFactory;
+  /** options for each registry the suite opens (e.g. a read-models file of its own) */
+  registryOptions?: () => RegistryOptions;
 }
 
 /** A clock the test moves by hand; every timestamp the registry writes comes from it. */
@@ -44,6 +46,8 @@ export const memoryBackend: BackendUnderTest = {
 
 const sharedView = (store: EventStore): EventStore => ({
   durabilityTier: store.durabilityTier,
+  // the store's inline models: every registry on it reads and writes the same tables
+  ...(store.models ? { models: store.models } : {}),
   appendToStream: (...args) => store.appendToStream(...args),
   appendToStreams: (...args) => store.appendToStreams(...args),
   readStream: (...args) => store.readStream(...args),
@@ -88,6 +92,7 @@ export class ConformanceContext {
   async open(options: RegistryOptions = {}): Promise<ProcessRegistry> {
     const registry = await openRegistry(await this.connect(), {
       clock: this.clock.read,
+      ...this.backend.registryOptions?.(),
       ...options,
     });
     this.opened.push(registry);
