@@ -23,6 +23,7 @@ const SCENARIOS = [
   'cost-growth',
   'waiter-latency',
   'recovery',
+  'open-scale',
   'memory',
   'esdb-standin',
 ] as const;

@@ -79,6 +79,14 @@ const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
 
 export class SqliteTables implements ReadModelTables {
   private readonly s;
+  /**
+   * While a `batch` runs: the process records and leases it wrote, by process id
+   * (undefined: deleted), read back from here and written once when the batch ends. A
+   * catch-up chunk touches each record many times (every process event updates it).
+   */
+  private overlay:
+    | { records: Map<string, ProcessRecord>; leases: Map<string, ProcessLease | undefined> }
+    | undefined;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
   constructor(
@@ -146,6 +154,8 @@ export class SqliteTables implements ReadModelTables {
   }
 
   process(processId: string): ProcessRecord | undefined {
+    const pending = this.overlay?.records.get(processId);
+    if (pending) return pending;
     const text = this.s.process.get(processId);
     return text === undefined ? undefined : parse(text);
   }
@@ -178,6 +188,7 @@ export class SqliteTables implements ReadModelTables {
   }
 
   lease(processId: string): ProcessLease | undefined {
+    if (this.overlay?.leases.has(processId)) return this.overlay.leases.get(processId);
     const text = this.s.lease.get(processId);
     return text === undefined ? undefined : parse(text);
   }
@@ -204,12 +215,12 @@ export class SqliteTables implements ReadModelTables {
 
   write(change: RowChange): void {
     const s = this.s;
+    const overlay = this.overlay;
     switch (change.table) {
-      case 'processes': {
-        const record = change.put;
-        s.putProcess.run(record.id, record.status.state === 'running' ? 1 : 0, json(record));
+      case 'processes':
+        if (overlay) overlay.records.set(change.put.id, change.put);
+        else this.putProcess(change.put);
         return;
-      }
       case 'grants':
         if ('put' in change) {
           const g = change.put;
@@ -217,8 +228,10 @@ export class SqliteTables implements ReadModelTables {
         } else s.deleteGrant.run(change.delete.scopeId, change.delete.processId);
         return;
       case 'leases':
-        if ('put' in change) s.putLease.run(change.put.processId, json(change.put));
-        else s.deleteLease.run(change.delete.processId);
+        if (overlay) {
+          const processId = 'put' in change ? change.put.processId : change.delete.processId;
+          overlay.leases.set(processId, 'put' in change ? change.put : undefined);
+        } else this.putLease(change);
         return;
       case 'wakes':
         if ('put' in change) s.putWake.run(change.put.processId, change.put.sequence);
@@ -233,12 +246,42 @@ export class SqliteTables implements ReadModelTables {
     }
   }
 
+  /**
+   * Runs `work` (inside the caller's write transaction, with no savepoint that could roll
+   * back part of it) with records and leases held in memory and written once at the end.
+   */
+  batch<T>(work: () => T): T {
+    if (this.overlay) return work();
+    this.overlay = { records: new Map(), leases: new Map() };
+    try {
+      const result = work();
+      for (const record of this.overlay.records.values()) this.putProcess(record);
+      for (const [processId, lease] of this.overlay.leases) {
+        this.putLease(
+          lease ? { table: 'leases', put: lease } : { table: 'leases', delete: { processId } },
+        );
+      }
+      return result;
+    } finally {
+      this.overlay = undefined;
+    }
+  }
+
+  private putProcess(record: ProcessRecord): void {
+    this.s.putProcess.run(record.id, record.status.state === 'running' ? 1 : 0, json(record));
+  }
+
+  private putLease(change: Extract<RowChange, { table: 'leases' }>): void {
+    if ('put' in change) this.s.putLease.run(change.put.processId, json(change.put));
+    else this.s.deleteLease.run(change.delete.processId);
+  }
+
   setCheckpoint(position: Position): void {
     this.s.setCheckpoint.run(bindable(position));
   }
 
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    return this.db.transaction(() => this.batch(work)).immediate();
   }
 
   dump(): { checkpoint: Position; rows: Map<string, Json> } {

@@ -339,7 +339,8 @@ class SqliteEventStore implements EventStore {
       const size = Math.min(PAGE_SIZE, limit);
       const rows = readPage(this.statements, checkpoint, upTo, undefined, size);
       if (rows.length === 0) break;
-      this.projection!.project(rows.map(toStoredEvent), this.tables);
+      const page = rows.map(toStoredEvent);
+      this.tables.batch(() => this.projection!.project(page, this.tables));
       checkpoint = rows.at(-1)!.position;
       this.tables.setCheckpoint(checkpoint);
       limit -= rows.length;
