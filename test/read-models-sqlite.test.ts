@@ -263,6 +263,20 @@ describe('an event this release cannot read (SQLite)', () => {
       await expect(
         registry.appendEvent('p', { eventType: 'producer.line', payload: { text: 'two' } }),
       ).rejects.toMatchObject({ code: 'unavailable' });
+      // every path that reads the log says the same: history, asOf, verify, export
+      const named = {
+        code: 'unavailable',
+        message: expect.stringContaining(`position ${poisonPosition}`),
+      };
+      await expect(registry.history('p')).rejects.toMatchObject(named);
+      await expect(
+        registry.asOf({ position: Number(poisonPosition) }).listProcesses(),
+      ).rejects.toMatchObject(named);
+      await expect(registry.verifyProjections()).rejects.toMatchObject(named);
+      const exported = async () => {
+        for await (const _ of registry.exportEvents());
+      };
+      await expect(exported()).rejects.toMatchObject(named);
 
       // newer eventVersion: says who wrote it
       db.prepare(

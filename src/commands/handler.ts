@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeEvent, encodeEvent } from '../domain/codec.ts';
+import { encodeEvent, readStoredEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import {
   type DomainEvent,
@@ -185,7 +185,7 @@ export class CommandHandler {
       // frozen: decisions hand parts of the state (records, events) back to callers
       foldRecorded(
         state,
-        newer.map((stored) => deepFreeze(decodeEvent(stored))),
+        newer.map((stored) => deepFreeze(readStoredEvent(stored))),
       );
       this.cache.set(processId, state);
       this.maybeSnapshot(processId, state);

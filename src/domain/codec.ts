@@ -8,6 +8,7 @@ import {
   EventMetadataSchema,
 } from './events.ts';
 import type { Json } from './json.ts';
+import { unreadableEvent } from './unreadable.ts';
 
 /** A domain event as read back from the store, with where and when it was recorded. */
 export interface RecordedDomainEvent {
@@ -49,6 +50,19 @@ export const decodeEvent = (stored: StoredEvent): RecordedDomainEvent => {
     position: stored.position,
     eventId: stored.id,
   };
+};
+
+/**
+ * A stored event read back by the registry (the models, commands, history, export): one
+ * it cannot read is not the caller's fault, so it fails `unavailable`, naming the event and
+ * the fix (see unreadable.ts), where `decodeEvent` alone says `invalid` (import lines).
+ */
+export const readStoredEvent = (stored: StoredEvent): RecordedDomainEvent => {
+  try {
+    return decodeEvent(stored);
+  } catch (error) {
+    throw unreadableEvent(stored, error);
+  }
 };
 
 export const encodeEvent = (id: string, event: DomainEvent, metadata: EventMetadata): NewEvent => ({

@@ -1,7 +1,6 @@
-import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
+import { type RecordedDomainEvent, readStoredEvent } from '../domain/codec.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { StoredEvent } from '../store/port.ts';
-import { unreadableEvent } from './unreadable.ts';
 
 /** An event this instance is appending, as it holds it before the store assigns a position. */
 export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
@@ -36,12 +35,7 @@ export class EventReader {
         position: stored.position,
       };
     }
-    let recorded: RecordedDomainEvent;
-    try {
-      recorded = decodeEvent(stored);
-    } catch (error) {
-      throw unreadableEvent(stored, error);
-    }
+    const recorded = readStoredEvent(stored);
     deepFreeze(recorded.event);
     return recorded;
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeEvent } from '../domain/codec.ts';
+import { readStoredEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
 import { JsonSchema } from '../domain/json.ts';
 import type { EventStore, StoredEvent } from '../store/port.ts';
@@ -36,7 +36,7 @@ export const toExportLine = (stored: StoredEvent): ExportLine => ({
  */
 export async function* exportLines(store: EventStore): AsyncGenerator<string> {
   for await (const stored of store.readAll({ streamPrefix: STREAM_PREFIX })) {
-    decodeEvent(stored);
+    readStoredEvent(stored);
     yield `${JSON.stringify(toExportLine(stored))}\n`;
   }
 }

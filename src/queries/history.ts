@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeEvent, type RecordedDomainEvent } from '../domain/codec.ts';
+import { type RecordedDomainEvent, readStoredEvent } from '../domain/codec.ts';
 import { type DomainEvent, domainEventTypes, type EventMetadata } from '../domain/events.ts';
 import type { EventStore, Position } from '../store/port.ts';
 
@@ -59,7 +59,7 @@ export async function* iterateHistoryOf(
   for (let from = 0; ; from += pageSize) {
     const page = await store.readStream(stream, { fromRevision: from, maxCount: pageSize });
     for (const stored of page) {
-      const entry = toHistoryEntry(decodeEvent(stored));
+      const entry = toHistoryEntry(readStoredEvent(stored));
       if (options.fromMs !== undefined && entry.recordedAtMs < options.fromMs) continue;
       if (options.toMs !== undefined && entry.recordedAtMs > options.toMs) continue;
       if (types && !types.has(entry.type)) continue;
