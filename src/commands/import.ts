@@ -41,7 +41,7 @@ export const importLines = async (
   });
   let batch: ExportLine[] = [];
   const flush = async () => {
-    if (batch.length > 0) await store.appendToStreams(writesFor(batch));
+    for (const call of callsFor(batch)) await store.appendToStreams(call);
     batch = [];
   };
   const imported = await forEachLine(source, async (line, n) => {
@@ -130,21 +130,34 @@ const parseLine = (text: string, n: number): ExportLine => {
 };
 
 /** Consecutive events of a stream go in one write expecting the revision before them. */
-const writesFor = (lines: readonly ExportLine[]): StreamWrite[] => {
-  const byStream = new Map<string, ExportLine[]>();
+/**
+ * The calls that store `lines` in their export order: runs of one stream become one write,
+ * and a call never holds two writes of one stream, so the global log keeps the order (and
+ * so the positions `asOf` and history report) the exported store had.
+ */
+const callsFor = (lines: readonly ExportLine[]): StreamWrite[][] => {
+  const calls: StreamWrite[][] = [];
+  let call: StreamWrite[] = [];
+  let streams = new Set<string>();
   for (const line of lines) {
-    const list = byStream.get(line.stream);
-    if (list) list.push(line);
-    else byStream.set(line.stream, [line]);
+    const event = { id: line.eventId, type: line.type, data: line.data, metadata: line.metadata };
+    const last = call.at(-1);
+    if (last?.stream === line.stream) {
+      (last.events as (typeof event)[]).push(event);
+      continue;
+    }
+    if (streams.has(line.stream)) {
+      calls.push(call);
+      call = [];
+      streams = new Set();
+    }
+    streams.add(line.stream);
+    call.push({
+      stream: line.stream,
+      expectedRevision: line.revision === 0 ? 'no_stream' : line.revision - 1,
+      events: [event],
+    });
   }
-  return [...byStream].map(([stream, events]) => ({
-    stream,
-    expectedRevision: events[0]!.revision === 0 ? 'no_stream' : events[0]!.revision - 1,
-    events: events.map((e) => ({
-      id: e.eventId,
-      type: e.type,
-      data: e.data,
-      metadata: e.metadata,
-    })),
-  }));
+  if (call.length > 0) calls.push(call);
+  return calls;
 };
