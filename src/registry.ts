@@ -62,7 +62,7 @@ import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts
 import { ReadViews } from './queries/views.ts';
 import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
 import type { DurabilityTier, EventStore } from './store/port.ts';
-import type { ReadModelReader } from './store/read-model-tables.ts';
+import type { ReadModelTables } from './store/read-model-tables.ts';
 
 /** The parts one registry instance shares between all its `withContext` views. */
 export interface RegistryCore {
@@ -323,6 +323,7 @@ export class ProcessRegistry extends ReadViews {
     return new AsOfView(
       this.core.store,
       this.core.runner.reader,
+      () => this.models(),
       'position' in point ? { position: BigInt(point.position) } : point,
     );
   }
@@ -402,10 +403,14 @@ export class ProcessRegistry extends ReadViews {
   }
 
   /** The read models, current with the store (see the class comment). */
-  protected override async models(_processId?: string): Promise<ReadModelReader> {
+  protected override async models(_processId?: string): Promise<ReadModelTables> {
     this.ensureOpen();
     await this.core.runner.ensureModels();
     return this.core.runner.tables;
+  }
+
+  protected override globalModels(): Promise<ReadModelTables> {
+    return this.models();
   }
 
   protected override unknownProcess(processId: string): RegistryError {

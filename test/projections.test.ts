@@ -27,10 +27,12 @@ const implementations: [string, () => ReadModelTables][] = [
 /** Given domain events, folded into the tables at positions 1, 2, 3 ... */
 const given = (tables: ReadModelTables, events: DomainEvent[]): ReadModelTables => {
   events.forEach((event, i) => {
-    applyEvent(tables, { event, position: BigInt(i + 1) });
+    applyEvent(tables, { event, position: BigInt(i + 1), metadata: { recordedAtMs: T0 + i } });
   });
   return tables;
 };
+
+const at = { recordedAtMs: T0 };
 
 const wakeAt = (sequence: number): DomainEvent => ({
   type: 'ProcessEventAppended',
@@ -71,7 +73,7 @@ describe('read-model definitions: given events, when one more, then these row ch
         atMs: T0 + 1,
       },
     };
-    const changes = grantsModel.apply({ event: when, position: 3n }, tables);
+    const changes = grantsModel.apply({ event: when, position: 3n, metadata: at }, tables);
     expect(changes).toEqual([
       { table: 'grants', delete: { scopeId: 'session:a', processId: 'p' } },
       {
@@ -89,7 +91,10 @@ describe('read-model definitions: given events, when one more, then these row ch
 
   it('a terminal event puts the record with its terminal status', () => {
     const tables = given(new MemoryTables(), [registered]);
-    const [change] = processesModel.apply({ event: completedFor('p'), position: 2n }, tables);
+    const [change] = processesModel.apply(
+      { event: completedFor('p'), position: 2n, metadata: at },
+      tables,
+    );
     expect(change).toMatchObject({ table: 'processes', put: { status: { state: 'completed' } } });
   });
 
@@ -103,17 +108,21 @@ describe('read-model definitions: given events, when one more, then these row ch
       type: 'LeaseReleased',
       data: { processId: 'p', leaseToken, fencingToken, atMs: T0 },
     });
-    expect(leasesModel.apply({ event: release('tok-1', 1), position: 4n }, tables)).toEqual([]);
-    expect(leasesModel.apply({ event: release('tok-2', 2), position: 4n }, tables)).toEqual([
-      { table: 'leases', delete: { processId: 'p' } },
-    ]);
+    expect(
+      leasesModel.apply({ event: release('tok-1', 1), position: 4n, metadata: at }, tables),
+    ).toEqual([]);
+    expect(
+      leasesModel.apply({ event: release('tok-2', 2), position: 4n, metadata: at }, tables),
+    ).toEqual([{ table: 'leases', delete: { processId: 'p' } }]);
   });
 
   it('an event without a wake changes no wake row; an ack deletes one', () => {
     const tables = given(new MemoryTables(), [registered]);
-    expect(unackedWakesModel.apply({ event: completedFor('p'), position: 2n }, tables)).toEqual([]);
+    expect(
+      unackedWakesModel.apply({ event: completedFor('p'), position: 2n, metadata: at }, tables),
+    ).toEqual([]);
     const ack: DomainEvent = { type: 'WakeAcked', data: { processId: 'p', sequence: 1, atMs: T0 } };
-    expect(unackedWakesModel.apply({ event: ack, position: 2n }, tables)).toEqual([
+    expect(unackedWakesModel.apply({ event: ack, position: 2n, metadata: at }, tables)).toEqual([
       { table: 'wakes', delete: { processId: 'p', sequence: 1 } },
     ]);
   });

@@ -6,6 +6,8 @@ import type { ReadModelReader, RowChange } from '../store/read-model-tables.ts';
 export interface ProjectedEvent {
   event: DomainEvent;
   position: Position;
+  /** the registry clock when it was recorded (metadata), for "as of a time" */
+  metadata: { recordedAtMs: number };
 }
 
 /**

@@ -10,7 +10,7 @@ export const processesModel: ReadModel = {
   apply({ event }, rows) {
     switch (event.type) {
       case 'ProcessRegistered':
-        return [{ table: 'processes', put: event.data.record }];
+        return [{ table: 'processes', put: event.data.record, newVersion: true }];
       case 'ExternalRefSet': {
         const record = rows.process(event.data.processId);
         if (!record) return [];
@@ -18,6 +18,7 @@ export const processesModel: ReadModel = {
           {
             table: 'processes',
             put: { ...record, externalRef: event.data.externalRef, updatedAtMs: event.data.atMs },
+            newVersion: true,
           },
         ];
       }
@@ -25,7 +26,9 @@ export const processesModel: ReadModel = {
         const appended = event.data.event;
         const record = rows.process(appended.processId);
         if (!record) return [];
-        return [{ table: 'processes', put: recordAfterEvent(record, appended) }];
+        const next = recordAfterEvent(record, appended);
+        const newVersion = next.status.state !== record.status.state;
+        return [{ table: 'processes', put: next, newVersion }];
       }
       default:
         return [];

@@ -22,8 +22,9 @@ export const READ_MODELS: readonly ReadModel[] = [
 /** Applies one event to every read model. Deterministic, no I/O but the tables'. */
 export const applyEvent = (tables: ReadModelTables, projected: ProjectedEvent): void => {
   for (const model of READ_MODELS) {
-    for (const change of model.apply(projected, tables)) tables.write(change);
+    for (const change of model.apply(projected, tables)) tables.write(change, projected.position);
   }
+  tables.recordTime(projected.position, projected.metadata.recordedAtMs);
 };
 
 /** Only process streams carry domain events; anything else in the log is not ours to read. */

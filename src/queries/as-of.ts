@@ -1,49 +1,45 @@
-import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
-import { streamOf } from '../domain/events.ts';
+import { STREAM_PREFIX, streamOf } from '../domain/events.ts';
 import type { EventReader } from '../projections/event-reader.ts';
 import { foldLog } from '../projections/fold-log.ts';
 import { applyEvent } from '../projections/project.ts';
 import { MemoryTables } from '../store/memory-tables.ts';
-import type { EventStore, Position } from '../store/port.ts';
-import type { ReadModelReader } from '../store/read-model-tables.ts';
+import { type EventStore, type Position, START } from '../store/port.ts';
+import type { GlobalReader, ReadModelReader, ReadModelTables } from '../store/read-model-tables.ts';
 import { ReadViews } from './views.ts';
 
 /** A point in the registry's past: a time on the registry clock, or a global log position. */
 export type AsOfPoint = { timeMs: number } | { position: Position };
-
-/**
- * Whether an event belongs to the past at `point`. By position: at or before it. By time:
- * recorded at or before it. The registry clock is monotone per instance; with several
- * instances whose clocks disagree, "as of a time" means "every event those clocks say had
- * happened by then".
- */
-const includes = (point: AsOfPoint, recorded: RecordedDomainEvent): boolean =>
-  'position' in point
-    ? recorded.position <= point.position
-    : recorded.metadata.recordedAtMs <= point.timeMs;
 
 const describePoint = (point: AsOfPoint): string =>
   'position' in point ? `position ${point.position}` : `${new Date(point.timeMs).toISOString()}`;
 
 /**
  * A read-only view of the registry as it was at a point, answering with the same queries as
- * the live registry. Per-process questions fold only that process's stream; global ones
- * fold the log up to the point into scratch tables, once per view.
+ * the live registry.
+ *
+ * A time means the longest prefix of the log whose events were all recorded (on the
+ * registry clock of the instance that wrote each) at or before it: with one clock, every
+ * event up to that time; with instances whose clocks disagree, the log stops at the first
+ * event stamped later, so the view never shows an event without the ones before it.
+ *
+ * Global questions (listings) come from versioned tables where the store keeps them
+ * (SQLite: an index lookup, whatever the log's length); elsewhere (memory, EventStoreDB)
+ * the log up to the point is folded into scratch tables, once per view. Questions about one
+ * process fold only that process's stream.
  */
 export class AsOfView extends ReadViews {
-  private global: Promise<ReadModelReader> | undefined;
+  private position: Promise<Position> | undefined;
+  private global: Promise<GlobalReader> | undefined;
 
   constructor(
     private readonly store: EventStore,
     private readonly reader: EventReader,
+    /** the live models, current with the store */
+    private readonly live: () => Promise<ReadModelTables>,
     readonly point: AsOfPoint,
   ) {
     super();
-  }
-
-  protected override models(processId?: string): Promise<ReadModelReader> {
-    return processId === undefined ? this.globalModels() : this.processModels(processId);
   }
 
   protected override unknownProcess(processId: string): RegistryError {
@@ -53,18 +49,18 @@ export class AsOfView extends ReadViews {
     );
   }
 
-  private async processModels(processId: string): Promise<ReadModelReader> {
+  protected override async models(processId: string): Promise<ReadModelReader> {
+    const upTo = await this.upTo();
     const tables = new MemoryTables();
     for (const stored of await this.store.readStream(streamOf(processId))) {
-      const recorded = this.reader.read(stored);
-      if (!includes(this.point, recorded)) break;
-      applyEvent(tables, recorded);
+      if (stored.position > upTo) break;
+      applyEvent(tables, this.reader.read(stored));
     }
     return tables;
   }
 
-  /** Folded once per view; a failed fold (a store outage) is not kept, the next call retries. */
-  private globalModels(): Promise<ReadModelReader> {
+  /** Resolved once per view; a failure (a store outage) is not kept: the next call retries. */
+  protected override globalModels(): Promise<GlobalReader> {
     this.global ??= this.foldGlobal().catch((error: unknown) => {
       this.global = undefined;
       throw error;
@@ -72,21 +68,36 @@ export class AsOfView extends ReadViews {
     return this.global;
   }
 
-  private async foldGlobal(): Promise<ReadModelReader> {
+  private async foldGlobal(): Promise<GlobalReader> {
+    const upTo = await this.upTo();
+    const live = await this.live();
+    if (live.versions) return live.versions.at(upTo);
     const tables = new MemoryTables();
-    // Like the per-process fold, each stream contributes a prefix: after its first event
-    // outside the point, later events of that stream stay out even if their clock says
-    // otherwise, so no read model sees an event without its predecessors.
-    const ended = new Set<string>();
-    await foldLog(this.store, tables, this.reader, {
-      ...('position' in this.point ? { upTo: this.point.position } : {}),
-      include: (recorded) => {
-        if (ended.has(recorded.stream)) return false;
-        if (includes(this.point, recorded)) return true;
-        ended.add(recorded.stream);
-        return false;
-      },
-    });
+    await foldLog(this.store, tables, this.reader, { upTo });
     return tables;
+  }
+
+  /** The last position the view includes. */
+  private upTo(): Promise<Position> {
+    this.position ??= this.resolve().catch((error: unknown) => {
+      this.position = undefined;
+      throw error;
+    });
+    return this.position;
+  }
+
+  private async resolve(): Promise<Position> {
+    if ('position' in this.point) return this.point.position;
+    const { timeMs } = this.point;
+    const live = await this.live();
+    if (live.versions) return live.versions.prefixAt(timeMs) ?? live.checkpoint();
+    // no time index: the first event stamped after the time ends the prefix
+    let last = START;
+    for await (const stored of this.store.readAll({ streamPrefix: STREAM_PREFIX })) {
+      const recordedAtMs = (stored.metadata as { recordedAtMs?: unknown } | null)?.recordedAtMs;
+      if (typeof recordedAtMs === 'number' && recordedAtMs > timeMs) return stored.position - 1n;
+      last = stored.position;
+    }
+    return last;
   }
 }

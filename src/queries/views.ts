@@ -11,7 +11,7 @@ import {
 } from '../domain/schemas.ts';
 import { scopeIdOf } from '../domain/scope.ts';
 import { parseInput } from '../domain/validation.ts';
-import type { ReadModelReader } from '../store/read-model-tables.ts';
+import type { GlobalReader, ReadModelReader } from '../store/read-model-tables.ts';
 import type { HandleGrantEntry } from './grants.ts';
 
 /**
@@ -21,8 +21,10 @@ import type { HandleGrantEntry } from './grants.ts';
  * `not_found`, with advice that fits the view.
  */
 export abstract class ReadViews {
-  /** The models that answer a question about one process (`processId`) or about all. */
-  protected abstract models(processId?: string): Promise<ReadModelReader>;
+  /** The models that answer a question about one process. */
+  protected abstract models(processId: string): Promise<ReadModelReader>;
+  /** The models that answer questions about all processes. */
+  protected abstract globalModels(): Promise<GlobalReader>;
   protected abstract unknownProcess(processId: string): RegistryError;
 
   async getProcess(processId: string): Promise<ProcessRecord | undefined> {
@@ -58,7 +60,7 @@ export abstract class ReadViews {
   /** The scope's grants with their records, by processId ascending. */
   async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
     const scopeId = scopeIdOf(parseInput(ScopeSchema, scope, 'scope'));
-    const models = await this.models();
+    const models = await this.globalModels();
     return models.grantsOfScope(scopeId).flatMap((grant) => {
       const record = models.process(grant.processId);
       return record ? [{ grant, record }] : [];
@@ -73,12 +75,12 @@ export abstract class ReadViews {
 
   /** Running processes by processId ascending: the recovery sweep's worklist. */
   async listNonTerminal(): Promise<ProcessRecord[]> {
-    return (await this.models()).processes('running');
+    return (await this.globalModels()).processes('running');
   }
 
   /** Every process, running or terminal, by processId ascending (listings, tooling). */
   async listProcesses(): Promise<ProcessRecord[]> {
-    return (await this.models()).processes('all');
+    return (await this.globalModels()).processes('all');
   }
 
   /** The process id, once the models know it; else `not_found`. */

@@ -82,7 +82,7 @@ export class MemoryTables implements ReadModelTables {
     return this.position;
   }
 
-  write(change: RowChange): void {
+  write(change: RowChange, _position: Position): void {
     switch (change.table) {
       case 'processes': {
         const record = deepFreeze(change.put);
@@ -129,6 +129,9 @@ export class MemoryTables implements ReadModelTables {
       }
     }
   }
+
+  /** Memory tables keep no versions: `asOf` folds the log (see queries/as-of.ts). */
+  recordTime(_position: Position, _recordedAtMs: number): void {}
 
   setCheckpoint(position: Position): void {
     this.position = position;

@@ -38,7 +38,8 @@ export interface ReadModelReader {
 
 /** One change to one row. `event` rows point at the stored event that carries them. */
 export type RowChange =
-  | { table: 'processes'; put: ProcessRecord }
+  /** `newVersion`: registered, status or external ref changed (not only `updatedAtMs`) */
+  | { table: 'processes'; put: ProcessRecord; newVersion: boolean }
   | { table: 'grants'; put: ProcessHandleGrant }
   | { table: 'grants'; delete: { scopeId: string; processId: string } }
   | { table: 'leases'; put: ProcessLease }
@@ -47,9 +48,26 @@ export type RowChange =
   | { table: 'wakes'; delete: { processId: string; sequence: number } }
   | { table: 'events'; put: { event: ProcessEvent; position: Position } };
 
+/** The global views of the past that versioned tables answer by index (see sqlite-versions.ts). */
+export type GlobalReader = Pick<ReadModelReader, 'process' | 'processes' | 'grantsOfScope'>;
+
+export interface VersionedTables {
+  /** The tables as they were after the event at `position`. */
+  at(position: Position): GlobalReader;
+  /** End of the longest log prefix recorded at or before `timeMs` (undefined: all of it). */
+  prefixAt(timeMs: number): Position | undefined;
+}
+
 export interface ReadModelTables extends ReadModelReader {
-  /** Applies one change. Only inside `transaction` (or `project` on the inline path). */
-  write(change: RowChange): void;
+  /**
+   * Applies one change made by the event at `position`. Only inside `transaction` (or
+   * `project` on the inline path).
+   */
+  write(change: RowChange, position: Position): void;
+  /** Notes the registry-clock time of the event at `position` (for "as of a time"). */
+  recordTime(position: Position, recordedAtMs: number): void;
+  /** Present when the tables keep every version of their rows (SQLite store files). */
+  readonly versions?: VersionedTables;
   setCheckpoint(position: Position): void;
   /** Runs `work` so that its writes and the checkpoint commit together or not at all. */
   transaction<T>(work: () => T): T;

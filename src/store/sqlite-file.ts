@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { tablesSchema } from './sqlite-tables.ts';
+import { versionsSchema } from './sqlite-versions.ts';
 
 /**
  * The procreg SQLite file format. `PRAGMA application_id` marks a file as procreg's, so a
@@ -117,6 +118,7 @@ const createSchema = (db: Database.Database, path: string): void => {
     if (found === 'procreg' && version >= SCHEMA_VERSION) return;
     if (found === 'empty') db.exec(schema);
     db.exec(tablesSchema);
+    db.exec(versionsSchema);
     // Header fields, written in the same transaction as the tables: all or nothing.
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -8,7 +8,8 @@ import type {
   ProcessRecord,
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
-import type { ReadModelTables, RowChange } from './read-model-tables.ts';
+import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
+import { SqliteVersions, VERSIONED_TABLES } from './sqlite-versions.ts';
 import { byCodeUnits, byGrantOrder, tableDump } from './tables-shared.ts';
 
 /**
@@ -89,10 +90,24 @@ export class SqliteTables implements ReadModelTables {
     | undefined;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
+  /** every version of records and grants (store files only: see sqlite-versions.ts) */
+  private readonly history: SqliteVersions | undefined;
+  readonly versions: VersionedTables | undefined;
+
   constructor(
     private readonly db: Database.Database,
     private readonly eventsInFile: boolean,
   ) {
+    this.history = eventsInFile ? new SqliteVersions(db) : undefined;
+    const history = this.history;
+    this.versions = history && {
+      at: (position) => ({
+        process: (id) => history.recordAt(id, position),
+        processes: (which) => history.recordsAt(position, which),
+        grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, position),
+      }),
+      prefixAt: (timeMs) => history.prefixAt(timeMs),
+    };
     const eventColumn = eventsInFile
       ? `(SELECT json_extract(e.data, '$.event') FROM events e WHERE e.position = m.position)`
       : 'm.event';
@@ -213,11 +228,12 @@ export class SqliteTables implements ReadModelTables {
     return position === undefined ? START : BigInt(position);
   }
 
-  write(change: RowChange): void {
+  write(change: RowChange, position: Position): void {
     const s = this.s;
     const overlay = this.overlay;
     switch (change.table) {
       case 'processes':
+        this.history?.putRecord(change.put, position, change.newVersion);
         if (overlay) overlay.records.set(change.put.id, change.put);
         else this.putProcess(change.put);
         return;
@@ -225,7 +241,12 @@ export class SqliteTables implements ReadModelTables {
         if ('put' in change) {
           const g = change.put;
           s.putGrant.run(g.scopeId, g.processId, g.sessionId, json(g));
-        } else s.deleteGrant.run(change.delete.scopeId, change.delete.processId);
+          this.history?.putGrant(g, position);
+        } else {
+          const { scopeId, processId } = change.delete;
+          s.deleteGrant.run(scopeId, processId);
+          this.history?.deleteGrant(scopeId, processId, position);
+        }
         return;
       case 'leases':
         if (overlay) {
@@ -253,6 +274,7 @@ export class SqliteTables implements ReadModelTables {
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
     this.overlay = { records: new Map(), leases: new Map() };
+    this.history?.setBatching(true);
     try {
       const result = work();
       for (const record of this.overlay.records.values()) this.putProcess(record);
@@ -264,6 +286,7 @@ export class SqliteTables implements ReadModelTables {
       return result;
     } finally {
       this.overlay = undefined;
+      this.history?.setBatching(false);
     }
   }
 
@@ -274,6 +297,10 @@ export class SqliteTables implements ReadModelTables {
   private putLease(change: Extract<RowChange, { table: 'leases' }>): void {
     if ('put' in change) this.s.putLease.run(change.put.processId, json(change.put));
     else this.s.deleteLease.run(change.delete.processId);
+  }
+
+  recordTime(position: Position, recordedAtMs: number): void {
+    this.history?.recordTime(position, recordedAtMs);
   }
 
   setCheckpoint(position: Position): void {
@@ -308,6 +335,7 @@ export class SqliteTables implements ReadModelTables {
   clear(): void {
     this.transaction(() => {
       for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
+      if (this.history) for (const table of VERSIONED_TABLES) this.db.exec(`DELETE FROM ${table}`);
       this.setCheckpoint(START);
     });
   }

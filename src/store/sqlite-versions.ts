@@ -1,0 +1,228 @@
+import type Database from 'better-sqlite3';
+import { deepFreeze } from '../domain/freeze.ts';
+import type { ProcessHandleGrant, ProcessRecord } from '../domain/schemas.ts';
+import type { Position } from './port.ts';
+import { byCodeUnits } from './tables-shared.ts';
+
+/**
+ * System-versioned read models (in the manner of SQL:2011): every version of a process
+ * record and of a handle grant, with the range of the log in which it held, [valid_from,
+ * valid_to) in positions, written in the same transaction as the current rows. "As of
+ * position p" is then an index lookup:
+ * - records alive at p come from an R*Tree over their spans (a stabbing query:
+ *   O(log versions + answer)), the running ones from a second R*Tree of their own;
+ * - a scope's grants at p from an index by (scope, valid_from).
+ * A record gets a new version when it is registered, changes status or gets an external
+ * ref; a process event only moves `updatedAtMs`, which is read back from the process's
+ * last event at or before p instead of copying the record for every event.
+ *
+ * `rm_time` maps the registry clock to positions: a row whenever the running maximum of
+ * `recordedAtMs` along the log grows, so "as of time t" is the longest prefix of the log
+ * whose events were all recorded at or before t (one index lookup).
+ *
+ * R*Tree coordinates are 32-bit: SQLite stores keep positions below 2^31.
+ */
+export const versionsSchema = `
+  CREATE TABLE IF NOT EXISTS rm_record_versions (
+    id         INTEGER PRIMARY KEY,
+    process_id TEXT NOT NULL,
+    running    INTEGER NOT NULL,
+    record     TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to   INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS rm_record_versions_current
+    ON rm_record_versions (process_id) WHERE valid_to IS NULL;
+  CREATE VIRTUAL TABLE IF NOT EXISTS rm_record_spans USING rtree_i32(id, valid_from, valid_to);
+  CREATE VIRTUAL TABLE IF NOT EXISTS rm_running_spans USING rtree_i32(id, valid_from, valid_to);
+  CREATE TABLE IF NOT EXISTS rm_grant_versions (
+    id         INTEGER PRIMARY KEY,
+    scope_id   TEXT NOT NULL,
+    process_id TEXT NOT NULL,
+    grant_row  TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to   INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_current
+    ON rm_grant_versions (scope_id, process_id) WHERE valid_to IS NULL;
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_scope ON rm_grant_versions (scope_id, valid_from);
+  CREATE TABLE IF NOT EXISTS rm_time (
+    recorded_max INTEGER PRIMARY KEY,
+    position     INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS rm_events_by_position ON rm_events (process_id, position);
+`;
+
+/** The open end of a span in the R*Trees. */
+const OPEN = 2 ** 31 - 1;
+
+export const VERSIONED_TABLES = [
+  'rm_record_versions',
+  'rm_record_spans',
+  'rm_running_spans',
+  'rm_grant_versions',
+  'rm_time',
+] as const;
+
+const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
+
+export class SqliteVersions {
+  private readonly s;
+  /**
+   * Running maximum of recordedAtMs, kept only while a batch runs (a catch-up chunk):
+   * between transactions another process may have moved it.
+   */
+  private cachedMax: number | undefined;
+  private batching = false;
+
+  constructor(db: Database.Database) {
+    const p = <T>(sql: string) => db.prepare(sql) as Database.Statement<unknown[], T>;
+    this.s = {
+      currentRecord: p<number>(
+        'SELECT id FROM rm_record_versions WHERE process_id = ? AND valid_to IS NULL',
+      ).pluck(),
+      closeRecord: db.prepare('UPDATE rm_record_versions SET valid_to = ? WHERE id = ?'),
+      closeRecordSpan: db.prepare('UPDATE rm_record_spans SET valid_to = ? WHERE id = ?'),
+      closeRunningSpan: db.prepare('UPDATE rm_running_spans SET valid_to = ? WHERE id = ?'),
+      insertRecord: db.prepare(
+        'INSERT INTO rm_record_versions (process_id, running, record, valid_from) VALUES (?, ?, ?, ?)',
+      ),
+      insertRecordSpan: db.prepare(
+        'INSERT INTO rm_record_spans (id, valid_from, valid_to) VALUES (?, ?, ?)',
+      ),
+      insertRunningSpan: db.prepare(
+        'INSERT INTO rm_running_spans (id, valid_from, valid_to) VALUES (?, ?, ?)',
+      ),
+      currentGrant: p<number>(
+        'SELECT id FROM rm_grant_versions WHERE scope_id = ? AND process_id = ? AND valid_to IS NULL',
+      ).pluck(),
+      closeGrant: db.prepare('UPDATE rm_grant_versions SET valid_to = ? WHERE id = ?'),
+      insertGrant: db.prepare(
+        'INSERT INTO rm_grant_versions (scope_id, process_id, grant_row, valid_from) VALUES (?, ?, ?, ?)',
+      ),
+      maxTime: p<number | null>('SELECT max(recorded_max) FROM rm_time').pluck(),
+      insertTime: db.prepare('INSERT INTO rm_time (recorded_max, position) VALUES (?, ?)'),
+      firstAfter: p<number>(
+        'SELECT position FROM rm_time WHERE recorded_max > ? ORDER BY recorded_max LIMIT 1',
+      ).pluck(),
+      recordsAt: p<string>(
+        `SELECT v.record FROM rm_record_spans s JOIN rm_record_versions v ON v.id = s.id
+         WHERE s.valid_from <= @a AND s.valid_to > @a`,
+      ).pluck(),
+      runningAt: p<string>(
+        `SELECT v.record FROM rm_running_spans s JOIN rm_record_versions v ON v.id = s.id
+         WHERE s.valid_from <= @a AND s.valid_to > @a`,
+      ).pluck(),
+      recordAt: p<string>(
+        `SELECT record FROM rm_record_versions WHERE process_id = @a AND valid_from <= @b
+         AND (valid_to IS NULL OR valid_to > @b)`,
+      ).pluck(),
+      lastEventAt: p<number>(
+        `SELECT json_extract(e.data, '$.event.occurredAtMs') FROM rm_events m
+         JOIN events e ON e.position = m.position
+         WHERE m.process_id = ? AND m.position <= ? ORDER BY m.position DESC LIMIT 1`,
+      ).pluck(),
+      lastEventPosition: p<number>(
+        `SELECT position FROM rm_events WHERE process_id = ? AND position <= ?
+         ORDER BY position DESC LIMIT 1`,
+      ).pluck(),
+      recordSince: p<number>(
+        `SELECT valid_from FROM rm_record_versions WHERE process_id = @a AND valid_from <= @b
+         AND (valid_to IS NULL OR valid_to > @b)`,
+      ).pluck(),
+      grantsAt: p<string>(
+        `SELECT grant_row FROM rm_grant_versions WHERE scope_id = @a AND valid_from <= @b
+         AND (valid_to IS NULL OR valid_to > @b)`,
+      ).pluck(),
+    };
+  }
+
+  /** A record put at `position`; a new version only when more than `updatedAtMs` moved. */
+  putRecord(record: ProcessRecord, position: Position, newVersion: boolean): void {
+    if (!newVersion) return;
+    const at = Number(position);
+    this.closeRecord(record.id, at);
+    const running = record.status.state === 'running';
+    const id = this.s.insertRecord.run(
+      record.id,
+      running ? 1 : 0,
+      JSON.stringify(record),
+      at,
+    ).lastInsertRowid;
+    this.s.insertRecordSpan.run(id, at, OPEN);
+    if (running) this.s.insertRunningSpan.run(id, at, OPEN);
+  }
+
+  private closeRecord(processId: string, at: number): void {
+    const current = this.s.currentRecord.get(processId);
+    if (current === undefined) return;
+    this.s.closeRecord.run(at, current);
+    this.s.closeRecordSpan.run(at, current);
+    this.s.closeRunningSpan.run(at, current);
+  }
+
+  putGrant(grant: ProcessHandleGrant, position: Position): void {
+    this.deleteGrant(grant.scopeId, grant.processId, position);
+    this.s.insertGrant.run(grant.scopeId, grant.processId, JSON.stringify(grant), Number(position));
+  }
+
+  deleteGrant(scopeId: string, processId: string, position: Position): void {
+    const current = this.s.currentGrant.get(scopeId, processId);
+    if (current !== undefined) this.s.closeGrant.run(Number(position), current);
+  }
+
+  /** Notes when the log's clock moved past everything before `position`. */
+  recordTime(position: Position, recordedAtMs: number): void {
+    const max = this.cachedMax ?? this.s.maxTime.get() ?? Number.NEGATIVE_INFINITY;
+    const next = Math.max(max, recordedAtMs);
+    if (recordedAtMs > max) this.s.insertTime.run(recordedAtMs, position);
+    if (this.batching) this.cachedMax = next;
+  }
+
+  setBatching(on: boolean): void {
+    this.batching = on;
+    this.cachedMax = undefined;
+  }
+
+  /** The last position of the longest log prefix recorded at or before `timeMs`, or undefined: all of it. */
+  prefixAt(timeMs: number): Position | undefined {
+    const first = this.s.firstAfter.get(timeMs);
+    return first === undefined ? undefined : BigInt(first) - 1n;
+  }
+
+  /** Every process record (or the running ones) as of `position`, by id. */
+  recordsAt(position: Position, which: 'all' | 'running'): ProcessRecord[] {
+    const at = Number(position);
+    const rows = (which === 'all' ? this.s.recordsAt : this.s.runningAt).all({ a: at });
+    return rows
+      .map((text) => this.withUpdatedAt(parse<ProcessRecord>(text), at))
+      .sort((a, b) => byCodeUnits(a.id, b.id));
+  }
+
+  recordAt(processId: string, position: Position): ProcessRecord | undefined {
+    const at = Number(position);
+    const text = this.s.recordAt.get({ a: processId, b: at });
+    return text === undefined ? undefined : this.withUpdatedAt(parse<ProcessRecord>(text), at);
+  }
+
+  grantsOfScopeAt(scopeId: string, position: Position): ProcessHandleGrant[] {
+    return this.s.grantsAt
+      .all({ a: scopeId, b: Number(position) })
+      .map((text) => parse<ProcessHandleGrant>(text))
+      .sort((a, b) => byCodeUnits(a.processId, b.processId));
+  }
+
+  /**
+   * A version holds `updatedAtMs` as of its start; a process event after that start (and
+   * at or before the point) set it to the event's occurredAtMs.
+   */
+  private withUpdatedAt(record: ProcessRecord, at: number): ProcessRecord {
+    const lastEvent = this.s.lastEventPosition.get(record.id, at);
+    if (lastEvent === undefined) return record;
+    const since = this.s.recordSince.get({ a: record.id, b: at });
+    if (since !== undefined && since > lastEvent) return record;
+    const occurredAtMs = this.s.lastEventAt.get(record.id, at);
+    if (occurredAtMs === undefined || occurredAtMs === record.updatedAtMs) return record;
+    return deepFreeze({ ...record, updatedAtMs: occurredAtMs });
+  }
+}
