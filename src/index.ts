@@ -14,6 +14,7 @@ export type { Json } from './domain/json.ts';
 export type * from './domain/schemas.ts';
 export { openRegistry, type RegistryOptions, type StoreOptions } from './open-registry.ts';
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';
+export type { Changes, ProcessChanges } from './queries/changes.ts';
 export type { HandleGrantEntry } from './queries/grants.ts';
 export type { HistoryEntry, HistoryOptions } from './queries/history.ts';
 export type { ProjectionDifference } from './queries/verify.ts';

@@ -49,6 +49,7 @@ import {
 import { parseInput } from './domain/validation.ts';
 import type { ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { AsOfView } from './queries/as-of.ts';
+import { type Changes, changesBetween } from './queries/changes.ts';
 import { exportLines } from './queries/export.ts';
 import type { HandleGrantEntry } from './queries/grants.ts';
 import {
@@ -325,6 +326,37 @@ export class ProcessRegistry extends ReadViews {
       this.core.runner.reader,
       () => this.models(),
       'position' in point ? { position: BigInt(point.position) } : point,
+    );
+  }
+
+  /**
+   * What changed between two points (times on the registry clock or `{ position }`s), per
+   * process: registrations, terminal outcomes, grants added/removed/transferred, leases
+   * claimed/renewed/released/expired, wakes acked, events appended. Reads the window only.
+   */
+  async changesBetween(
+    from: number | { timeMs: number } | { position: bigint | number },
+    to: number | { timeMs: number } | { position: bigint | number },
+  ): Promise<Changes> {
+    const start = this.asOf(from);
+    const end = this.asOf(to);
+    const [fromPosition, toPosition] = [await start.position(), await end.position()];
+    if (toPosition < fromPosition) {
+      throw new RegistryError(
+        'invalid',
+        `changesBetween: \`to\` (position ${toPosition}) is before \`from\` (position ${fromPosition}); swap them`,
+      );
+    }
+    return changesBetween(
+      this.core.store,
+      this.core.runner.reader,
+      {
+        from: fromPosition,
+        to: toPosition,
+        ...('timeMs' in start.point ? { fromMs: start.point.timeMs } : {}),
+        ...('timeMs' in end.point ? { toMs: end.point.timeMs } : {}),
+      },
+      await start.leases(),
     );
   }
 

@@ -402,3 +402,22 @@ describe('read models on a store from an older procreg', () => {
     expect((await on(store, 'ls', '--all')).stdout).toBe(first.stdout);
   });
 });
+
+describe('diff', () => {
+  it('lists per process what changed between two points, as a table and as JSON', async () => {
+    const [table, json, backwards] = await Promise.all([
+      on(seeded, 'diff', 'pos:0', 'now'),
+      on(seeded, 'diff', 'pos:0', 'now', '--json'),
+      on(seeded, 'diff', 'now', 'pos:0'),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    const changes = jsonOf<{ processes: { processId: string; registered?: unknown }[] }>(json);
+    const all = jsonOf<{ processes: ProcessRecord[] }>(await on(seeded, 'ls', '--all', '--json'));
+    // from the start of the log, every process was registered in the window
+    expect(changes.processes.map((p) => p.processId)).toEqual(ids(all.processes));
+    expect(changes.processes.every((p) => p.registered !== undefined)).toBe(true);
+    expect(table.stdout).toMatch(/^\d+ process(es)? changed between position 0 and \d+\n/);
+    expect(table.stdout).toMatch(/PROCESS\s+WHAT CHANGED/);
+    expectOneLineError(backwards, 2, /is before `from`/);
+  });
+});

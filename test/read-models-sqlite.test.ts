@@ -332,8 +332,10 @@ describe('import', () => {
     for await (const line of source.exportEvents()) lines.push(line);
     const target = await openRegistry(`sqlite:${join(dir, 'imported.db')}`);
     await target.importEvents(() => lines);
-    const positions = async (r: ProcessRegistry) =>
-      [...(await r.history('a')), ...(await r.history('b'))].map((h) => [h.stream, h.position]);
+    const positions = async (r: ProcessRegistry) => [
+      ...(await r.history('a')).map((h) => ['a', h.position]),
+      ...(await r.history('b')).map((h) => ['b', h.position]),
+    ];
     expect(await positions(target)).toEqual(await positions(source));
     await source.close();
     await target.close();

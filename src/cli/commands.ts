@@ -1,6 +1,7 @@
 import { atCommand } from './commands/at.ts';
 import { copyCommand } from './commands/copy.ts';
 import { demoCommand } from './commands/demo.ts';
+import { diffCommand } from './commands/diff.ts';
 import { eventsCommand } from './commands/events.ts';
 import { exportCommand } from './commands/export.ts';
 import { helpCommand } from './commands/help.ts';
@@ -19,6 +20,7 @@ export const commands: readonly CommandDef[] = [
   historyCommand,
   eventsCommand,
   atCommand,
+  diffCommand,
   verifyCommand,
   rebuildCommand,
   exportCommand,

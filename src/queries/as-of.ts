@@ -1,5 +1,6 @@
 import { RegistryError } from '../domain/errors.ts';
 import { STREAM_PREFIX, streamOf } from '../domain/events.ts';
+import type { ProcessLease } from '../domain/schemas.ts';
 import type { EventReader } from '../projections/event-reader.ts';
 import { foldLog } from '../projections/fold-log.ts';
 import { applyEvent } from '../projections/project.ts';
@@ -29,7 +30,7 @@ const describePoint = (point: AsOfPoint): string =>
  * process fold only that process's stream.
  */
 export class AsOfView extends ReadViews {
-  private position: Promise<Position> | undefined;
+  private resolved: Promise<Position> | undefined;
   private global: Promise<GlobalReader> | undefined;
 
   constructor(
@@ -77,13 +78,22 @@ export class AsOfView extends ReadViews {
     return tables;
   }
 
-  /** The last position the view includes. */
+  /** Every lease stored at the point (possibly expired by then), by process id. */
+  async leases(): Promise<ProcessLease[]> {
+    return (await this.globalModels()).leases();
+  }
+
+  /** The last position of the log the view includes. */
+  position(): Promise<Position> {
+    return this.upTo();
+  }
+
   private upTo(): Promise<Position> {
-    this.position ??= this.resolve().catch((error: unknown) => {
-      this.position = undefined;
+    this.resolved ??= this.resolve().catch((error: unknown) => {
+      this.resolved = undefined;
       throw error;
     });
-    return this.position;
+    return this.resolved;
   }
 
   private async resolve(): Promise<Position> {

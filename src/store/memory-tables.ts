@@ -21,7 +21,7 @@ export class MemoryTables implements ReadModelTables {
   /** scope id → process id → grant, and process id → scope id → grant */
   private readonly byScope = new Map<string, Map<string, ProcessHandleGrant>>();
   private readonly byProcess = new Map<string, Map<string, ProcessHandleGrant>>();
-  private readonly leases = new Map<string, ProcessLease>();
+  private readonly leaseRows = new Map<string, ProcessLease>();
   private readonly wakes = new Map<string, Set<number>>();
   /** process events at index `sequence - 1` */
   private readonly events = new Map<string, ProcessEvent[]>();
@@ -60,7 +60,11 @@ export class MemoryTables implements ReadModelTables {
   }
 
   lease(processId: string): ProcessLease | undefined {
-    return this.leases.get(processId);
+    return this.leaseRows.get(processId);
+  }
+
+  leases(): ProcessLease[] {
+    return [...this.leaseRows.values()].sort((a, b) => byCodeUnits(a.processId, b.processId));
   }
 
   unackedWakes(processId: string, afterSequence: number): number[] {
@@ -103,8 +107,8 @@ export class MemoryTables implements ReadModelTables {
         }
         return;
       case 'leases':
-        if ('put' in change) this.leases.set(change.put.processId, deepFreeze(change.put));
-        else this.leases.delete(change.delete.processId);
+        if ('put' in change) this.leaseRows.set(change.put.processId, deepFreeze(change.put));
+        else this.leaseRows.delete(change.delete.processId);
         return;
       case 'wakes': {
         if ('put' in change) {
@@ -147,7 +151,7 @@ export class MemoryTables implements ReadModelTables {
       processes: [...this.records.values()].map((r) => [r.id, r]),
       running: [...this.running].map((id) => [id, true]),
       grants: grants.map((g) => [`${g.scopeId} ${g.processId}`, g]),
-      leases: [...this.leases].map(([id, lease]) => [id, lease]),
+      leases: [...this.leaseRows].map(([id, lease]) => [id, lease]),
       wakes: [...this.wakes].flatMap(([id, set]) =>
         [...set].map((s): [string, unknown] => [`${id} ${s}`, true]),
       ),
@@ -159,7 +163,7 @@ export class MemoryTables implements ReadModelTables {
   }
 
   clear(): void {
-    for (const map of [this.records, this.byScope, this.byProcess, this.leases, this.wakes]) {
+    for (const map of [this.records, this.byScope, this.byProcess, this.leaseRows, this.wakes]) {
       map.clear();
     }
     this.running.clear();

@@ -27,6 +27,8 @@ export interface ReadModelReader {
   /** ids of the processes with a grant to any scope of the session */
   processesOfSession(sessionId: string): string[];
   lease(processId: string): ProcessLease | undefined;
+  /** every stored lease (possibly expired), by process id */
+  leases(): ProcessLease[];
   /** sequences after `afterSequence` whose wake is not acked, ascending */
   unackedWakes(processId: string, afterSequence: number): number[];
   /** process events after `afterSequence`, ascending; `sequences` picks some instead */
@@ -49,7 +51,10 @@ export type RowChange =
   | { table: 'events'; put: { event: ProcessEvent; position: Position } };
 
 /** The global views of the past that versioned tables answer by index (see sqlite-versions.ts). */
-export type GlobalReader = Pick<ReadModelReader, 'process' | 'processes' | 'grantsOfScope'>;
+export type GlobalReader = Pick<
+  ReadModelReader,
+  'process' | 'processes' | 'grantsOfScope' | 'leases'
+>;
 
 export interface VersionedTables {
   /** The tables as they were after the event at `position`. */

@@ -105,6 +105,7 @@ export class SqliteTables implements ReadModelTables {
         process: (id) => history.recordAt(id, position),
         processes: (which) => history.recordsAt(position, which),
         grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, position),
+        leases: () => history.leasesAt(position),
       }),
       prefixAt: (timeMs) => history.prefixAt(timeMs),
     };
@@ -123,6 +124,7 @@ export class SqliteTables implements ReadModelTables {
         'SELECT DISTINCT process_id FROM rm_grants WHERE session_id = ?',
       ).pluck(),
       lease: p<string>('SELECT lease FROM rm_leases WHERE process_id = ?').pluck(),
+      allLeases: p<string>('SELECT lease FROM rm_leases').pluck(),
       wakes: p<number>(
         'SELECT sequence FROM rm_wakes WHERE process_id = ? AND sequence > ? ORDER BY sequence',
       ).pluck(),
@@ -208,6 +210,13 @@ export class SqliteTables implements ReadModelTables {
     return text === undefined ? undefined : parse(text);
   }
 
+  leases(): ProcessLease[] {
+    return this.s.allLeases
+      .all()
+      .map((text) => parse<ProcessLease>(text))
+      .sort((a, b) => byCodeUnits(a.processId, b.processId));
+  }
+
   unackedWakes(processId: string, afterSequence: number): number[] {
     return this.s.wakes.all(processId, afterSequence);
   }
@@ -249,6 +258,8 @@ export class SqliteTables implements ReadModelTables {
         }
         return;
       case 'leases':
+        if ('put' in change) this.history?.putLease(change.put, position);
+        else this.history?.deleteLease(change.delete.processId, position);
         if (overlay) {
           const processId = 'put' in change ? change.put.processId : change.delete.processId;
           overlay.leases.set(processId, 'put' in change ? change.put : undefined);

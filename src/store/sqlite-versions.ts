@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
-import type { ProcessHandleGrant, ProcessRecord } from '../domain/schemas.ts';
+import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
 import { byCodeUnits } from './tables-shared.ts';
 
@@ -46,6 +46,16 @@ export const versionsSchema = `
   CREATE INDEX IF NOT EXISTS rm_grant_versions_current
     ON rm_grant_versions (scope_id, process_id) WHERE valid_to IS NULL;
   CREATE INDEX IF NOT EXISTS rm_grant_versions_scope ON rm_grant_versions (scope_id, valid_from);
+  CREATE TABLE IF NOT EXISTS rm_lease_versions (
+    id         INTEGER PRIMARY KEY,
+    process_id TEXT NOT NULL,
+    lease      TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to   INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS rm_lease_versions_current
+    ON rm_lease_versions (process_id) WHERE valid_to IS NULL;
+  CREATE VIRTUAL TABLE IF NOT EXISTS rm_lease_spans USING rtree_i32(id, valid_from, valid_to);
   CREATE TABLE IF NOT EXISTS rm_time (
     recorded_max INTEGER PRIMARY KEY,
     position     INTEGER NOT NULL
@@ -61,6 +71,8 @@ export const VERSIONED_TABLES = [
   'rm_record_spans',
   'rm_running_spans',
   'rm_grant_versions',
+  'rm_lease_versions',
+  'rm_lease_spans',
   'rm_time',
 ] as const;
 
@@ -100,6 +112,21 @@ export class SqliteVersions {
       insertGrant: db.prepare(
         'INSERT INTO rm_grant_versions (scope_id, process_id, grant_row, valid_from) VALUES (?, ?, ?, ?)',
       ),
+      currentLease: p<number>(
+        'SELECT id FROM rm_lease_versions WHERE process_id = ? AND valid_to IS NULL',
+      ).pluck(),
+      closeLease: db.prepare('UPDATE rm_lease_versions SET valid_to = ? WHERE id = ?'),
+      closeLeaseSpan: db.prepare('UPDATE rm_lease_spans SET valid_to = ? WHERE id = ?'),
+      insertLease: db.prepare(
+        'INSERT INTO rm_lease_versions (process_id, lease, valid_from) VALUES (?, ?, ?)',
+      ),
+      insertLeaseSpan: db.prepare(
+        'INSERT INTO rm_lease_spans (id, valid_from, valid_to) VALUES (?, ?, ?)',
+      ),
+      leasesAt: p<string>(
+        `SELECT v.lease FROM rm_lease_spans s JOIN rm_lease_versions v ON v.id = s.id
+         WHERE s.valid_from <= @a AND s.valid_to > @a`,
+      ).pluck(),
       maxTime: p<number | null>('SELECT max(recorded_max) FROM rm_time').pluck(),
       insertTime: db.prepare('INSERT INTO rm_time (recorded_max, position) VALUES (?, ?)'),
       firstAfter: p<number>(
@@ -169,6 +196,28 @@ export class SqliteVersions {
   deleteGrant(scopeId: string, processId: string, position: Position): void {
     const current = this.s.currentGrant.get(scopeId, processId);
     if (current !== undefined) this.s.closeGrant.run(Number(position), current);
+  }
+
+  putLease(lease: ProcessLease, position: Position): void {
+    this.deleteLease(lease.processId, position);
+    const at = Number(position);
+    const id = this.s.insertLease.run(lease.processId, JSON.stringify(lease), at).lastInsertRowid;
+    this.s.insertLeaseSpan.run(id, at, OPEN);
+  }
+
+  deleteLease(processId: string, position: Position): void {
+    const current = this.s.currentLease.get(processId);
+    if (current === undefined) return;
+    this.s.closeLease.run(Number(position), current);
+    this.s.closeLeaseSpan.run(Number(position), current);
+  }
+
+  /** Every stored lease (possibly expired) as of `position`, by process id. */
+  leasesAt(position: Position): ProcessLease[] {
+    return this.s.leasesAt
+      .all({ a: Number(position) })
+      .map((text) => parse<ProcessLease>(text))
+      .sort((a, b) => byCodeUnits(a.processId, b.processId));
   }
 
   /** Notes when the log's clock moved past everything before `position`. */

@@ -99,6 +99,51 @@ export const temporalRules = (ctx: ConformanceContext): void => {
     expect((await view.listHandleGrants(alice)).length).toBe(1);
   });
 
+  it('changesBetween lists per process what changed between two moments', async () => {
+    const { t, lease } = await seedLife(ctx);
+    const whole = await ctx.registry.changesBetween(t(0), t(5));
+    expect(whole.processes.map((p) => p.processId)).toEqual(['other', 'p1']);
+    const p1 = whole.processes[1]!;
+    expect(p1.registered).toEqual({ atMs: t(1), inputType: 'tool.exec' });
+    expect(p1.events).toEqual({ first: 1, last: 3, count: 3 });
+    expect(p1.terminal).toMatchObject({ state: 'completed', atMs: t(5) });
+    expect(p1.grants).toEqual([
+      { kind: 'added', scopeId: 'session:alice', atMs: t(1) },
+      { kind: 'transferred', scopeId: 'session:alice', toScopeId: 'session:bob', atMs: t(3) },
+    ]);
+    // nobody renewed or released the lease: it expired, and the audit says when
+    expect(p1.leases).toEqual([
+      { kind: 'claimed', ownerId: 'worker', fencingToken: lease.fencingToken, atMs: t(2) },
+      {
+        kind: 'expired',
+        ownerId: 'worker',
+        fencingToken: lease.fencingToken,
+        atMs: lease.expiresAtMs,
+      },
+    ]);
+    expect(whole.processes[0]).toMatchObject({ processId: 'other', registered: { atMs: t(1) } });
+
+    // a later window: the lease was claimed before it and expired inside it
+    const late = await ctx.registry.changesBetween(t(3), t(5));
+    expect(late.processes.map((p) => p.processId)).toEqual(['p1']);
+    expect(late.processes[0]!.grants).toEqual([]);
+    expect(late.processes[0]!.leases.map((l) => l.kind)).toEqual(['expired']);
+    expect(late.processes[0]!.terminal?.state).toBe('completed');
+
+    // positions give the same window as the times that end there
+    const at = await ctx.registry.changesBetween(
+      { position: await ctx.registry.asOf(t(0)).position() },
+      { position: await ctx.registry.asOf(t(5)).position() },
+    );
+    expect(at.processes.map((p) => [p.processId, p.events, p.grants.length])).toEqual(
+      whole.processes.map((p) => [p.processId, p.events, p.grants.length]),
+    );
+    expect(await ctx.registry.changesBetween(t(5), t(5))).toMatchObject({ processes: [] });
+    await expect(ctx.registry.changesBetween(t(5), t(0))).rejects.toMatchObject({
+      code: 'invalid',
+    });
+  });
+
   it('filters history by time and type, and iterates it page by page', async () => {
     const { t } = await seedLife(ctx);
     const all = await ctx.registry.history('p1');
