@@ -24,6 +24,7 @@ const SCENARIOS = [
   'waiter-latency',
   'recovery',
   'open-scale',
+  'as-of',
   'memory',
   'esdb-standin',
 ] as const;

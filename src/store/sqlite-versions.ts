@@ -78,6 +78,12 @@ export const VERSIONED_TABLES = [
 
 const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
 
+/** A record version: the record as it was when the version began, and that position. */
+interface VersionRow {
+  record: string;
+  since: number;
+}
+
 export class SqliteVersions {
   private readonly s;
   /**
@@ -132,31 +138,23 @@ export class SqliteVersions {
       firstAfter: p<number>(
         'SELECT position FROM rm_time WHERE recorded_max > ? ORDER BY recorded_max LIMIT 1',
       ).pluck(),
-      recordsAt: p<string>(
-        `SELECT v.record FROM rm_record_spans s JOIN rm_record_versions v ON v.id = s.id
-         WHERE s.valid_from <= @a AND s.valid_to > @a`,
-      ).pluck(),
-      runningAt: p<string>(
-        `SELECT v.record FROM rm_running_spans s JOIN rm_record_versions v ON v.id = s.id
-         WHERE s.valid_from <= @a AND s.valid_to > @a`,
-      ).pluck(),
-      recordAt: p<string>(
-        `SELECT record FROM rm_record_versions WHERE process_id = @a AND valid_from <= @b
-         AND (valid_to IS NULL OR valid_to > @b)`,
-      ).pluck(),
-      lastEventAt: p<number>(
-        `SELECT json_extract(e.data, '$.event.occurredAtMs') FROM rm_events m
-         JOIN events e ON e.position = m.position
+      recordsAt: p<VersionRow>(
+        `SELECT v.record, v.valid_from AS since FROM rm_record_spans s
+         JOIN rm_record_versions v ON v.id = s.id WHERE s.valid_from <= @a AND s.valid_to > @a`,
+      ),
+      runningAt: p<VersionRow>(
+        `SELECT v.record, v.valid_from AS since FROM rm_running_spans s
+         JOIN rm_record_versions v ON v.id = s.id WHERE s.valid_from <= @a AND s.valid_to > @a`,
+      ),
+      recordAt: p<VersionRow>(
+        `SELECT record, valid_from AS since FROM rm_record_versions WHERE process_id = @a
+         AND valid_from <= @b AND (valid_to IS NULL OR valid_to > @b)`,
+      ),
+      lastEvent: p<{ position: number; occurredAtMs: number }>(
+        `SELECT m.position, json_extract(e.data, '$.event.occurredAtMs') AS occurredAtMs
+         FROM rm_events m JOIN events e ON e.position = m.position
          WHERE m.process_id = ? AND m.position <= ? ORDER BY m.position DESC LIMIT 1`,
-      ).pluck(),
-      lastEventPosition: p<number>(
-        `SELECT position FROM rm_events WHERE process_id = ? AND position <= ?
-         ORDER BY position DESC LIMIT 1`,
-      ).pluck(),
-      recordSince: p<number>(
-        `SELECT valid_from FROM rm_record_versions WHERE process_id = @a AND valid_from <= @b
-         AND (valid_to IS NULL OR valid_to > @b)`,
-      ).pluck(),
+      ),
       grantsAt: p<string>(
         `SELECT grant_row FROM rm_grant_versions WHERE scope_id = @a AND valid_from <= @b
          AND (valid_to IS NULL OR valid_to > @b)`,
@@ -243,15 +241,13 @@ export class SqliteVersions {
   recordsAt(position: Position, which: 'all' | 'running'): ProcessRecord[] {
     const at = Number(position);
     const rows = (which === 'all' ? this.s.recordsAt : this.s.runningAt).all({ a: at });
-    return rows
-      .map((text) => this.withUpdatedAt(parse<ProcessRecord>(text), at))
-      .sort((a, b) => byCodeUnits(a.id, b.id));
+    return rows.map((row) => this.asOf(row, at)).sort((a, b) => byCodeUnits(a.id, b.id));
   }
 
   recordAt(processId: string, position: Position): ProcessRecord | undefined {
     const at = Number(position);
-    const text = this.s.recordAt.get({ a: processId, b: at });
-    return text === undefined ? undefined : this.withUpdatedAt(parse<ProcessRecord>(text), at);
+    const row = this.s.recordAt.get({ a: processId, b: at });
+    return row && this.asOf(row, at);
   }
 
   grantsOfScopeAt(scopeId: string, position: Position): ProcessHandleGrant[] {
@@ -265,13 +261,10 @@ export class SqliteVersions {
    * A version holds `updatedAtMs` as of its start; a process event after that start (and
    * at or before the point) set it to the event's occurredAtMs.
    */
-  private withUpdatedAt(record: ProcessRecord, at: number): ProcessRecord {
-    const lastEvent = this.s.lastEventPosition.get(record.id, at);
-    if (lastEvent === undefined) return record;
-    const since = this.s.recordSince.get({ a: record.id, b: at });
-    if (since !== undefined && since > lastEvent) return record;
-    const occurredAtMs = this.s.lastEventAt.get(record.id, at);
-    if (occurredAtMs === undefined || occurredAtMs === record.updatedAtMs) return record;
-    return deepFreeze({ ...record, updatedAtMs: occurredAtMs });
+  private asOf(row: VersionRow, at: number): ProcessRecord {
+    const record = JSON.parse(row.record) as ProcessRecord;
+    const last = this.s.lastEvent.get(record.id, at);
+    if (last && last.position >= row.since) record.updatedAtMs = last.occurredAtMs;
+    return deepFreeze(record);
   }
 }
