@@ -190,6 +190,22 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
         'goal < 1 s; start-up is the CLI issue’s (tsx today)',
       ),
     );
+    const at = await paired(
+      { warmup: 1, runs: 3 },
+      () => cli('at', `pos:${Math.round(huge.events / 2)}`, 'ls'),
+      () => cli('help'),
+    );
+    rows.push(
+      comparedRow(
+        SCENARIO,
+        '`procreg at pos:<half> ls` on the 1M-event store, whole process',
+        at.value,
+        'ms',
+        { what: '`procreg help` (start-up only)', value: at.baseline },
+        at.ratio,
+        'goal < 1 s (0.1.0: ~20 s, a replay of half the log)',
+      ),
+    );
     return rows;
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, describe } from 'vitest';
 import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
 import { describeConformance } from './support/conformance.ts';
 import { startEsdbStandIn } from './support/esdb-standin.ts';
+import type { HarnessFactory } from './support/harness.ts';
 import { namespacedStore } from './support/namespaced-store.ts';
 
 const fast = {
@@ -17,16 +18,18 @@ const fast = {
  * The full registry conformance suite through the real `@eventstore/db-client` over gRPC to
  * the in-process stand-in (a fresh one per test): this is what runs in `npm test`.
  */
+const standIn: HarnessFactory = async () => {
+  const server = await startEsdbStandIn();
+  return {
+    connect: () => openEventStoreDbStore(server.connectionString, fast),
+    dispose: () => server.stop(),
+  };
+};
+
 describeConformance({
   name: 'eventstoredb via the gRPC stand-in',
   durabilityTier: 'durable',
-  harness: async () => {
-    const server = await startEsdbStandIn();
-    return {
-      connect: () => openEventStoreDbStore(server.connectionString, fast),
-      dispose: () => server.stop(),
-    };
-  },
+  harness: standIn,
 });
 
 /**
@@ -39,13 +42,7 @@ let modelsFiles = 0;
 describeConformance({
   name: 'eventstoredb via the gRPC stand-in, read models in SQLite files',
   durabilityTier: 'durable',
-  harness: async () => {
-    const server = await startEsdbStandIn();
-    return {
-      connect: () => openEventStoreDbStore(server.connectionString, fast),
-      dispose: () => server.stop(),
-    };
-  },
+  harness: standIn,
   registryOptions: () => ({ readModels: `sqlite:${join(modelsDir, `m${modelsFiles++}.db`)}` }),
 });
 

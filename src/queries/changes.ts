@@ -53,6 +53,16 @@ const changesOf = (byProcess: Map<string, ProcessChanges>, processId: string): P
   return changes;
 };
 
+const note = (
+  byProcess: Map<string, ProcessChanges>,
+  kind: ProcessChanges['leases'][number]['kind'],
+  lease: ProcessLease,
+  atMs: number,
+): void => {
+  const { ownerId, fencingToken } = lease;
+  changesOf(byProcess, lease.processId).leases.push({ kind, ownerId, fencingToken, atMs });
+};
+
 /**
  * Per process, what changed in the log after `from` up to `to` (positions, inclusive of
  * `to`): registrations, terminal outcomes, external refs, process events, grants added,
@@ -144,39 +154,22 @@ export const changesBetween = async (
       case 'WakeAcked':
         changesOf(byProcess, event.data.processId).wakesAcked.push(event.data.sequence);
         break;
-      case 'LeaseClaimed': {
-        const { lease } = event.data;
-        changesOf(byProcess, lease.processId).leases.push({
-          kind: 'claimed',
-          ownerId: lease.ownerId,
-          fencingToken: lease.fencingToken,
-          atMs,
-        });
-        replace(lease.processId, lease, atMs);
+      case 'LeaseClaimed':
+        note(byProcess, 'claimed', event.data.lease, atMs);
+        replace(event.data.lease.processId, event.data.lease, atMs);
         break;
-      }
-      case 'LeaseRenewed': {
-        const current = live.get(event.data.processId);
-        if (current?.leaseToken !== event.data.leaseToken) break;
-        changesOf(byProcess, current.processId).leases.push({
-          kind: 'renewed',
-          ownerId: current.ownerId,
-          fencingToken: current.fencingToken,
-          atMs,
-        });
-        replace(current.processId, { ...current, expiresAtMs: event.data.expiresAtMs }, atMs);
-        break;
-      }
+      case 'LeaseRenewed':
       case 'LeaseReleased': {
+        // a renewal or release naming another lease than the current one changed nothing
         const current = live.get(event.data.processId);
         if (current?.leaseToken !== event.data.leaseToken) break;
-        changesOf(byProcess, current.processId).leases.push({
-          kind: 'released',
-          ownerId: current.ownerId,
-          fencingToken: current.fencingToken,
-          atMs,
-        });
-        replace(current.processId, undefined, atMs);
+        if (event.type === 'LeaseRenewed') {
+          note(byProcess, 'renewed', current, atMs);
+          replace(current.processId, { ...current, expiresAtMs: event.data.expiresAtMs }, atMs);
+        } else {
+          note(byProcess, 'released', current, atMs);
+          replace(current.processId, undefined, atMs);
+        }
         break;
       }
     }
@@ -193,12 +186,7 @@ export const changesBetween = async (
     for (const { lease, atMs } of candidates) {
       const expiry = lease.expiresAtMs;
       if (expiry > fromMs && expiry <= toMs && expiry < atMs) {
-        changesOf(byProcess, lease.processId).leases.push({
-          kind: 'expired',
-          ownerId: lease.ownerId,
-          fencingToken: lease.fencingToken,
-          atMs: expiry,
-        });
+        note(byProcess, 'expired', lease, expiry);
       }
     }
   }
