@@ -358,7 +358,15 @@ export class SqliteTables implements ReadModelTables {
 
   /** Keeps the newest snapshot: an older one (a slower instance's) never replaces it. */
   saveSnapshot(processId: string, revision: number, state: Json): void {
-    this.s.saveSnapshot.run(processId, revision, json(state));
+    // never wait for another process's write lock on the command path: a snapshot is a
+    // shortcut, the caller tries again later
+    const timeout = this.db.pragma('busy_timeout', { simple: true });
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.s.saveSnapshot.run(processId, revision, json(state));
+    } finally {
+      this.db.pragma(`busy_timeout = ${Number(timeout)}`);
+    }
   }
 }
 
