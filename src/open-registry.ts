@@ -1,4 +1,5 @@
 import { CommandHandler } from './commands/handler.ts';
+import type { Lookups } from './commands/lookups.ts';
 import { RegistryError } from './domain/errors.ts';
 import { type ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
@@ -10,6 +11,7 @@ import {
   splitReadModels,
 } from './store/open.ts';
 import type { EventStore } from './store/port.ts';
+import type { ReadModelTables } from './store/read-model-tables.ts';
 import type { openModelsFile } from './store/sqlite-models-file.ts';
 
 export interface RegistryOptions {
@@ -92,6 +94,10 @@ export const openRegistry = async (
     afterAppend: (position) => runner.catchUp(position),
     announce: (events) => runner.reader.announce(events),
     ...(eventStore.durabilityTier === 'durable' && persisted ? { snapshots: persisted } : {}),
+    // only models committed with the events can stand in for the state (see lookups.ts)
+    ...(eventStore.durabilityTier === 'durable' && eventStore.models
+      ? { lookups: lookupsIn(eventStore.models.tables) }
+      : {}),
     ...(stateCacheSize !== undefined ? { cacheSize: stateCacheSize } : {}),
     ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
   });
@@ -103,6 +109,17 @@ export const openRegistry = async (
     release: () => modelsFile?.close(),
   });
 };
+
+/** Replay keys and unacked wakes read from the store's own tables. */
+const lookupsIn = (tables: ReadModelTables): Lookups => ({
+  replay: (processId, key) => {
+    const found = tables.replay(processId, key);
+    const [event] = found ? tables.eventsAt(processId, [found.sequence]) : [];
+    return found && event && { event, payloadHash: found.payloadHash };
+  },
+  unackedWake: (processId, sequence) =>
+    tables.unackedWakes(processId, sequence - 1)[0] === sequence,
+});
 
 /** An EventStoreDB store named with a read-models file: the store, and the file apart. */
 const modelsFileOf = (

@@ -13,6 +13,7 @@ import {
 import type { CommandHandler } from './commands/handler.ts';
 import { type ImportProgress, importLines, type LineSource } from './commands/import.ts';
 import { decideClaim, decideReleaseLease, decideRenew } from './commands/leases.ts';
+import type { CommandNeeds } from './commands/lookups.ts';
 import { decideRegister } from './commands/register.ts';
 import { completionRequest } from './commands/terminal.ts';
 import { decideAckWake } from './commands/wakes.ts';
@@ -173,8 +174,11 @@ export class ProcessRegistry extends ReadViews {
     const id = this.processId(processId);
     const r = parseInput(AppendRequestSchema, request, 'append request');
     checkPayloadSize(id, r.payload);
-    return this.command('appendEvent', [id], (states, now) =>
-      decideAppend(states.get(id), { processId: id, request: r, now }),
+    return this.command(
+      'appendEvent',
+      [id],
+      (states, now) => decideAppend(states.get(id), { processId: id, request: r, now }),
+      { replayKeys: r.replayKey === undefined ? [] : [r.replayKey] },
     );
   }
 
@@ -195,8 +199,11 @@ export class ProcessRegistry extends ReadViews {
       );
     }
     if (batch.length === 0) return [];
-    return this.command('appendEvents', [id], (states, now) =>
-      decideAppendBatch(states.get(id), { processId: id, requests: batch, now }),
+    return this.command(
+      'appendEvents',
+      [id],
+      (states, now) => decideAppendBatch(states.get(id), { processId: id, requests: batch, now }),
+      { replayKeys: batch.flatMap((request) => request.replayKey ?? []) },
     );
   }
 
@@ -248,8 +255,11 @@ export class ProcessRegistry extends ReadViews {
     const id = this.processId(processId);
     const output = parseInput(ProcessAwaitOutputSchema, awaitOutput, 'await output');
     const request = completionRequest(id, output);
-    await this.command('completeProcess', [id], (states, now) =>
-      decideAppend(states.get(id), { processId: id, request, now }),
+    await this.command(
+      'completeProcess',
+      [id],
+      (states, now) => decideAppend(states.get(id), { processId: id, request, now }),
+      { replayKeys: request.replayKey === undefined ? [] : [request.replayKey] },
     );
     // a replayed completion wrote nothing: the record comes from the current models
     return (await this.models(id)).process(id)!;
@@ -258,8 +268,11 @@ export class ProcessRegistry extends ReadViews {
   async ackWake(processId: string, sequence: number): Promise<void> {
     const id = this.processId(processId);
     const seq = parseInput(SequenceSchema, sequence, 'sequence');
-    return this.command('ackWake', [id], (states, now) =>
-      decideAckWake(states.get(id), { processId: id, sequence: seq, now }),
+    return this.command(
+      'ackWake',
+      [id],
+      (states, now) => decideAckWake(states.get(id), { processId: id, sequence: seq, now }),
+      { wakes: [seq] },
     );
   }
 
@@ -429,9 +442,13 @@ export class ProcessRegistry extends ReadViews {
     command: string,
     processIds: readonly string[],
     decide: (states: States, now: number) => Decision<R>,
+    needs?: CommandNeeds,
   ): Promise<R> {
     this.ensureOpen();
-    return this.core.handler.execute({ command, audit: this.audit, processIds }, decide);
+    return this.core.handler.execute(
+      { command, audit: this.audit, processIds, ...(needs ? { needs } : {}) },
+      decide,
+    );
   }
 
   /** The read models, current with the store (see the class comment). */

@@ -235,6 +235,58 @@ describe('the read models live in the SQLite file', () => {
   });
 });
 
+describe('replay keys and wakes by index (SQLite)', () => {
+  it('the folded state keeps none of them, and replays and acks still answer from the index', async () => {
+    const path = join(dir, 'keys.db');
+    const writer = await openRegistry(`sqlite:${path}`);
+    await writer.registerProcess(registration('p'));
+    const originals = [];
+    for (let i = 0; i < 600; i++) {
+      originals.push(
+        await writer.appendEvent('p', {
+          eventType: 'producer.wake',
+          payload: { text: `line ${i}` },
+          replayKey: `k-${i}`,
+          wakeTargetScope: { sessionId: 's' },
+        }),
+      );
+    }
+    await writer.close();
+    // the snapshot is the cached state as written: no replay key, no wake in it
+    const db = new Database(path, { readonly: true });
+    const state = JSON.parse(
+      db.prepare("SELECT state FROM rm_snapshots WHERE process_id = 'p'").pluck().get() as string,
+    ) as { replayKeys: unknown[]; wakeSequences: unknown[]; revision: number };
+    db.close();
+    expect(state.revision).toBeGreaterThanOrEqual(499);
+    expect(state.replayKeys).toEqual([]);
+    expect(state.wakeSequences).toEqual([]);
+
+    const reader = await openRegistry(`sqlite:${path}`);
+    const again = await reader.appendEvent('p', {
+      eventType: 'producer.wake',
+      payload: { text: 'line 3' },
+      replayKey: 'k-3',
+      wakeTargetScope: { sessionId: 's' },
+    });
+    expect(again.event).toEqual(originals[3]!.event);
+    await expect(
+      reader.appendEvent('p', {
+        eventType: 'producer.wake',
+        payload: { text: 'other' },
+        replayKey: 'k-3',
+      }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+    await reader.ackWake('p', 4);
+    await reader.ackWake('p', 4); // acked already: writes nothing
+    const history = await reader.history('p');
+    expect(history.filter((h) => h.type === 'WakeAcked')).toHaveLength(1);
+    expect((await reader.wakeEventsAfter('p', 0)).map((e) => e.sequence)).not.toContain(4);
+    expect(await reader.verifyProjections()).toEqual([]);
+    await reader.close();
+  });
+});
+
 describe('an event this release cannot read (SQLite)', () => {
   it('stops the models before it, fails `unavailable` naming it, never crashes, and resumes once repaired', async () => {
     const path = join(dir, 'poison.db');

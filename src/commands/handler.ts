@@ -27,6 +27,7 @@ import {
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { Decision, States } from './decision.ts';
 import { eventIdFor } from './event-ids.ts';
+import { type CommandNeeds, hydrate, type Lookups, shed } from './lookups.ts';
 import { decodeState, encodeState, SNAPSHOT_EVERY } from './snapshot.ts';
 import { StreamLocks } from './stream-locks.ts';
 
@@ -36,6 +37,8 @@ export interface CommandOptions {
   audit: AuditContext | undefined;
   /** every process whose stream the command reads or writes */
   processIds: readonly string[];
+  /** what the command reads of its (first) process beyond the fold, see lookups.ts */
+  needs?: CommandNeeds;
 }
 
 export interface HandlerSettings {
@@ -51,6 +54,8 @@ export interface HandlerSettings {
   cacheSize?: number;
   /** where process-state snapshots persist (durable stores), see snapshot.ts */
   snapshots?: Pick<ReadModelTables, 'snapshot' | 'saveSnapshot'>;
+  /** replay keys and wakes by index instead of in the state (durable stores), see lookups.ts */
+  lookups?: Lookups;
 }
 
 /**
@@ -77,7 +82,22 @@ export class CommandHandler {
     decide: (states: States, now: number) => Decision<R>,
   ): Promise<R> {
     const streams = options.processIds.map(streamOf);
-    return this.locks.runExclusive(streams, () => this.attempt(options, decide));
+    const { lookups } = this.settings;
+    const [first] = options.processIds;
+    if (!lookups || first === undefined) {
+      return this.locks.runExclusive(streams, () => this.attempt(options, decide));
+    }
+    // the indexed facts go in just before each decision and out right after it
+    const indexed = (states: States, now: number): Decision<R> => {
+      const state = states.get(first);
+      if (state && options.needs) hydrate(state, first, options.needs, lookups);
+      try {
+        return decide(states, now);
+      } finally {
+        for (const s of states.values()) if (s) shed(s);
+      }
+    };
+    return this.locks.runExclusive(streams, () => this.attempt(options, indexed));
   }
 
   private async attempt<R>(
@@ -187,6 +207,7 @@ export class CommandHandler {
         state,
         newer.map((stored) => deepFreeze(readStoredEvent(stored))),
       );
+      if (this.settings.lookups) shed(state);
       this.cache.set(processId, state);
       this.maybeSnapshot(processId, state);
       states.set(processId, state);
@@ -244,6 +265,7 @@ export class CommandHandler {
       if (!state || !result) return;
       for (const event of write.domainEvents) evolve(state, event);
       state.revision = result.nextRevision;
+      if (this.settings.lookups) shed(state);
       this.maybeSnapshot(write.processId, state);
     });
   }

@@ -8,6 +8,7 @@ import { grantsModel } from './grants.ts';
 import { leasesModel } from './leases.ts';
 import { processEventsModel } from './process-events.ts';
 import { processesModel } from './processes.ts';
+import { replayKeysModel } from './replay-keys.ts';
 import { unackedWakesModel } from './wakes.ts';
 
 /** Every read model the queries use. All are folds of the domain events and nothing else. */
@@ -17,6 +18,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   leasesModel,
   unackedWakesModel,
   processEventsModel,
+  replayKeysModel,
 ];
 
 /** Applies one event to every read model. Deterministic, no I/O but the tables'. */

@@ -25,6 +25,11 @@ export class MemoryTables implements ReadModelTables {
   private readonly wakes = new Map<string, Set<number>>();
   /** process events at index `sequence - 1` */
   private readonly events = new Map<string, ProcessEvent[]>();
+  /** process id → replay key → where it points */
+  private readonly replays = new Map<
+    string,
+    Map<string, { sequence: number; payloadHash: string }>
+  >();
   private readonly snapshots = new Map<string, { revision: number; state: Json }>();
   private position: Position = START;
 
@@ -82,6 +87,10 @@ export class MemoryTables implements ReadModelTables {
     return sequences.flatMap((s) => (events[s - 1] ? [events[s - 1]!] : []));
   }
 
+  replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined {
+    return this.replays.get(processId)?.get(key);
+  }
+
   checkpoint(): Position {
     return this.position;
   }
@@ -124,6 +133,11 @@ export class MemoryTables implements ReadModelTables {
         }
         return;
       }
+      case 'replays': {
+        const { processId, key, sequence, payloadHash } = change.put;
+        inner(this.replays, processId).set(key, { sequence, payloadHash });
+        return;
+      }
       case 'events': {
         const event = deepFreeze(change.put.event);
         const list = this.events.get(event.processId) ?? [];
@@ -155,6 +169,9 @@ export class MemoryTables implements ReadModelTables {
       wakes: [...this.wakes].flatMap(([id, set]) =>
         [...set].map((s): [string, unknown] => [`${id} ${s}`, true]),
       ),
+      replays: [...this.replays].flatMap(([id, keys]) =>
+        [...keys].map(([key, entry]): [string, unknown] => [`${id} ${key}`, entry]),
+      ),
       events: [...this.events].flatMap(([id, list]) =>
         list.map((event): [string, unknown] => [`${id} ${event.sequence}`, event]),
       ),
@@ -163,7 +180,14 @@ export class MemoryTables implements ReadModelTables {
   }
 
   clear(): void {
-    for (const map of [this.records, this.byScope, this.byProcess, this.leaseRows, this.wakes]) {
+    for (const map of [
+      this.records,
+      this.byScope,
+      this.byProcess,
+      this.leaseRows,
+      this.wakes,
+      this.replays,
+    ]) {
       map.clear();
     }
     this.running.clear();

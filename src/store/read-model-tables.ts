@@ -34,6 +34,8 @@ export interface ReadModelReader {
   /** process events after `afterSequence`, ascending; `sequences` picks some instead */
   eventsAfter(processId: string, afterSequence: number): ProcessEvent[];
   eventsAt(processId: string, sequences: readonly number[]): ProcessEvent[];
+  /** the event a replay key first stored, and the hash it was stored under */
+  replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined;
   /** position of the last event applied to these tables */
   checkpoint(): Position;
 }
@@ -48,7 +50,11 @@ export type RowChange =
   | { table: 'leases'; delete: { processId: string } }
   | { table: 'wakes'; put: { processId: string; sequence: number } }
   | { table: 'wakes'; delete: { processId: string; sequence: number } }
-  | { table: 'events'; put: { event: ProcessEvent; position: Position } };
+  | { table: 'events'; put: { event: ProcessEvent; position: Position } }
+  | {
+      table: 'replays';
+      put: { processId: string; key: string; sequence: number; payloadHash: string };
+    };
 
 /** The global views of the past that versioned tables answer by index (see sqlite-versions.ts). */
 export type GlobalReader = Pick<

@@ -57,6 +57,13 @@ export const tablesSchema = `
     event      TEXT,
     PRIMARY KEY (process_id, sequence)
   ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_replays (
+    process_id   TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    sequence     INTEGER NOT NULL,
+    payload_hash TEXT NOT NULL,
+    PRIMARY KEY (process_id, key)
+  ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS rm_snapshots (
     process_id TEXT PRIMARY KEY,
     revision   INTEGER NOT NULL,
@@ -71,6 +78,7 @@ const TABLES = [
   'rm_leases',
   'rm_wakes',
   'rm_events',
+  'rm_replays',
   'rm_snapshots',
 ] as const;
 
@@ -152,6 +160,15 @@ export class SqliteTables implements ReadModelTables {
       putEvent: db.prepare(
         'INSERT OR REPLACE INTO rm_events (process_id, sequence, position, event) VALUES (?, ?, ?, ?)',
       ),
+      replay: p<{ sequence: number; payloadHash: string }>(
+        'SELECT sequence, payload_hash AS payloadHash FROM rm_replays WHERE process_id = ? AND key = ?',
+      ),
+      putReplay: db.prepare(
+        'INSERT OR IGNORE INTO rm_replays (process_id, key, sequence, payload_hash) VALUES (?, ?, ?, ?)',
+      ),
+      dumpReplays: p<{ process_id: string; key: string; sequence: number; payloadHash: string }>(
+        'SELECT process_id, key, sequence, payload_hash AS payloadHash FROM rm_replays',
+      ),
       snapshot: p<{ revision: number; state: string }>(
         'SELECT revision, state FROM rm_snapshots WHERE process_id = ?',
       ),
@@ -232,6 +249,10 @@ export class SqliteTables implements ReadModelTables {
     });
   }
 
+  replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined {
+    return this.s.replay.get(processId, key);
+  }
+
   checkpoint(): Position {
     const position = this.s.checkpoint.get();
     return position === undefined ? START : BigInt(position);
@@ -269,6 +290,11 @@ export class SqliteTables implements ReadModelTables {
         if ('put' in change) s.putWake.run(change.put.processId, change.put.sequence);
         else s.deleteWake.run(change.delete.processId, change.delete.sequence);
         return;
+      case 'replays': {
+        const { processId, key, sequence, payloadHash } = change.put;
+        s.putReplay.run(processId, key, sequence, payloadHash);
+        return;
+      }
       case 'events': {
         const { event, position } = change.put;
         const copy = this.eventsInFile ? null : json(event);
@@ -340,6 +366,12 @@ export class SqliteTables implements ReadModelTables {
       leases: leases.map((lease) => [lease.processId, lease]),
       wakes: s.dumpWakes.all().map((w) => [`${w.process_id} ${w.sequence}`, true]),
       events: events.map((e) => [`${e.processId} ${e.sequence}`, e]),
+      replays: s.dumpReplays
+        .all()
+        .map((r) => [
+          `${r.process_id} ${r.key}`,
+          { sequence: r.sequence, payloadHash: r.payloadHash },
+        ]),
     });
   }
 
