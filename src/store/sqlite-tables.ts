@@ -27,9 +27,11 @@ export const tablesSchema = `
     position NOT NULL -- no type: an integer, or decimal text when it exceeds 64 bits
   );
   CREATE TABLE IF NOT EXISTS rm_processes (
-    id      TEXT PRIMARY KEY,
-    running INTEGER NOT NULL,
-    record  TEXT NOT NULL
+    id         TEXT PRIMARY KEY,
+    running    INTEGER NOT NULL,
+    record     TEXT NOT NULL,
+    -- the record's updatedAtMs: a process event moves only this, not the record's JSON
+    updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS rm_processes_running ON rm_processes (id) WHERE running = 1;
   CREATE TABLE IF NOT EXISTS rm_grants (
@@ -122,9 +124,14 @@ export class SqliteTables implements ReadModelTables {
       : 'm.event';
     const p = <T>(sql: string) => db.prepare(sql) as Row<T>;
     this.s = {
-      process: p<string>('SELECT record FROM rm_processes WHERE id = ?').pluck(),
-      allProcesses: p<string>('SELECT record FROM rm_processes').pluck(),
-      running: p<string>('SELECT record FROM rm_processes WHERE running = 1').pluck(),
+      process: p<RecordRow>(
+        'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE id = ?',
+      ),
+      allProcesses: p<RecordRow>('SELECT record, updated_at AS updatedAt FROM rm_processes'),
+      running: p<RecordRow>(
+        'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE running = 1',
+      ),
+      touchProcess: db.prepare('UPDATE rm_processes SET updated_at = ? WHERE id = ?'),
       grantsOfScope: p<string>('SELECT grant_row FROM rm_grants WHERE scope_id = ?').pluck(),
       grantsOfProcess: p<string>('SELECT grant_row FROM rm_grants WHERE process_id = ?').pluck(),
       hasGrant: p<number>('SELECT 1 FROM rm_grants WHERE scope_id = ? AND process_id = ?').pluck(),
@@ -147,7 +154,7 @@ export class SqliteTables implements ReadModelTables {
         .safeIntegers(),
       setCheckpoint: db.prepare('UPDATE rm_checkpoint SET position = ? WHERE id = 1'),
       putProcess: db.prepare(
-        'INSERT OR REPLACE INTO rm_processes (id, running, record) VALUES (?, ?, ?)',
+        'INSERT OR REPLACE INTO rm_processes (id, running, record, updated_at) VALUES (?, ?, ?, ?)',
       ),
       putGrant: db.prepare(
         'INSERT OR REPLACE INTO rm_grants (scope_id, process_id, session_id, grant_row) VALUES (?, ?, ?, ?)',
@@ -190,13 +197,13 @@ export class SqliteTables implements ReadModelTables {
   process(processId: string): ProcessRecord | undefined {
     const pending = this.overlay?.records.get(processId);
     if (pending) return pending;
-    const text = this.s.process.get(processId);
-    return text === undefined ? undefined : parse(text);
+    const row = this.s.process.get(processId);
+    return row && recordOf(row);
   }
 
   processes(which: 'all' | 'running'): ProcessRecord[] {
     const rows = (which === 'all' ? this.s.allProcesses : this.s.running).all();
-    return rows.map((text) => parse<ProcessRecord>(text)).sort((a, b) => byCodeUnits(a.id, b.id));
+    return rows.map(recordOf).sort((a, b) => byCodeUnits(a.id, b.id));
   }
 
   grantsOfScope(scopeId: string): ProcessHandleGrant[] {
@@ -265,7 +272,8 @@ export class SqliteTables implements ReadModelTables {
       case 'processes':
         this.history?.putRecord(change.put, position, change.newVersion);
         if (overlay) overlay.records.set(change.put.id, change.put);
-        else this.putProcess(change.put);
+        else if (change.newVersion) this.putProcess(change.put);
+        else s.touchProcess.run(change.put.updatedAtMs, change.put.id);
         return;
       case 'grants':
         if ('put' in change) {
@@ -328,7 +336,8 @@ export class SqliteTables implements ReadModelTables {
   }
 
   private putProcess(record: ProcessRecord): void {
-    this.s.putProcess.run(record.id, record.status.state === 'running' ? 1 : 0, json(record));
+    const running = record.status.state === 'running' ? 1 : 0;
+    this.s.putProcess.run(record.id, running, json(record), record.updatedAtMs);
   }
 
   private putLease(change: Extract<RowChange, { table: 'leases' }>): void {
@@ -403,6 +412,18 @@ export class SqliteTables implements ReadModelTables {
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
+
+interface RecordRow {
+  record: string;
+  updatedAt: number;
+}
+
+/** The stored record with its current updatedAtMs (kept apart, see rm_processes). */
+const recordOf = (row: RecordRow): ProcessRecord => {
+  const record = JSON.parse(row.record) as ProcessRecord;
+  record.updatedAtMs = row.updatedAt;
+  return deepFreeze(record);
+};
 
 const INT64_MAX = 2n ** 63n - 1n;
 
