@@ -18,5 +18,5 @@ export type { Changes, ProcessChanges } from './queries/changes.ts';
 export type { HandleGrantEntry } from './queries/grants.ts';
 export type { HistoryEntry, HistoryOptions } from './queries/history.ts';
 export type { ProjectionDifference } from './queries/verify.ts';
-export { ProcessRegistry } from './registry.ts';
+export { ProcessRegistry, type RegistryDiagnostics } from './registry.ts';
 export type { DurabilityTier, EventStore } from './store/port.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { filter, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import { type AppendOutcome, decideAppend, decideAppendBatch } from './commands/append.ts';
 import type { Decision, States } from './commands/decision.ts';
@@ -62,9 +62,9 @@ import {
 } from './queries/history.ts';
 import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts';
 import { ReadViews } from './queries/views.ts';
-import { firstWithin, processEvents$, processOutcome$ } from './queries/waiters.ts';
+import { processEvents$, processOutcome$, Waits, waitFirst } from './queries/waiters.ts';
 import type { DurabilityTier, EventStore } from './store/port.ts';
-import type { ReadModelTables } from './store/read-model-tables.ts';
+import type { ReadModelReader, ReadModelTables } from './store/read-model-tables.ts';
 
 /** The parts one registry instance shares between all its `withContext` views. */
 export interface RegistryCore {
@@ -74,6 +74,8 @@ export interface RegistryCore {
   closed: boolean;
   /** releases what the registry opened beside the store (a read-models file) */
   release?: () => void;
+  /** the waiters' shared timeout queue and abort listeners (made on first use) */
+  waits?: Waits;
 }
 
 const ProcessIdsSchema = z.array(IdSchema).max(10_000);
@@ -208,42 +210,42 @@ export class ProcessRegistry extends ReadViews {
   }
 
   /** The first event of `eventType` after `afterSequence`: at once if stored, else when it arrives. */
-  async waitEventAfter(
+  waitEventAfter(
     processId: string,
     eventType: string,
     afterSequence: number,
     options?: WaitOptions,
   ): Promise<ProcessEvent> {
-    const type = parseInput(IdSchema, eventType, 'event type');
-    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    const opts = parseInput(WaitOptionsSchema, options, 'wait options');
-    const { id } = await this.known(processId);
-    return firstWithin(
-      this.events$(id, after).pipe(filter((event) => event.eventType === type)),
-      opts,
-      `waiting for \`${type}\` on process \`${id}\``,
-    );
+    return this.waitFor(processId, options, (id, models, dispatch) => {
+      const type = parseInput(IdSchema, eventType, 'event type');
+      const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+      return [
+        processEvents$(models, dispatch, id, after, type),
+        `waiting for \`${type}\` on process \`${id}\``,
+      ];
+    });
   }
 
   /** The process's await output: at once if terminal, else when it ends. */
-  async awaitProcess(processId: string, options?: WaitOptions): Promise<ProcessAwaitOutput> {
-    const opts = parseInput(WaitOptionsSchema, options, 'wait options');
-    const { id, models } = await this.known(processId);
-    return firstWithin(
-      processOutcome$(models, this.core.runner.applied$, id),
-      opts,
+  awaitProcess(processId: string, options?: WaitOptions): Promise<ProcessAwaitOutput> {
+    return this.waitFor(processId, options, (id, models, dispatch) => [
+      processOutcome$(models, dispatch, id),
       `awaiting process \`${id}\``,
-    );
+    ]);
   }
 
   /** Catch-up then live: the process's events after `afterSequence`, as they are applied. */
   events$(processId: string, afterSequence = 0): Observable<ProcessEvent> {
     const id = this.processId(processId);
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    return processEvents$(this.core.runner.tables, this.core.runner.applied$, id, after);
+    return processEvents$(this.core.runner.tables, this.core.runner.dispatch, id, after);
   }
 
-  /** Every domain event as it is applied to this instance's read models. */
+  /**
+   * Every domain event as it is applied to this instance's read models. Each subscriber is
+   * told of every event of every process: for monitoring and service-wide feeds; a feed of
+   * one process is `events$`, which hears only that process's events.
+   */
   get applied$(): Observable<RecordedDomainEvent> {
     return this.core.runner.applied$;
   }
@@ -420,11 +422,23 @@ export class ProcessRegistry extends ReadViews {
     await this.core.runner.rebuild(onProgress);
   }
 
-  /** Live-feed subscribers (waiters, events$ consumers): for leak checks and monitoring. */
-  diagnostics(): { feedSubscribers: number; position: bigint; liveFeedError?: string } {
+  /**
+   * Live-feed subscribers (waiters, events$ and applied$ consumers) and what pending waiters
+   * hold: for leak checks and monitoring. `feedSubscribers` = per-process listeners + global
+   * ones; `nativeTimers` is 0 or 1 (one timer serves every waiter's timeout).
+   */
+  diagnostics(): RegistryDiagnostics {
     const { runner } = this.core;
+    const feeds = runner.dispatch.counts;
     return {
-      feedSubscribers: runner.subscriberCount,
+      feedSubscribers: feeds.processListeners + feeds.globalListeners,
+      ...feeds,
+      ...(this.core.waits?.counts ?? {
+        openWaiters: 0,
+        timeouts: 0,
+        nativeTimers: 0,
+        abortSignals: 0,
+      }),
       position: runner.position,
       ...(runner.liveFeedError ? { liveFeedError: runner.liveFeedError.message } : {}),
     };
@@ -469,6 +483,37 @@ export class ProcessRegistry extends ReadViews {
     );
   }
 
+  /**
+   * A waiter's one promise: the process must be known (after catching up), then the first
+   * value of the source wins against the timeout and the signal. Built as a single promise
+   * rather than an async method returning one, which would hold a second promise and its
+   * link for as long as the waiter waits.
+   */
+  private waitFor<T>(
+    processId: string,
+    options: WaitOptions | undefined,
+    source: (
+      id: string,
+      models: ReadModelReader,
+      dispatch: ProjectionRunner['dispatch'],
+    ) => readonly [Observable<T>, string],
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const opts = parseInput(WaitOptionsSchema, options, 'wait options');
+      this.known(processId)
+        .then(({ id, models }) => {
+          const [source$, what] = source(id, models, this.core.runner.dispatch);
+          waitFirst(source$, opts, what, this.waits, resolve, reject);
+        })
+        .catch(reject);
+    });
+  }
+
+  private get waits(): Waits {
+    this.core.waits ??= new Waits();
+    return this.core.waits;
+  }
+
   private processId(processId: string): string {
     return parseInput(IdSchema, processId, 'process id');
   }
@@ -485,6 +530,26 @@ export class ProcessRegistry extends ReadViews {
       );
     }
   }
+}
+
+export interface RegistryDiagnostics {
+  /** every live-feed subscription: processListeners + globalListeners */
+  feedSubscribers: number;
+  /** subscriptions to one process's events (waiters, events$) */
+  processListeners: number;
+  /** subscriptions to every event (applied$) */
+  globalListeners: number;
+  /** processes with at least one listener */
+  processes: number;
+  /** awaitProcess / waitEventAfter calls not yet settled */
+  openWaiters: number;
+  /** pending waiter timeouts, all served by at most one native timer */
+  timeouts: number;
+  nativeTimers: number;
+  /** distinct AbortSignals waiters listen to (one native listener each) */
+  abortSignals: number;
+  position: bigint;
+  liveFeedError?: string;
 }
 
 /** The payload's size in bytes of JSON; over the limit is `invalid`. */

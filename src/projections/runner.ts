@@ -1,9 +1,10 @@
-import { type Observable, Subject, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
 import { MemoryTables } from '../store/memory-tables.ts';
 import type { EventStore, Position, StoredEvent } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
+import { EventDispatch } from './event-dispatch.ts';
 import { EventReader } from './event-reader.ts';
 import { foldLog } from './fold-log.ts';
 import { applyEvent, inlineProjection } from './project.ts';
@@ -18,8 +19,8 @@ export interface ModelProgress {
 }
 
 /**
- * Keeps the read models current and publishes each event on `applied$` (what waiters
- * listen to) once it is in the models.
+ * Keeps the read models current and publishes each event to `dispatch` (which hands it to
+ * its own process's waiters and feeds, and to `applied$`) once it is in the models.
  *
  * Where the models live:
  * - stores with inline models (memory, SQLite) update them in their append transactions;
@@ -39,7 +40,8 @@ export class ProjectionRunner {
   readonly reader = new EventReader();
   private readonly inline: boolean;
   private published: Position;
-  private readonly applied = new Subject<RecordedDomainEvent>();
+  /** routes each published event to its own process's listeners (waiters, feeds) */
+  readonly dispatch = new EventDispatch();
   private subscription: Subscription | undefined;
   private failure: Error | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -58,11 +60,11 @@ export class ProjectionRunner {
 
   /** Events as they are applied to the read models (after the models changed). */
   get applied$(): Observable<RecordedDomainEvent> {
-    return this.applied.asObservable();
+    return this.dispatch.all$;
   }
 
   get subscriberCount(): number {
-    return this.applied.observers.length;
+    return this.dispatch.listenerCount;
   }
 
   /** Position of the last event published (and in the models). */
@@ -189,7 +191,7 @@ export class ProjectionRunner {
     this.stopped = true;
     clearTimeout(this.retry);
     this.subscription?.unsubscribe();
-    this.applied.complete();
+    this.dispatch.close();
   }
 
   /** False when inline models do not hold the event yet (it was written around procreg). */
@@ -235,7 +237,7 @@ export class ProjectionRunner {
     for (const r of recorded) {
       this.published = r.position;
       this.failure = undefined;
-      this.applied.next(r);
+      this.dispatch.publish(r);
     }
   }
 }

@@ -48,6 +48,11 @@ const settled = async (registry: ProcessRegistry) => {
   return registry.diagnostics().feedSubscribers;
 };
 
+/** Yields to the event loop until `condition` holds (a store read may take several turns). */
+const until = async (condition: () => boolean): Promise<void> => {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+};
+
 export const waiterRules = (ctx: ConformanceContext): void => {
   it('resolves waitEventAfter at once when a matching event is stored', async () => {
     await ctx.registry.registerProcess(registration('p1'));
@@ -109,12 +114,25 @@ export const waiterRules = (ctx: ConformanceContext): void => {
         timeoutMs: 60_000,
       });
       const awaiting = ctx.registry.awaitProcess('p1', { signal: controller.signal });
-      await new Promise((r) => setTimeout(r, 5));
-      expect(ctx.registry.diagnostics().feedSubscribers).toBe(2);
+      // both subscribe once the process is found (after a catch-up read of the store)
+      await until(() => ctx.registry.diagnostics().openWaiters === 2);
+      expect(ctx.registry.diagnostics()).toMatchObject({
+        feedSubscribers: 2,
+        processListeners: 2,
+        timeouts: 1,
+        nativeTimers: 1,
+        abortSignals: 1,
+      });
       controller.abort();
       await expect(waiting).rejects.toMatchObject({ code: 'aborted' });
       await expect(awaiting).rejects.toMatchObject({ code: 'aborted' });
       expect(await settled(ctx.registry)).toBe(0);
+      expect(ctx.registry.diagnostics()).toMatchObject({
+        openWaiters: 0,
+        timeouts: 0,
+        nativeTimers: 0,
+        abortSignals: 0,
+      });
     });
     expect(leaked).toBe(0);
   });
