@@ -122,6 +122,18 @@ describe('several OS processes on one SQLite file', () => {
     expect(await waiter.exited).toBe(0);
     await registry.close();
   }, 60_000);
+
+  it('wakes a waiter in another process through the file, with no poll due in time', async () => {
+    const registry = await seed('p1');
+    // the waiter's feed polls once a minute and gives up after 20 s: only a wake-up reaches it
+    const waiter = start('wait', `${db}?pollIntervalMs=60000`, 'p1', 'producer.line', '0');
+    await waiter.next((l) => l.ready === true);
+    await registry.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'rung' } });
+    const line = await waiter.next((l) => l.event !== undefined);
+    expect(line.event).toMatchObject({ sequence: 1, payload: { text: 'rung' } });
+    expect(await waiter.exited).toBe(0);
+    await registry.close();
+  }, 60_000);
 });
 
 /**

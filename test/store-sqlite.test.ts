@@ -343,6 +343,22 @@ describe('sqlite store', () => {
       expect(key(seen.b)).toEqual(key(all));
     });
 
+    it("is woken by another store's commit, with no poll due before the test's timeout", async () => {
+      const a = await open();
+      // the poll is an hour away: only the wake-up bell can deliver in time
+      const b = await open({ pollIntervalMs: 3_600_000 });
+      const seen: StoredEvent[] = [];
+      subscriptions.push(b.subscribeToAll().subscribe((e) => seen.push(e)));
+      await waitUntil(() => fs.existsSync(`${file}-wake`));
+      for (let i = 0; i < 3; i++) {
+        await a.appendToStream('process-rung', [event({ i })], {
+          expectedRevision: i === 0 ? 'no_stream' : i - 1,
+        });
+        await waitUntil(() => seen.length === i + 1);
+      }
+      expect(seen.map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    });
+
     it('catches up over several pages while both stores keep appending: each event once, in order', async () => {
       const a = await open({ pollIntervalMs: 10 });
       const b = await open({ pollIntervalMs: 10 });

@@ -1,6 +1,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import { type Position, START, type StoredEvent, type SubscribeOptions } from './port.ts';
 import { type EventRow, PAGE_SIZE, toStoredEvent } from './sqlite-events.ts';
+import type { WakeWatch } from './sqlite-wake.ts';
 
 /** What the feed needs from the store: reads of the file and its error translation. */
 export interface FeedSource {
@@ -10,6 +11,17 @@ export interface FeedSource {
   isTransient(error: unknown): boolean;
   failure(error: unknown): unknown;
   closedError(): Error;
+  /**
+   * Starts calling `onChange` when another connection may have committed (see
+   * sqlite-wake.ts), `onFailure` if that stops working; undefined when it cannot watch.
+   */
+  watch?(onChange: () => void, onFailure: () => void): WakeWatch | undefined;
+}
+
+/** How often the feed reads the head: `watching` while wake-ups work, else `polling`. */
+export interface FeedPolling {
+  polling: number;
+  watching: number;
 }
 
 /**
@@ -27,17 +39,22 @@ interface Subscription {
 /**
  * The live feed behind `subscribeToAll`. Catch-up reads the file up to its head; after that
  * this store's own appends are handed over right after they commit (`publish`), and other
- * processes' appends are found by polling the head, only while someone is subscribed. Every
- * path advances the same `last`, which is what makes delivery exactly once and in order.
+ * processes' appends are found when the file wakes the feed (their commit rang the bell),
+ * with a slow poll of the head as a safety net, or by a fast poll where the file cannot be
+ * watched; only while someone is subscribed. Every path advances the same `last`, which is
+ * what makes delivery exactly once and in order.
  */
 export class SqliteFeed {
   private readonly subscriptions = new Set<Subscription>();
   private pollTimer: NodeJS.Timeout | undefined;
+  private watcher: WakeWatch | undefined;
+  /** a wake-up's read of the head, scheduled for the next turn (wake-ups come in bursts) */
+  private wakeCheck: NodeJS.Immediate | undefined;
   private closed = false;
 
   constructor(
     private readonly source: FeedSource,
-    private readonly pollIntervalMs: number,
+    private readonly intervals: FeedPolling,
   ) {}
 
   subscribe(options: SubscribeOptions): Observable<StoredEvent> {
@@ -53,8 +70,7 @@ export class SqliteFeed {
         pumping: false,
       };
       this.subscriptions.add(subscription);
-      // unref: a subscription alone must not keep the process alive
-      this.pollTimer ??= setInterval(() => this.poll(), this.pollIntervalMs).unref();
+      this.startFollowing();
       void this.pump(subscription);
       return () => {
         this.subscriptions.delete(subscription);
@@ -146,8 +162,40 @@ export class SqliteFeed {
     }
   }
 
+  private startFollowing(): void {
+    if (this.pollTimer) return;
+    this.watcher = this.source.watch?.(
+      () => this.wake(),
+      () => this.fallBackToPolling(),
+    );
+    this.pollEvery(this.watcher ? this.intervals.watching : this.intervals.polling);
+  }
+
+  private pollEvery(intervalMs: number): void {
+    clearInterval(this.pollTimer);
+    // unref: a subscription alone must not keep the process alive
+    this.pollTimer = setInterval(() => this.poll(), intervalMs).unref();
+  }
+
+  private wake(): void {
+    if (this.wakeCheck || this.closed) return;
+    this.wakeCheck = setImmediate(() => {
+      this.wakeCheck = undefined;
+      this.poll();
+    }).unref();
+  }
+
+  private fallBackToPolling(): void {
+    this.watcher = undefined;
+    if (this.pollTimer) this.pollEvery(this.intervals.polling);
+  }
+
   private stopPolling(): void {
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    clearImmediate(this.wakeCheck);
+    this.wakeCheck = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 }

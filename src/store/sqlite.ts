@@ -30,18 +30,30 @@ import {
   toStoredEvent,
 } from './sqlite-events.ts';
 import { type SqliteOperation, sqliteCode, sqliteFailure } from './sqlite-failures.ts';
-import { SqliteFeed } from './sqlite-feed.ts';
+import { type FeedPolling, SqliteFeed } from './sqlite-feed.ts';
 import { openDatabase } from './sqlite-file.ts';
 import { SqliteTables } from './sqlite-tables.ts';
+import { SqliteWake } from './sqlite-wake.ts';
 
 export interface SqliteStoreOptions {
   /** `full` (default): an acknowledged append survives power loss. `normal`: a process crash only. */
   synchronous?: 'full' | 'normal';
   /** How long to wait for another connection's write lock before failing `unavailable`. */
   busyTimeoutMs?: number;
-  /** How often subscriptions look for other processes' appends. */
+  /**
+   * How often subscriptions read the log's head for other processes' appends. By default
+   * 30 ms where the file cannot be watched, and 1 s (a safety net) where it can: there other
+   * processes' commits wake subscriptions at once (see sqlite-wake.ts). When given, it is
+   * used either way.
+   */
   pollIntervalMs?: number;
+  /** Watch the file for other processes' commits (default true); false polls only. */
+  watchFile?: boolean;
 }
+
+/** Head polls without wake-ups, and with them (a safety net), when not configured. */
+export const DEFAULT_POLL_MS = 30;
+export const DEFAULT_WATCHED_POLL_MS = 1_000;
 
 /**
  * Opens the embedded, durable event store on a SQLite file, creating it when new. Several
@@ -55,7 +67,11 @@ export const openSqliteStore = async (
   const settings = {
     synchronous: options.synchronous ?? 'full',
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-    pollIntervalMs: options.pollIntervalMs ?? 30,
+    pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_MS,
+  };
+  const polling = {
+    polling: settings.pollIntervalMs,
+    watching: options.pollIntervalMs ?? DEFAULT_WATCHED_POLL_MS,
   };
   if (settings.synchronous !== 'full' && settings.synchronous !== 'normal') {
     throw new RegistryError(
@@ -76,7 +92,12 @@ export const openSqliteStore = async (
       `pollIntervalMs must be a positive number of milliseconds, not ${pollIntervalMs}`,
     );
   }
-  return new SqliteEventStore(path, openDatabase(path, settings), settings);
+  const db = openDatabase(path, settings);
+  const wake =
+    options.watchFile !== false && path !== ':memory:' && path !== ''
+      ? new SqliteWake(path)
+      : undefined;
+  return new SqliteEventStore(path, db, settings, polling, wake);
 };
 
 interface PendingWrite {
@@ -128,6 +149,9 @@ class SqliteEventStore implements EventStore {
     private readonly path: string,
     private readonly db: Database.Database,
     private readonly settings: { busyTimeoutMs: number; pollIntervalMs: number },
+    polling: FeedPolling,
+    /** rings other processes' feeds after each commit; undefined for `:memory:` or when off */
+    private readonly wake: SqliteWake | undefined,
   ) {
     this.statements = prepareEventStatements(db);
     this.tables = new SqliteTables(db, true);
@@ -176,8 +200,9 @@ class SqliteEventStore implements EventStore {
         isTransient: (error) => sqliteCode(error)?.startsWith('SQLITE_BUSY') === true,
         failure: (error) => sqliteFailure(error, path, 'read', settings.busyTimeoutMs),
         closedError: () => this.closedError(),
+        ...(wake ? { watch: (onChange, onFailure) => wake.watch(onChange, onFailure) } : {}),
       },
-      settings.pollIntervalMs,
+      polling,
     );
   }
 
@@ -249,10 +274,9 @@ class SqliteEventStore implements EventStore {
       return;
     }
     this.lockedSince = undefined;
-    this.feed.publish(
-      outcomes.flatMap((outcome) => (outcome instanceof Error ? [] : outcome.rows)),
-      headBefore,
-    );
+    const rows = outcomes.flatMap((outcome) => (outcome instanceof Error ? [] : outcome.rows));
+    if (rows.length > 0) this.wake?.ring();
+    this.feed.publish(rows, headBefore);
     batch.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof Error) pending.reject(outcome);
@@ -448,6 +472,7 @@ class SqliteEventStore implements EventStore {
     this.closed = true;
     this.flushNow();
     this.feed.close();
+    this.wake?.close();
     this.db.close();
   }
 

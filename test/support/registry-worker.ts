@@ -5,7 +5,8 @@
  *
  *   append <db> <processId> <count> <tag>     appendEvent `count` times
  *   lease <db> <owner> <ids,…> <rounds>        claim/renew/release leases in a loop
- *   wait <db> <processId> <eventType> <after>  print "ready", then the awaited event
+ *   wait <db> <processId> <eventType> <after>  print "ready" once waiting, then the event
+ *                                              (<db> may carry URL options: x.db?pollIntervalMs=N)
  *   crash <db> <processId>                     append and transfer grants until killed
  */
 import { openRegistry, type ProcessRegistry } from '../../src/index.ts';
@@ -52,6 +53,8 @@ const run = async (registry: ProcessRegistry): Promise<void> => {
       const waiting = registry.waitEventAfter(processId, eventType, Number(after), {
         timeoutMs: 20_000,
       });
+      // ready once the waiter listens (it first reads the store to find the process)
+      while (registry.diagnostics().openWaiters === 0) await new Promise((r) => setImmediate(r));
       out({ ready: true });
       out({ event: await waiting });
       return;
