@@ -22,6 +22,8 @@ const SCENARIOS = [
   'append-memory',
   'cost-growth',
   'waiter-latency',
+  'waiter-scale',
+  'waiter-memory',
   'recovery',
   'open-scale',
   'as-of',

@@ -9,9 +9,13 @@
  *
  * In-process, a waiter is fed by the registry's own read-your-writes path, which applies
  * the event before `appendEvent` returns, so it usually resolves first: such samples count
- * as 0 (the note says how often). Across processes the live feed finds other processes'
- * appends by polling the file's head (SqliteStoreOptions.pollIntervalMs, 30 ms by default),
- * which bounds that figure; one row shows the same with a 5 ms interval.
+ * as 0 (the note says how often).
+ *
+ * Across OS processes (issue #15) the value is a waiter in another process with the default
+ * settings (woken through the file: sqlite-wake.ts); the baseline, sampled alternately in the
+ * same run, a second process whose feed only polls the head every 30 ms (`watchFile: false`:
+ * how every instance worked before #15). A third row is the CPU each of those two processes
+ * spends while nothing happens (an open registry with one pending waiter), per second.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
@@ -83,8 +87,32 @@ function rowsOf(where: string, s: Samples, note: string): Row[] {
   });
 }
 
+/** The two waiters' samples, taken alternately: `value` then `baseline`, then the reverse. */
+async function sampleBoth(
+  registry: ProcessRegistry,
+  value: Waiter,
+  baseline: Waiter,
+  n: number,
+): Promise<{ value: number[]; baseline: number[] }> {
+  const out = { value: [] as number[], baseline: [] as number[] };
+  let sequence = (await registry.eventsAfter(ID, 0)).length;
+  for (let i = -2; i < 2 * n; i++) {
+    const which = i % 2 === 0 ? 'value' : 'baseline';
+    const { ready, seen } = await (which === 'value' ? value : baseline)('registry', sequence);
+    await ready;
+    await sleep(Math.random() * POLL_MS);
+    await registry.appendEvent(ID, lineRequest(++sequence));
+    const returned = nowMs();
+    const at = await seen;
+    if (i >= 0) out[which].push(Math.max(0, at - returned));
+  }
+  return out;
+}
+
+type ChildOptions = { pollIntervalMs?: number; watchFile?: boolean };
+
 /** A waiter child process on the same file. */
-async function startChild(url: string, pollIntervalMs?: number) {
+async function startChild(url: string, options: ChildOptions = {}) {
   const child = fork(new URL('./lib/waiter-child.ts', import.meta.url), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -101,7 +129,7 @@ async function startChild(url: string, pollIntervalMs?: number) {
       child.on('message', onMessage);
     });
   const send = (m: ToChild) => child.send(m);
-  send({ type: 'open', url, ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) });
+  send({ type: 'open', url, ...options });
   await next('opened');
   const waiter: Waiter = async (mode, after) => {
     const ready = next('ready').then(() => undefined);
@@ -109,7 +137,13 @@ async function startChild(url: string, pollIntervalMs?: number) {
     send({ type: 'wait', mode, processId: ID, after });
     return { ready, seen };
   };
-  return { child, waiter, close: () => closeChild(child, send) };
+  const idle = async (ms: number): Promise<number> => {
+    const idled = next('idled');
+    send({ type: 'idle', ms, processId: ID });
+    const m = await idled;
+    return m.type === 'idled' ? m.cpuMs : Number.NaN;
+  };
+  return { child, waiter, idle, close: () => closeChild(child, send) };
 }
 
 async function closeChild(child: ChildProcess, send: (m: ToChild) => void): Promise<void> {
@@ -140,22 +174,48 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     await registry.registerProcess(registration(ID));
     log('in-process, SQLite');
     rows.push(...rowsOf('in-process, SQLite', await sample(registry, inProcess(registry), n), ''));
-    for (const pollIntervalMs of [undefined, 5]) {
-      log(`other OS process, SQLite, pollIntervalMs ${pollIntervalMs ?? 'default'}`);
-      const child = await startChild(url, pollIntervalMs);
-      try {
-        const where =
-          pollIntervalMs === undefined
-            ? 'other OS process, same SQLite file'
-            : `other OS process, pollIntervalMs=${pollIntervalMs} (not the default)`;
-        const note =
-          pollIntervalMs === undefined
-            ? 'Bounded by the live feed polling the file head every 30 ms (pollIntervalMs).'
-            : 'Shows the bound is the feed poll interval (sqlite:<path>?pollIntervalMs=5).';
-        rows.push(...rowsOf(where, await sample(registry, child.waiter, n), note));
-      } finally {
-        await child.close();
+    log('other OS process, SQLite: default settings vs the 30 ms poll alone');
+    const woken = await startChild(url);
+    const polled = await startChild(url, { watchFile: false });
+    try {
+      const both = await sampleBoth(registry, woken.waiter, polled.waiter, quick ? 20 : 100);
+      for (const p of [50, 99]) {
+        const v = percentile(both.value, p);
+        const b = percentile(both.baseline, p);
+        rows.push(
+          comparedRow(
+            SCENARIO,
+            `other OS process, same SQLite file, default settings, waitEventAfter p${p}`,
+            v,
+            'ms',
+            { what: 'the same, feed polling the head every 30 ms (before #15)', value: b },
+            b > 0 ? v / b : Number.NaN,
+            `${both.value.length} samples each, alternating. Woken through the file (<db>-wake bell + WAL, fs.watch), from appendEvent returning. Goal (#15): p50 < 5 ms.`,
+          ),
+        );
       }
+      const idleMs = quick ? 3_000 : 10_000;
+      log(`idle CPU over ${idleMs} ms`);
+      // both at once: the same moments of a shared machine
+      const [wokenCpu, polledCpu] = await Promise.all([woken.idle(idleMs), polled.idle(idleMs)]);
+      const perSecond = (cpuMs: number) => cpuMs / (idleMs / 1000);
+      rows.push(
+        comparedRow(
+          SCENARIO,
+          'other OS process, idle registry with a pending waiter: CPU time per second, default settings',
+          perSecond(wokenCpu),
+          'ms',
+          {
+            what: 'the same, feed polling the head every 30 ms (before #15)',
+            value: perSecond(polledCpu),
+          },
+          wokenCpu / polledCpu,
+          `CPU (user + system) of each child over ${idleMs / 1000} s with nothing appended. Watching, the head poll is a 1 s safety net. Goal (#15): no more than the 30 ms poll.`,
+        ),
+      );
+    } finally {
+      await woken.close();
+      await polled.close();
     }
     await registry.close();
     return rows;

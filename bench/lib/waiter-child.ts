@@ -23,11 +23,13 @@ process.on('message', (message: ToChild) => {
 async function handle(message: ToChild): Promise<void> {
   switch (message.type) {
     case 'open': {
+      const { pollIntervalMs, watchFile } = message;
       const store =
-        message.pollIntervalMs === undefined
+        pollIntervalMs === undefined && watchFile === undefined
           ? message.url
           : await openSqliteStore(message.url.slice('sqlite:'.length), {
-              pollIntervalMs: message.pollIntervalMs,
+              ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
+              ...(watchFile !== undefined ? { watchFile } : {}),
             });
       registry = await openRegistry(store, { clock: fixedClock });
       send({ type: 'opened' });
@@ -38,6 +40,22 @@ async function handle(message: ToChild): Promise<void> {
       const seen = waitFor(registry, message.mode, message.processId, message.after);
       send({ type: 'ready' });
       send({ type: 'resolved', at: await seen });
+      return;
+    }
+    case 'idle': {
+      if (!registry) throw new Error('idle before open');
+      const controller = new AbortController();
+      const pending = registry
+        .waitEventAfter(message.processId, 'producer.line', Number.MAX_SAFE_INTEGER - 1, {
+          signal: controller.signal,
+        })
+        .catch(() => undefined);
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, message.ms));
+      const used = process.cpuUsage(before);
+      controller.abort();
+      await pending;
+      send({ type: 'idled', cpuMs: (used.user + used.system) / 1000 });
       return;
     }
     case 'close':

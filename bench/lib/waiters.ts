@@ -35,7 +35,9 @@ export const waitFor = (
 
 /** Messages between waiter-latency.ts and its waiter child process. */
 export type ToChild =
-  | { type: 'open'; url: string; pollIntervalMs?: number }
+  | { type: 'open'; url: string; pollIntervalMs?: number; watchFile?: boolean }
+  /** wait on `processId` for `ms` while nothing happens; report the CPU time spent meanwhile */
+  | { type: 'idle'; ms: number; processId: string }
   | { type: 'wait'; mode: WaitMode; processId: string; after: number }
   | { type: 'close' };
 
@@ -43,4 +45,5 @@ export type FromChild =
   | { type: 'opened' }
   | { type: 'ready' }
   | { type: 'resolved'; at: number }
+  | { type: 'idled'; cpuMs: number }
   | { type: 'failed'; message: string };
