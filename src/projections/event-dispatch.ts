@@ -33,7 +33,8 @@ class Channel {
   size = 0;
   constructor(
     readonly key: string | undefined,
-    private readonly onEmpty: (channel: Channel) => void,
+    /** told of each unsubscribe, after the node is unlinked */
+    private readonly onUnlink: (channel: Channel) => void,
   ) {}
 
   link(node: Node): void {
@@ -54,7 +55,7 @@ class Channel {
     node.prev = undefined;
     node.next = undefined;
     this.size -= 1;
-    if (this.size === 0) this.onEmpty(this);
+    this.onUnlink(this);
   }
 
   /**
@@ -106,8 +107,13 @@ const processIdOfStream = (stream: string): string | undefined =>
 export class EventDispatch {
   private readonly byProcess = new Map<string, Channel>();
   private readonly everything: Channel = new Channel(undefined, () => {});
-  private readonly dropChannel = (channel: Channel): void => {
-    if (this.byProcess.get(channel.key!) === channel) this.byProcess.delete(channel.key!);
+  /** listeners of all per-process channels together (kept, not counted, so reading is O(1)) */
+  private processListeners = 0;
+  private readonly unlinked = (channel: Channel): void => {
+    this.processListeners -= 1;
+    if (channel.size === 0 && this.byProcess.get(channel.key!) === channel) {
+      this.byProcess.delete(channel.key!);
+    }
   };
   private closed = false;
 
@@ -124,11 +130,12 @@ export class EventDispatch {
     if (this.closed) return this.refuse(sink);
     let channel = this.byProcess.get(processId);
     if (!channel) {
-      channel = new Channel(processId, this.dropChannel);
+      channel = new Channel(processId, this.unlinked);
       this.byProcess.set(processId, channel);
     }
     const node = new Node(channel, sink);
     channel.link(node);
+    this.processListeners += 1;
     return node;
   }
 
@@ -155,27 +162,26 @@ export class EventDispatch {
     if (this.closed) return;
     this.closed = true;
     const nodes = this.everything.drain();
-    for (const channel of this.byProcess.values())
+    for (const channel of this.byProcess.values()) {
       for (const node of channel.drain()) nodes.push(node);
+    }
     this.byProcess.clear();
+    this.processListeners = 0;
     for (const node of nodes) node.sink.complete();
   }
 
   /** Open subscriptions: per process, global, and how many processes have any. */
   get counts(): { processListeners: number; globalListeners: number; processes: number } {
-    let processListeners = 0;
-    for (const channel of this.byProcess.values()) processListeners += channel.size;
     return {
-      processListeners,
+      processListeners: this.processListeners,
       globalListeners: this.everything.size,
       processes: this.byProcess.size,
     };
   }
 
-  /** Every open subscription, per process and global (O(processes listened to)). */
+  /** Every open subscription, per process and global. */
   get listenerCount(): number {
-    const { processListeners, globalListeners } = this.counts;
-    return processListeners + globalListeners;
+    return this.processListeners + this.everything.size;
   }
 
   private refuse(sink: Sink): { unsubscribe(): void } {

@@ -1,6 +1,6 @@
 import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
-import { RegistryError } from '../domain/errors.ts';
+import { RegistryError, type RegistryErrorCode } from '../domain/errors.ts';
 import type { ProcessAwaitOutput, ProcessEvent, WaitOptions } from '../domain/schemas.ts';
 import type { EventDispatch, Sink } from '../projections/event-dispatch.ts';
 import type { ReadModelReader } from '../store/read-model-tables.ts';
@@ -170,15 +170,13 @@ class Waiter<T> implements Observer<T>, Expiring, Abortable {
 
   complete(): void {
     if (!this.settle()) return;
-    this.reject(
-      new RegistryError('unavailable', `${this.what}: the registry was closed while waiting`),
-    );
+    this.reject(endError('unavailable', `${this.what}: the registry was closed while waiting`));
   }
 
   expire(): void {
     if (!this.settle()) return;
     this.reject(
-      new RegistryError(
+      endError(
         'timeout',
         `${this.what}: nothing arrived within ${this.timeoutMs} ms; wait longer or check that the process is running`,
       ),
@@ -201,8 +199,22 @@ class Waiter<T> implements Observer<T>, Expiring, Abortable {
   }
 }
 
-const abortedError = (what: string) =>
-  new RegistryError('aborted', `${what}: aborted by the caller`);
+/**
+ * The error that ends a waiter, without a stack trace: it could only show the timer, abort
+ * dispatch or close that settled the waiter, never the caller's code, and capturing it was
+ * most of the cost of aborting many waiters at once.
+ */
+const endError = (code: RegistryErrorCode, message: string): RegistryError => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new RegistryError(code, message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+};
+
+const abortedError = (what: string) => endError('aborted', `${what}: aborted by the caller`);
 
 /**
  * Settles `resolve` / `reject` with the first value of `source$`, or with `aborted` /
