@@ -216,10 +216,11 @@ export class ProcessRegistry extends ReadViews {
     afterSequence: number,
     options?: WaitOptions,
   ): Promise<ProcessEvent> {
-    return this.waitFor(processId, options, (id, models, dispatch) => {
+    // inputs are checked before the process is looked up, as everywhere else
+    return this.waitFor(processId, options, () => {
       const type = parseInput(IdSchema, eventType, 'event type');
       const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-      return [
+      return (id, models, dispatch) => [
         processEvents$(models, dispatch, id, after, type),
         `waiting for \`${type}\` on process \`${id}\``,
       ];
@@ -228,7 +229,7 @@ export class ProcessRegistry extends ReadViews {
 
   /** The process's await output: at once if terminal, else when it ends. */
   awaitProcess(processId: string, options?: WaitOptions): Promise<ProcessAwaitOutput> {
-    return this.waitFor(processId, options, (id, models, dispatch) => [
+    return this.waitFor(processId, options, () => (id, models, dispatch) => [
       processOutcome$(models, dispatch, id),
       `awaiting process \`${id}\``,
     ]);
@@ -492,13 +493,15 @@ export class ProcessRegistry extends ReadViews {
   private waitFor<T>(
     processId: string,
     options: WaitOptions | undefined,
-    source: (
+    /** checks the caller's other inputs, then returns what to wait on and how to name it */
+    prepare: () => (
       id: string,
       models: ReadModelReader,
       dispatch: ProjectionRunner['dispatch'],
     ) => readonly [Observable<T>, string],
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const source = prepare();
       const opts = parseInput(WaitOptionsSchema, options, 'wait options');
       this.known(processId)
         .then(({ id, models }) => {

@@ -90,6 +90,18 @@ export const waiterRules = (ctx: ConformanceContext): void => {
     await expect(ctx.registry.awaitProcess('ghost')).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('checks the inputs of a waiter before looking its process up', async () => {
+    await expect(ctx.registry.waitEventAfter('ghost', '  ', 0)).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    await expect(ctx.registry.waitEventAfter('ghost', 'x', -1)).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    await expect(
+      ctx.registry.awaitProcess('ghost', { timeoutMs: -1 } as never),
+    ).rejects.toMatchObject({ code: 'invalid' });
+  });
+
   it('rejects at once on an already-aborted signal', async () => {
     await ctx.registry.registerProcess(registration('p1'));
     const controller = new AbortController();
