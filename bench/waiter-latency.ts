@@ -202,7 +202,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
             'ms',
             { what: 'the same, feed polling the head every 30 ms (before #15)', value: b },
             b > 0 ? v / b : Number.NaN,
-            `${both.value.length} samples each, alternating; from appendEvent returning (before it: 0). From the call instead (the commit's fsync included): ${percentile(both.fromCall.value, p).toFixed(2)} ms vs ${percentile(both.fromCall.baseline, p).toFixed(2)} ms. Woken through the file (<db>-wake bell + WAL, fs.watch). Goal (#15): p50 < 5 ms.`,
+            `${both.value.length} samples each, alternating; from appendEvent returning (before it: 0). From the call instead (the commit's fsync included): ${percentile(both.fromCall.value, p).toFixed(2)} ms vs ${percentile(both.fromCall.baseline, p).toFixed(2)} ms. Woken through the file (the <db>-wake bell, fs.watch). Goal (#15): p50 < 5 ms.`,
           ),
         );
       }
