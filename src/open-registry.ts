@@ -3,6 +3,7 @@ import type { Lookups } from './commands/lookups.ts';
 import { RegistryError } from './domain/errors.ts';
 import { type ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
+import { isServiceUrl, openRemoteRegistry } from './service/remote-open.ts';
 import {
   defaultStoreUrl,
   openStore,
@@ -31,6 +32,8 @@ export interface RegistryOptions {
    * also `readModels=sqlite:<path>` in its URL): a restart then reads only what is new.
    */
   readModels?: string;
+  /** bearer token for an `http(s)://` service URL */
+  token?: string;
 }
 
 const isEventStore = (store: unknown): store is EventStore =>
@@ -44,7 +47,8 @@ const isEventStore = (store: unknown): store is EventStore =>
  * connectionString }`, `{ url }`) or on an already open EventStore. Durable stores keep
  * their read models next to the events, so opening reads only their checkpoint; models in
  * memory (EventStoreDB) are folded from the store's log before the promise resolves. Then
- * the registry follows the log live.
+ * the registry follows the log live. An `http://` or `https://` URL connects to a procreg
+ * service (`procreg serve`) with `options.token`.
  */
 export const openRegistry = async (
   store?: string | StoreOptions | EventStore,
@@ -53,6 +57,14 @@ export const openRegistry = async (
   // checked before opening anything, so a bad option leaves no store open
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
+  }
+  if (typeof store === 'string' && isServiceUrl(store)) {
+    if (options.clock !== undefined) {
+      throw new RegistryError('invalid', 'a procreg service uses its own clock; drop options.clock');
+    }
+    // The remote registry has the same public surface; TypeScript treats the class type as
+    // nominal (private members), hence the cast at this one place.
+    return (await openRemoteRegistry(store, options)) as unknown as ProcessRegistry;
   }
   const { stateCacheSize } = options;
   if (stateCacheSize !== undefined && !(Number.isInteger(stateCacheSize) && stateCacheSize >= 0)) {

@@ -1,0 +1,403 @@
+import { z } from 'zod';
+import { errorCodes } from '../domain/errors.ts';
+import {
+  AppendRequestSchema,
+  ExternalRefSchema,
+  ProcessAwaitOutputSchema,
+  ProcessEventSchema,
+  ProcessHandleGrantSchema,
+  ProcessLeaseSchema,
+  ProcessRecordSchema,
+  ProcessRegistrationSchema,
+  SessionDeleteReportSchema,
+  WakeDeliverySchema,
+} from '../domain/schemas.ts';
+import {
+  AckBodySchema,
+  ClaimBodySchema,
+  GrantBodySchema,
+  GrantCheckSchema,
+  ReleaseBodySchema,
+  RenewBodySchema,
+  RevokeBodySchema,
+  TransferBodySchema,
+} from './bodies.ts';
+import { statusOfCode } from './errors.ts';
+
+const AppendOutcomeSchema = z.strictObject({
+  event: ProcessEventSchema,
+  wakeDelivery: WakeDeliverySchema.optional(),
+});
+const GrantEntrySchema = z.strictObject({
+  grant: ProcessHandleGrantSchema,
+  record: ProcessRecordSchema,
+});
+const ErrorSchema = z.strictObject({
+  error: z.strictObject({ code: z.enum([...errorCodes, 'unauthorized']), message: z.string() }),
+});
+
+type Param =
+  | 'id'
+  | 'sessionId'
+  | 'after'
+  | 'asOf'
+  | 'timeoutMs'
+  | 'eventType'
+  | 'all'
+  | 'session'
+  | 'scope'
+  | 'live'
+  | 'processId'
+  | 'history';
+interface Operation {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  /** the ProcessRegistry method it runs */
+  operationId: string;
+  summary: string;
+  params?: Param[];
+  body?: z.ZodType;
+  response?: z.ZodType;
+  /** content types besides JSON the response may have */
+  streams?: ('text/event-stream' | 'application/x-ndjson')[];
+}
+
+/** Every route, in the order of SPEC.md's table; the document is generated from this. */
+const operations: Operation[] = [
+  {
+    method: 'post',
+    path: '/processes',
+    operationId: 'registerProcess',
+    summary: 'Register a process (idempotent for the same registration)',
+    body: ProcessRegistrationSchema,
+    response: ProcessRecordSchema,
+  },
+  {
+    method: 'get',
+    path: '/processes',
+    operationId: 'listNonTerminal',
+    summary:
+      'Running processes (all=true: every process, listProcesses); session= keeps those a session owns or holds a grant on',
+    params: ['all', 'session', 'asOf'],
+    response: z.array(ProcessRecordSchema),
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}',
+    operationId: 'getProcess',
+    summary: 'One process record (404 when unknown or not visible to the token)',
+    params: ['id', 'asOf'],
+    response: ProcessRecordSchema,
+  },
+  {
+    method: 'put',
+    path: '/processes/{id}/external-ref',
+    operationId: 'setExternalRef',
+    summary: 'Set the external reference',
+    params: ['id'],
+    body: ExternalRefSchema,
+    response: ProcessRecordSchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/events',
+    operationId: 'appendEvent',
+    summary: 'Append a process event',
+    params: ['id'],
+    body: AppendRequestSchema,
+    response: AppendOutcomeSchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/event-batches',
+    operationId: 'appendEvents',
+    summary: 'Append up to 1000 events in one write, all or nothing',
+    params: ['id'],
+    body: z.array(AppendRequestSchema),
+    response: z.array(AppendOutcomeSchema),
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/events',
+    operationId: 'eventsAfter',
+    summary:
+      'Events after a sequence. With Accept: text/event-stream: catch-up then live (event `event`, id = sequence), resumable with Last-Event-ID',
+    params: ['id', 'after', 'asOf'],
+    response: z.array(ProcessEventSchema),
+    streams: ['text/event-stream'],
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/wake-events',
+    operationId: 'wakeEventsAfter',
+    summary: 'Unacked events with a wake, after a sequence',
+    params: ['id', 'after'],
+    response: z.array(ProcessEventSchema),
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/wait',
+    operationId: 'waitEventAfter',
+    summary:
+      'First event of a type after a sequence, now or when it arrives. Long-poll JSON, or SSE (one `result` or `error` event). Closing the connection aborts the wait',
+    params: ['id', 'eventType', 'after', 'timeoutMs'],
+    response: ProcessEventSchema,
+    streams: ['text/event-stream'],
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/outcome',
+    operationId: 'awaitProcess',
+    summary: 'The await output once the process is terminal (long-poll or SSE, as wait)',
+    params: ['id', 'timeoutMs'],
+    response: ProcessAwaitOutputSchema,
+    streams: ['text/event-stream'],
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/completion',
+    operationId: 'completeProcess',
+    summary: 'Complete with an await output (idempotent)',
+    params: ['id'],
+    body: ProcessAwaitOutputSchema,
+    response: ProcessRecordSchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/wake-acks',
+    operationId: 'ackWake',
+    summary: 'Acknowledge a wake (idempotent); 204',
+    params: ['id'],
+    body: AckBodySchema,
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/grants',
+    operationId: 'handleGrantsForProcess',
+    summary: 'Grants on a process',
+    params: ['id', 'asOf'],
+    response: z.array(ProcessHandleGrantSchema),
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/history',
+    operationId: 'history',
+    summary:
+      'Domain events of the process with metadata (Accept: application/x-ndjson streams them page by page)',
+    params: ['id', 'history'],
+    response: z.array(
+      z.looseObject({ type: z.string(), position: z.string(), revision: z.number() }),
+    ),
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/lease',
+    operationId: 'getProcessLease',
+    summary: 'The stored lease, or null',
+    params: ['id', 'asOf'],
+    response: z.strictObject({ lease: ProcessLeaseSchema.nullable() }),
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/lease',
+    operationId: 'claimProcessLease',
+    summary: 'Claim the lease',
+    params: ['id'],
+    body: ClaimBodySchema,
+    response: ProcessLeaseSchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/lease/renewal',
+    operationId: 'renewProcessLease',
+    summary: 'Renew a held lease',
+    params: ['id'],
+    body: RenewBodySchema,
+    response: ProcessLeaseSchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/lease/release',
+    operationId: 'completeProcessLease',
+    summary: 'Release a lease (stale tokens are a no-op); 204',
+    params: ['id'],
+    body: ReleaseBodySchema,
+  },
+  {
+    method: 'put',
+    path: '/grants',
+    operationId: 'grantHandle',
+    summary: 'Grant (upsert) a handle',
+    body: GrantBodySchema,
+    response: ProcessHandleGrantSchema,
+  },
+  {
+    method: 'post',
+    path: '/grants/revoke',
+    operationId: 'revokeHandle',
+    summary: 'Revoke a handle (absent: no-op); 204',
+    body: RevokeBodySchema,
+  },
+  {
+    method: 'post',
+    path: '/grants/transfer',
+    operationId: 'transferHandleGrants',
+    summary: 'Move grants between scopes, all or nothing; 204',
+    body: TransferBodySchema,
+  },
+  {
+    method: 'get',
+    path: '/grants',
+    operationId: 'listHandleGrants',
+    summary: "A scope's grants with their records (live=true: listLiveHandleGrants)",
+    params: ['scope', 'live', 'asOf'],
+    response: z.array(GrantEntrySchema),
+  },
+  {
+    method: 'get',
+    path: '/grants/check',
+    operationId: 'hasHandleGrant',
+    summary: 'Whether a scope holds a grant',
+    params: ['scope', 'processId'],
+    response: GrantCheckSchema,
+  },
+  {
+    method: 'delete',
+    path: '/sessions/{sessionId}/process-state',
+    operationId: 'deleteSessionProcessState',
+    summary: 'Revoke every grant of a session and report',
+    params: ['sessionId'],
+    response: SessionDeleteReportSchema,
+  },
+  {
+    method: 'get',
+    path: '/export',
+    operationId: 'exportEvents',
+    summary: 'The whole log as NDJSON (admin)',
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'post',
+    path: '/import',
+    operationId: 'importEvents',
+    summary: 'Import an NDJSON export into an empty store (admin); NDJSON progress then result',
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'post',
+    path: '/verify',
+    operationId: 'verifyProjections',
+    summary: 'Rebuild read models and diff (admin); NDJSON progress then result',
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'get',
+    path: '/feed',
+    operationId: 'applied$',
+    summary: 'Every domain event as applied, SSE (admin)',
+    streams: ['text/event-stream'],
+  },
+];
+
+const schemaOf = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', cycles: 'ref', reused: 'inline' });
+
+const query = (name: string, description: string, schema: object = { type: 'string' }) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+
+const parameters: Record<Param, object[]> = {
+  id: [
+    {
+      name: 'id',
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+      description: 'process id (URL-encoded)',
+    },
+  ],
+  sessionId: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } }],
+  after: [query('after', 'sequence to read after (default 0)', { type: 'integer', minimum: 0 })],
+  asOf: [query('asOf', 'answer as of a past point: epoch ms, ISO time, or pos:<global position>')],
+  timeoutMs: [
+    query('timeoutMs', 'reject with timeout (408) after this long', {
+      type: 'integer',
+      minimum: 0,
+    }),
+  ],
+  eventType: [{ name: 'eventType', in: 'query', required: true, schema: { type: 'string' } }],
+  all: [query('all', 'true: every process, terminal ones too', { type: 'boolean' })],
+  session: [query('session', 'only processes this session owns or holds a grant on')],
+  scope: [
+    { name: 'sessionId', in: 'query', required: true, schema: { type: 'string' } },
+    query('agentFrameId', 'frame part of the scope'),
+  ],
+  live: [query('live', 'true: non-terminal processes only', { type: 'boolean' })],
+  processId: [{ name: 'processId', in: 'query', required: true, schema: { type: 'string' } }],
+  history: [
+    query('fromMs', 'recorded at or after (epoch ms)', { type: 'number' }),
+    query('toMs', 'recorded at or before (epoch ms)', { type: 'number' }),
+    query('types', 'comma-separated domain event types'),
+  ],
+};
+
+/** The OpenAPI 3.1 document, generated from the same zod schemas the routes parse with. */
+export const openApiDocument = (): object => {
+  const errorResponse = (status: number) => ({
+    description:
+      Object.entries(statusOfCode)
+        .filter(([, s]) => s === status)
+        .map(([code]) => code)
+        .join(', ') || 'error',
+    content: { 'application/json': { schema: schemaOf(ErrorSchema, 'output') } },
+  });
+  const paths: Record<string, Record<string, object>> = {};
+  for (const op of operations) {
+    const content: Record<string, object> = {};
+    if (op.response) content['application/json'] = { schema: schemaOf(op.response, 'output') };
+    for (const type of op.streams ?? []) content[type] = { schema: { type: 'string' } };
+    const ok =
+      op.response || op.streams
+        ? { description: 'success', content }
+        : { description: 'done, no body' };
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
+      operationId: op.operationId,
+      summary: op.summary,
+      parameters: (op.params ?? []).flatMap((p) => parameters[p]),
+      ...(op.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: schemaOf(op.body, 'input') } },
+            },
+          }
+        : {}),
+      responses: {
+        [op.response || op.streams ? '200' : '204']: ok,
+        ...Object.fromEntries(
+          [400, 401, 404, 408, 409, 503].map((s) => [String(s), errorResponse(s)]),
+        ),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'procreg',
+      version: '0.1.0',
+      description:
+        'The process registry over HTTP. Errors are {"error":{"code","message"}} with the registry’s codes; 401/403 are code `unauthorized`. Send `Authorization: Bearer <token>`; `x-correlation-id` and `x-causation-id` are stamped into the events a request writes.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+};
