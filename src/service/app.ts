@@ -23,10 +23,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   hub: SseHub;
-  /** true once shutdown began: new requests get 503 */
-  draining(): boolean;
-  /** counts requests in flight, so shutdown can wait for them */
-  inflight: { count: number; idle(): void };
+  /** aborted once shutdown began: new requests get 503, long-poll waiters end */
+  shutdown: AbortSignal;
 }
 
 /** Paths anyone may read: the page, the API description, health and metrics. */
@@ -72,9 +70,8 @@ export const createApp = (deps: AppDeps): Hono<Env> => {
     c.set('operation', 'http');
     c.set('outcome', 'ok');
     c.header('x-correlation-id', correlationId);
-    deps.inflight.count += 1;
     try {
-      if (deps.draining()) {
+      if (deps.shutdown.aborted) {
         c.header('connection', 'close');
         throw new ServiceError(
           'unavailable',
@@ -101,8 +98,6 @@ export const createApp = (deps: AppDeps): Hono<Env> => {
       }
       await next();
     } finally {
-      deps.inflight.count -= 1;
-      if (deps.inflight.count === 0) deps.inflight.idle();
       const operation = c.get('operation');
       const outcome = c.get('outcome');
       const ms = performance.now() - started;
@@ -189,7 +184,7 @@ export const createApp = (deps: AppDeps): Hono<Env> => {
   app.get('/openapi.json', (c) => json(c, document));
 
   processRoutes(app);
-  streamRoutes(app, deps.hub, metrics);
+  streamRoutes(app, deps.hub, metrics, deps.shutdown);
   grantRoutes(app);
   adminRoutes(app, deps.hub);
   staticRoutes(app);

@@ -107,6 +107,8 @@ export const send = async (
     });
     req.end(body);
   });
+  // errors after this point (an aborted body) surface where the body is read
+  response.on('error', () => undefined);
   const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300) return response;
   const text = await readAll(response).catch(() => '');

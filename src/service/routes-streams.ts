@@ -3,7 +3,7 @@ import { isRegistryError } from '../domain/errors.ts';
 import { IdSchema, type ProcessEvent, WaitOptionsSchema } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
 import { requireVisible } from './access.ts';
-import { wireErrorOf } from './errors.ts';
+import { ServiceError, wireErrorOf } from './errors.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { readSideOf } from './read-side.ts';
 import { type SseHub, wantsEventStream } from './sse.ts';
@@ -14,7 +14,12 @@ import { type Ctx, type Env, intQuery, json, pathParam, stringify } from './wire
  * with Last-Event-ID) and the two waiters (SSE, or long-poll JSON). A closed connection
  * aborts the registry-side wait or subscription: nothing outlives its request.
  */
-export const streamRoutes = (app: Hono<Env>, hub: SseHub, metrics: ServiceMetrics): void => {
+export const streamRoutes = (
+  app: Hono<Env>,
+  hub: SseHub,
+  metrics: ServiceMetrics,
+  shutdown: AbortSignal,
+): void => {
   app.get('/processes/:id/events', async (c) => {
     const id = pathParam(c, 'id');
     const registry = c.get('registry');
@@ -53,7 +58,7 @@ export const streamRoutes = (app: Hono<Env>, hub: SseHub, metrics: ServiceMetric
     const eventType = parseInput(IdSchema, c.req.query('eventType'), 'event type');
     const after = intQuery(c, 'after', 0)!;
     const timeoutMs = intQuery(c, 'timeoutMs');
-    return waitRoute(c, hub, metrics, id, (registry, signal) =>
+    return waitRoute(c, { hub, metrics, shutdown }, id, (registry, signal) =>
       registry.waitEventAfter(id, eventType, after, waitOptions(signal, timeoutMs)),
     );
   });
@@ -62,7 +67,7 @@ export const streamRoutes = (app: Hono<Env>, hub: SseHub, metrics: ServiceMetric
     c.set('operation', 'awaitProcess');
     const id = pathParam(c, 'id');
     const timeoutMs = intQuery(c, 'timeoutMs');
-    return waitRoute(c, hub, metrics, id, (registry, signal) =>
+    return waitRoute(c, { hub, metrics, shutdown }, id, (registry, signal) =>
       registry.awaitProcess(id, waitOptions(signal, timeoutMs)),
     );
   });
@@ -82,8 +87,7 @@ const waitOptions = (signal: AbortSignal, timeoutMs: number | undefined) =>
  */
 const waitRoute = async (
   c: Ctx,
-  hub: SseHub,
-  metrics: ServiceMetrics,
+  { hub, metrics, shutdown }: { hub: SseHub; metrics: ServiceMetrics; shutdown: AbortSignal },
   id: string,
   wait: (registry: Ctx['var']['registry'], signal: AbortSignal) => Promise<unknown>,
 ): Promise<Response> => {
@@ -92,7 +96,15 @@ const waitRoute = async (
   if (!wantsEventStream(c)) {
     metrics.openWaiters.inc();
     try {
-      return json(c, await wait(registry, c.req.raw.signal));
+      return json(c, await wait(registry, AbortSignal.any([c.req.raw.signal, shutdown])));
+    } catch (error) {
+      if (isRegistryError(error, 'aborted') && shutdown.aborted) {
+        throw new ServiceError(
+          'unavailable',
+          'the procreg service is shutting down; wait again on another instance',
+        );
+      }
+      throw error;
     } finally {
       metrics.openWaiters.dec();
     }

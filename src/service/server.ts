@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
 import { RegistryError } from '../domain/errors.ts';
@@ -47,7 +47,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   const logger = options.logger ?? pino({ base: { service: 'procreg' } });
   const metrics = new ServiceMetrics();
   const hub = new SseHub((count) => metrics.sseClients.set(count));
-  let draining = false;
+  const shutdown = new AbortController();
   const idleWaiters: (() => void)[] = [];
   const inflight = {
     count: 0,
@@ -61,14 +61,22 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     logger,
     metrics,
     hub,
-    draining: () => draining,
-    inflight,
+    shutdown: shutdown.signal,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 7411, hostname: host }, () =>
       resolve(s),
     );
     s.once('error', reject);
+  });
+  // In flight = until the response is written out (or the client left): a handler returning
+  // its Response is not enough, the bytes must reach the socket before it may close.
+  server.on('request', (_req: unknown, res: NodeJS.EventEmitter) => {
+    inflight.count += 1;
+    res.once('close', () => {
+      inflight.count -= 1;
+      if (inflight.count === 0) inflight.idle();
+    });
   });
   // a keep-alive client pool reuses connections; idle ones close after this long
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = 30_000;
@@ -81,10 +89,13 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      shutdown.abort();
+      // Stop listening but keep open connections: http's own close() would also drop
+      // connections whose request is still being served (Node 20 counts them idle).
+      const closed = new Promise<void>((resolve) =>
+        Server.prototype.close.call(server, () => resolve()),
+      );
       hub.endAll('the service is shutting down');
-      // a stream's request ends when its handler returns, so this waits for commands only
       if (inflight.count > 0) {
         const drained = new Promise<void>((resolve) => idleWaiters.push(resolve));
         let timer: NodeJS.Timeout | undefined;
