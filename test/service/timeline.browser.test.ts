@@ -1,0 +1,148 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_SPAN_SECONDS, demoIds, ScriptClock, seedDemo } from '../../src/cli/demo-session.ts';
+import type { ProcessRegistry } from '../../src/index.ts';
+import type { RunningService } from '../../src/service/server.ts';
+import { serveOn } from './support.ts';
+
+/**
+ * The timeline page end to end in headless Chromium (Debian's `chromium`, driven by
+ * playwright-core). Screenshots go to test-artifacts/. Without Chromium the suite is
+ * skipped, and says so on stderr: install it with `apt-get install chromium`.
+ */
+const CHROMIUM = process.env.PROCREG_CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+if (!hasChromium) {
+  process.stderr.write(
+    `\n*** SKIPPED the browser test: no Chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set PROCREG_CHROMIUM. ***\n\n`,
+  );
+}
+
+describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
+  let local: ProcessRegistry;
+  let service: RunningService;
+  let close: () => Promise<void>;
+  let browser: Browser;
+  let page: Page;
+  let realTime = false;
+  const script = new ScriptClock(Date.now() - (DEMO_SPAN_SECONDS + 60) * 1000);
+  const shot = (name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const circles = () => page.locator('#timeline circle.ev[data-seq]').count();
+  /** Waits (in the page, re-checked on every frame) until `selector` matches `n` elements. */
+  const waitForCount = (selector: string, n: number) =>
+    page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${n}`);
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    ({ local, service, close } = await serveOn('memory:', {
+      clock: () => (realTime ? Date.now() : script.read()),
+    }));
+    await seedDemo(local, script);
+    realTime = true;
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await close?.();
+  });
+
+  it('lists the running processes, and all of them with the filter', async () => {
+    await page.goto(service.url);
+    await page.locator('#process-list tr[data-id]').first().waitFor();
+    const running = (await local.listNonTerminal()).map((r) => r.id);
+    expect(
+      await page
+        .locator('#process-list tr[data-id]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))),
+    ).toEqual(running);
+    await page.check('#filter-all');
+    await page.click('#filters button');
+    const all = (await local.listProcesses()).map((r) => r.id);
+    await waitForCount('#process-list tr[data-id]', all.length);
+    await page.fill('#filter-session', 'nobody');
+    await page.click('#filters button');
+    await page.locator('#empty').waitFor();
+    await page.goto(`${service.url}/#/?all=1`);
+    await waitForCount('#process-list tr[data-id]', all.length);
+    await shot('list');
+  });
+
+  it('draws a process history: events, wake with its ack, grants and the outcome', async () => {
+    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.researcher)}`);
+    await page.locator('#timeline svg').waitFor();
+    expect(await circles()).toBe((await local.eventsAfter(demoIds.researcher, 0)).length);
+    expect(await page.locator('#timeline .ack-dot').count()).toBe(1);
+    expect(await page.locator('#timeline .span-grant').count()).toBeGreaterThan(0);
+    expect(await page.locator('h1 .state').textContent()).toBe('completed');
+    expect(await page.locator('#history tbody tr').count()).toBe(
+      (await local.history(demoIds.researcher)).length,
+    );
+    await shot('process-researcher');
+    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.job)}`);
+    await page.locator('#timeline .span-lease').first().waitFor();
+    expect(await page.locator('h1 .state').textContent()).toBe('failed');
+    await shot('process-job');
+  });
+
+  it('follows a running process live as events arrive', async () => {
+    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.main)}`);
+    await page.locator('#timeline svg').waitFor();
+    const before = (await local.eventsAfter(demoIds.main, 0)).length;
+    expect(await circles()).toBe(before);
+    await page.waitForFunction(
+      "document.getElementById('status')?.textContent?.startsWith('live')",
+    );
+    await local.appendEvent(demoIds.main, {
+      eventType: 'turn.message',
+      payload: { role: 'assistant', text: 'one more thing' },
+    });
+    await waitForCount('#timeline circle.ev[data-seq]', before + 1);
+    await shot('process-main-live');
+  });
+
+  it('shows the registry as of a past moment, from the control and from the scrubber', async () => {
+    const history = await local.history(demoIds.main);
+    const appended = history.filter((h) => h.type === 'ProcessEventAppended');
+    const moment = appended[1]!.recordedAtMs; // after the second event
+    const expected = (await local.asOf(moment).eventsAfter(demoIds.main, 0)).length;
+    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.main)}?asOf=${moment}`);
+    await page.locator('#asof-banner').waitFor();
+    await waitForCount('#timeline circle.ev[data-seq]', expected);
+    expect(expected).toBeLessThan((await local.eventsAfter(demoIds.main, 0)).length);
+    await shot('process-main-asof');
+
+    // the header control: a moment before anything existed empties the list
+    await page.goto(`${service.url}/#/?all=1`);
+    await page.locator('#process-list').waitFor();
+    const first = (await local.history(demoIds.main))[0]!.recordedAtMs;
+    const local8601 = new Date(first - 60_000 - new Date(first).getTimezoneOffset() * 60_000)
+      .toISOString()
+      .slice(0, 19);
+    await page.fill('#asof', local8601);
+    await page.dispatchEvent('#asof', 'change');
+    await page.locator('#empty').waitFor();
+    expect(await page.locator('#asof-banner').count()).toBe(1);
+    await page.click('#live');
+    await page.locator('#process-list').waitFor();
+    expect(await page.locator('#asof-banner').count()).toBe(0);
+  });
+});
