@@ -32,17 +32,18 @@ export const canSee = async (
 };
 
 /**
- * The process's record if the principal may see it; a hidden process is `not_found` with
- * the registry's wording, never a different answer that would hint it exists.
+ * Refuses a process the principal may not see as `not_found`, with the registry's wording,
+ * never a different answer that would hint it exists. Admin and open principals see
+ * everything, so nothing is read for them: the registry itself answers for unknown ids.
  */
 export const requireVisible = async (
   source: VisibilitySource,
   principal: Principal,
   id: string,
-): Promise<ProcessRecord> => {
+): Promise<void> => {
+  if (principal.kind !== 'sessions') return;
   const record = await source.getProcess(id);
   if (!record || !(await canSee(source, principal, record))) throw unknownProcess(id);
-  return record;
 };
 
 export const isVisible = async (
