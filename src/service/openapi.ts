@@ -131,7 +131,7 @@ const operations: Operation[] = [
     path: '/processes/{id}/wake-events',
     operationId: 'wakeEventsAfter',
     summary: 'Unacked events with a wake, after a sequence',
-    params: ['id', 'after'],
+    params: ['id', 'after', 'asOf'],
     response: z.array(ProcessEventSchema),
   },
   {
@@ -259,7 +259,7 @@ const operations: Operation[] = [
     path: '/grants/check',
     operationId: 'hasHandleGrant',
     summary: 'Whether a scope holds a grant',
-    params: ['scope', 'processId'],
+    params: ['scope', 'processId', 'asOf'],
     response: GrantCheckSchema,
   },
   {
@@ -289,6 +289,14 @@ const operations: Operation[] = [
     path: '/verify',
     operationId: 'verifyProjections',
     summary: 'Rebuild read models and diff (admin); NDJSON progress then result',
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'post',
+    path: '/rebuild',
+    operationId: 'rebuildProjections',
+    summary:
+      'Empty the read models and rebuild them from the log (admin); NDJSON progress then result',
     streams: ['application/x-ndjson'],
   },
   {

@@ -12,6 +12,8 @@ export type ReadSide = Pick<
   | 'listNonTerminal'
   | 'listProcesses'
   | 'getProcessLease'
+  | 'wakeEventsAfter'
+  | 'hasHandleGrant'
 >;
 
 /**

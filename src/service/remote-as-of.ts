@@ -56,6 +56,19 @@ export class RemoteAsOfView {
     return this.get(`/processes/${this.id(processId)}/events`, { after });
   }
 
+  async wakeEventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return this.get(`/processes/${this.id(processId)}/wake-events`, { after });
+  }
+
+  async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
+    const query = {
+      ...scopeQuery(scope),
+      processId: parseInput(IdSchema, processId, 'process id'),
+    };
+    return (await this.get<{ granted: boolean }>('/grants/check', query)).granted;
+  }
+
   async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {
     return this.get(`/processes/${this.id(processId)}/grants`);
   }

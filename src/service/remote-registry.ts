@@ -31,6 +31,7 @@ import {
   WaitOptionsSchema,
 } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
+import type { ModelProgress } from '../projections/runner.ts';
 import type { HandleGrantEntry } from '../queries/grants.ts';
 import {
   type HistoryEntry,
@@ -367,6 +368,12 @@ export class RemoteRegistry implements RegistrySurface {
       undefined,
       (p: { events: number; position: string; upTo: string }) =>
         onProgress?.({ events: p.events, position: BigInt(p.position), upTo: BigInt(p.upTo) }),
+    );
+  }
+
+  async rebuildProjections(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    await this.progress('/rebuild', undefined, (p: { done: string; head: string }) =>
+      onProgress?.({ done: BigInt(p.done), head: BigInt(p.head) }),
     );
   }
 

@@ -71,6 +71,16 @@ export const adminRoutes = (app: Hono<Env>, hub: SseHub): void => {
     return progressResponse((onProgress) => registry.verifyProjections(onProgress));
   });
 
+  app.post('/rebuild', async (c) => {
+    c.set('operation', 'rebuildProjections');
+    requireAdmin(c.get('principal'), 'rebuilding the read models');
+    const registry = c.get('registry');
+    return progressResponse(async (onProgress) => {
+      await registry.rebuildProjections(onProgress);
+      return null;
+    });
+  });
+
   app.get('/feed', async (c) => {
     c.set('operation', 'applied$');
     requireAdmin(c.get('principal'), 'following every domain event');

@@ -77,7 +77,7 @@ export const grantRoutes = (app: Hono<Env>): void => {
     const scope = scopeQuery(c);
     const processId = parseInput(IdSchema, c.req.query('processId'), 'process id');
     requireOwnScope(c.get('principal'), scope, 'checked');
-    return json(c, { granted: await c.get('registry').hasHandleGrant(scope, processId) });
+    return json(c, { granted: await readSideOf(c).hasHandleGrant(scope, processId) });
   });
 
   app.delete('/sessions/:sessionId/process-state', async (c) => {

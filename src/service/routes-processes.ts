@@ -110,8 +110,9 @@ export const processRoutes = (app: Hono<Env>): void => {
     c.set('operation', 'wakeEventsAfter');
     const id = pathParam(c, 'id');
     const after = intQuery(c, 'after', 0)!;
-    await requireVisible(c.get('registry'), c.get('principal'), id);
-    return json(c, await c.get('registry').wakeEventsAfter(id, after));
+    const view = readSideOf(c);
+    await requireVisible(view, c.get('principal'), id);
+    return json(c, await view.wakeEventsAfter(id, after));
   });
 
   app.post('/processes/:id/wake-acks', async (c) => {

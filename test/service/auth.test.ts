@@ -157,6 +157,7 @@ describe('the service with tokens: authentication, scopes, bad input', () => {
       ['GET', '/export'],
       ['POST', '/import', undefined],
       ['POST', '/verify'],
+      ['POST', '/rebuild'],
       ['GET', '/feed'],
     ];
     for (const [method, path, body] of refused) {

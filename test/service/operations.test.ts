@@ -65,6 +65,7 @@ describe('operations: OpenAPI, health, readiness, metrics', () => {
       'exportEvents',
       'importEvents',
       'verifyProjections',
+      'rebuildProjections',
     ]) {
       expect(operations).toContain(method);
     }
