@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessRegistry } from '../../src/index.ts';
+import { openRegistry, type ProcessRegistry } from '../../src/index.ts';
 import type { RunningService } from '../../src/service/server.ts';
 import { registration } from '../conformance/fixtures.ts';
 import { call } from './helpers.ts';
@@ -143,5 +143,15 @@ describe('operations: OpenAPI, health, readiness, metrics', () => {
     ]) {
       expect(text).toMatch(new RegExp(`^${gauge} \\d+$`, 'm'));
     }
+  });
+
+  it('rebuilds and verifies the read models through the remote registry, with progress', async () => {
+    const remote = await openRegistry(service.url);
+    const progress: bigint[] = [];
+    await remote.rebuildProjections(({ done }) => progress.push(done));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(await remote.verifyProjections()).toEqual([]);
+    expect((await remote.getProcess('p1'))?.id).toBe('p1');
+    await remote.close();
   });
 });
