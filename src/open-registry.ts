@@ -60,7 +60,10 @@ export const openRegistry = async (
   }
   if (typeof store === 'string' && isServiceUrl(store)) {
     if (options.clock !== undefined) {
-      throw new RegistryError('invalid', 'a procreg service uses its own clock; drop options.clock');
+      throw new RegistryError(
+        'invalid',
+        'a procreg service uses its own clock; drop options.clock',
+      );
     }
     // The remote registry has the same public surface; TypeScript treats the class type as
     // nominal (private members), hence the cast at this one place.
