@@ -38,6 +38,9 @@ export const staticRoutes = (app: Hono<Env>): void => {
         'content-type': type,
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
+        // everything the page needs is its own three files and the API on this origin
+        'content-security-policy':
+          "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
       });
     });
   }

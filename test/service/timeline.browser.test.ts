@@ -29,13 +29,22 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
   let realTime = false;
+  const consoleErrors: string[] = [];
   const script = new ScriptClock(Date.now() - (DEMO_SPAN_SECONDS + 60) * 1000);
   const shot = (name: string) =>
     page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const circles = () => page.locator('#timeline circle.ev[data-seq]').count();
-  /** Waits (in the page, re-checked on every frame) until `selector` matches `n` elements. */
-  const waitForCount = (selector: string, n: number) =>
-    page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${n}`);
+  /**
+   * Waits until `selector` matches at least `n` elements (Playwright re-checks as the page
+   * changes), then asserts it is exactly `n`. No page-side eval: the page's CSP forbids it.
+   */
+  const waitForCount = async (selector: string, n: number) => {
+    await page
+      .locator(selector)
+      .nth(n - 1)
+      .waitFor({ state: 'attached' });
+    expect(await page.locator(selector).count()).toBe(n);
+  };
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -59,6 +68,11 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
       ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // a script error or a content-security-policy violation shows up here
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -108,9 +122,7 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     await page.locator('#timeline svg').waitFor();
     const before = (await local.eventsAfter(demoIds.main, 0)).length;
     expect(await circles()).toBe(before);
-    await page.waitForFunction(
-      "document.getElementById('status')?.textContent?.startsWith('live')",
-    );
+    await page.locator('#status', { hasText: /^live/ }).waitFor();
     await local.appendEvent(demoIds.main, {
       eventType: 'turn.message',
       payload: { role: 'assistant', text: 'one more thing' },
@@ -126,7 +138,8 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     const expected = (await local.asOf(moment).eventsAfter(demoIds.main, 0)).length;
     await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.main)}?asOf=${moment}`);
     await page.locator('#asof-banner').waitFor();
-    await waitForCount('#timeline circle.ev[data-seq]', expected);
+    // the banner and the timeline are drawn together, from the as-of answers
+    expect(await circles()).toBe(expected);
     expect(expected).toBeLessThan((await local.eventsAfter(demoIds.main, 0)).length);
     await shot('process-main-asof');
 
@@ -144,5 +157,9 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     await page.click('#live');
     await page.locator('#process-list').waitFor();
     expect(await page.locator('#asof-banner').count()).toBe(0);
+  });
+
+  it('ran every page without a script error or a policy violation', () => {
+    expect(consoleErrors).toEqual([]);
   });
 });

@@ -173,7 +173,7 @@ const renderProcess = async (id, params, seq) => {
       <dt>registered</dt><dd>${escapeHtml(dateTime(record.createdAtMs))}</dd>
       <dt>lease</dt><dd>${leaseText}</dd>${outcome}
     </dl>
-    <div class="legend"><span><i style="background:var(--run)"></i>event</span><span><i style="background:var(--wake)"></i>wake (line to its ack)</span><span><i style="background:var(--grant)"></i>grant</span><span><i style="background:var(--lease)"></i>lease</span><span><i style="background:var(--ok)"></i>completed</span><span><i style="background:var(--fail)"></i>failed</span><span><i style="background:var(--asof)"></i>as of</span></div>
+    <div class="legend"><span><i class="k-event"></i>event</span><span><i class="k-wake"></i>wake (line to its ack)</span><span><i class="k-grant"></i>grant</span><span><i class="k-lease"></i>lease</span><span><i class="k-ok"></i>completed</span><span><i class="k-fail"></i>failed</span><span><i class="k-asof"></i>as of</span></div>
     <div class="timeline" id="timeline">${svg}</div>
     <input type="range" class="scrub" id="scrub" min="${model.start}" max="${Math.max(Date.now(), model.end)}" step="1000" value="${end}" title="drag to see the process as of that moment">
     <table id="history"><thead><tr><th>pos</th><th>time</th><th>actor</th><th>fact</th><th>detail</th></tr></thead><tbody>${historyRows}</tbody></table>`;
