@@ -222,6 +222,7 @@ export class RemoteRegistry implements RegistrySurface {
       { after },
       'event',
       (data) => JSON.parse(data),
+      true,
     );
   }
 

@@ -69,10 +69,35 @@ export const waitOverSse = <T>(
   });
 };
 
+/** Reconnects after a stream drops, waiting 100 ms, 200 ms, … up to 5 s each (26 s in all). */
+const RESUME_ATTEMPTS = 10;
+
+/** The service said no (a typed error event, or a 4xx): resuming would only repeat it. */
+class FinalError extends Error {
+  constructor(readonly error: unknown) {
+    super('final');
+  }
+}
+
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
 /**
  * An SSE stream as an Observable: subscribing opens the request, unsubscribing closes it
  * (and the service's subscription with it). `event` messages of the given name are parsed
- * and emitted; `error` fails the observable with the service's error; `end` completes it.
+ * and emitted; an `error` event fails the observable with the service's error. With
+ * `resume`, a dropped connection or a service shutting down (`end`) is reconnected, asking
+ * for what follows the last message id received (`Last-Event-ID`), so each event is still
+ * delivered once; after RESUME_ATTEMPTS failed reconnects it fails with `unavailable`.
+ * Without `resume`, `end` completes the observable.
  */
 export const followSse = <T>(
   conn: Connection,
@@ -81,24 +106,79 @@ export const followSse = <T>(
   query: Query,
   eventName: string,
   parse: (data: string) => T,
+  resume = false,
 ): Observable<T> =>
   new Observable<T>((subscriber) => {
     const controller = new AbortController();
     conn.open.add(controller);
-    (async () => {
-      const response = await send(conn, audit, {
-        method: 'GET',
-        path,
-        query,
-        accept: 'text/event-stream',
-        signal: controller.signal,
-      });
-      for await (const message of sseMessages(response)) {
-        if (message.event === eventName) subscriber.next(deepFreeze(parse(message.data)));
-        else if (message.event === 'error') throw sseError(message.data, conn.baseUrl);
-        else if (message.event === 'end') break;
+    let lastEventId: string | undefined;
+    let received = 0;
+    const once = async (): Promise<'ended' | 'dropped'> => {
+      let response: Awaited<ReturnType<typeof send>>;
+      try {
+        response = await send(conn, audit, {
+          method: 'GET',
+          path,
+          query: lastEventId === undefined ? query : { ...query, after: lastEventId },
+          accept: 'text/event-stream',
+          signal: controller.signal,
+        });
+      } catch (error) {
+        // unreachable or shutting down (503) may pass; any other answer is final
+        if (error instanceof RegistryError && error.code === 'unavailable') throw error;
+        throw new FinalError(error);
       }
-      subscriber.complete();
+      try {
+        for await (const message of sseMessages(response)) {
+          if (message.event === eventName) {
+            const value = deepFreeze(parse(message.data));
+            lastEventId = message.id ?? lastEventId;
+            received += 1;
+            subscriber.next(value);
+          } else if (message.event === 'error') {
+            throw new FinalError(sseError(message.data, conn.baseUrl));
+          } else if (message.event === 'end') return 'ended';
+        }
+      } catch (error) {
+        if (error instanceof FinalError) throw error;
+      }
+      return 'dropped';
+    };
+    (async () => {
+      for (let attempt = 0; ; ) {
+        let outcome: 'ended' | 'dropped' | RegistryError;
+        const before = received;
+        try {
+          outcome = await once();
+        } catch (error) {
+          if (error instanceof FinalError) throw error.error;
+          outcome = error as RegistryError;
+        }
+        // a connection that delivered something starts the reconnect budget afresh
+        if (received > before) attempt = 0;
+        if (controller.signal.aborted) {
+          if (conn.closed) throw controller.signal.reason;
+          return;
+        }
+        if (!resume) {
+          if (outcome === 'ended') return subscriber.complete();
+          throw outcome === 'dropped'
+            ? new RegistryError('unavailable', `the stream from ${conn.baseUrl}${path} was cut`)
+            : outcome;
+        }
+        attempt += 1;
+        if (attempt > RESUME_ATTEMPTS) {
+          throw new RegistryError(
+            'unavailable',
+            `the stream from the procreg service at ${conn.baseUrl} ended and ${RESUME_ATTEMPTS} reconnects failed; subscribe again later`,
+          );
+        }
+        await pause(Math.min(5_000, 100 * 2 ** (attempt - 1)), controller.signal);
+        if (controller.signal.aborted) {
+          if (conn.closed) throw controller.signal.reason;
+          return;
+        }
+      }
     })().catch((error: unknown) => {
       if (!controller.signal.aborted || conn.closed) subscriber.error(error);
     });

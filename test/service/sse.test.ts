@@ -1,10 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRegistry, type ProcessRegistry } from '../../src/index.ts';
-import type { RunningService } from '../../src/service/server.ts';
+import { type RunningService, startService } from '../../src/service/server.ts';
 import { registration } from '../conformance/fixtures.ts';
 import { call } from './helpers.ts';
 import { eventually, SseClient } from './sse-client.ts';
-import { serveOn } from './support.ts';
+import { quietLogger, serveOn } from './support.ts';
 
 const line = (text: string) => ({ eventType: 'producer.line', payload: { text } });
 const sequences = (messages: { event: string; id: string | undefined }[]) =>
@@ -156,8 +159,6 @@ describe('graceful shutdown', () => {
         return typeof member === 'function' ? member.bind(target) : member;
       },
     });
-    const { startService } = await import('../../src/service/server.ts');
-    const { quietLogger } = await import('./support.ts');
     const service = await startService({ registry: slow, port: 0, logger: quietLogger() });
     const stream = new SseClient(`${service.url}/processes/p1/events`);
     await stream.until(() => stream.status === 200);
@@ -177,5 +178,42 @@ describe('graceful shutdown', () => {
       { text: 'in flight' },
     ]);
     await local.close();
+  });
+});
+
+describe('the remote events$ across a service restart', () => {
+  it('reconnects after the service went away and resumes after the last event, each once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procreg-resume-'));
+    const url = `sqlite:${join(dir, 'registry.db')}`;
+    const first = await serveOn(url);
+    await first.local.registerProcess(registration('p1'));
+    await first.local.appendEvent('p1', line('1'));
+    const remote = await openRegistry(first.service.url);
+    const seen: number[] = [];
+    let failed: unknown;
+    const subscription = remote.events$('p1', 0).subscribe({
+      next: (event) => seen.push(event.sequence),
+      error: (error) => {
+        failed = error;
+      },
+    });
+    await eventually(() => seen.length === 1, 'first event');
+    await first.close(); // graceful: the stream ends with an `end` event
+    const local = await openRegistry(url);
+    const second = await startService({
+      registry: local,
+      port: first.service.port,
+      logger: quietLogger(),
+    });
+    await local.appendEvent('p1', line('2'));
+    await local.appendEvent('p1', line('3'));
+    await eventually(() => seen.length === 3 || failed !== undefined, 'resumed');
+    expect(failed).toBeUndefined();
+    expect(seen).toEqual([1, 2, 3]);
+    subscription.unsubscribe();
+    await remote.close();
+    await second.close();
+    await local.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
