@@ -34,6 +34,12 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
   const shot = (name: string) =>
     page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const circles = () => page.locator('#timeline circle.ev[data-seq]').count();
+  /** Opens a location of the page and waits until the page has drawn exactly that one. */
+  const show = async (hash: string) => {
+    await page.goto(`${service.url}/${hash}`);
+    await page.locator(`#main[data-rendered="${hash}"]`).waitFor({ state: 'attached' });
+  };
+  const processHash = (id: string, query = '') => `#/p/${encodeURIComponent(id)}${query}`;
   /**
    * Waits until `selector` matches at least `n` elements (Playwright re-checks as the page
    * changes), then asserts it is exactly `n`. No page-side eval: the page's CSP forbids it.
@@ -80,8 +86,7 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
   });
 
   it('lists the running processes, and all of them with the filter', async () => {
-    await page.goto(service.url);
-    await page.locator('#process-list tr[data-id]').first().waitFor();
+    await show('#/');
     const running = (await local.listNonTerminal()).map((r) => r.id);
     expect(
       await page
@@ -94,15 +99,17 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     await waitForCount('#process-list tr[data-id]', all.length);
     await page.fill('#filter-session', 'nobody');
     await page.click('#filters button');
-    await page.locator('#empty').waitFor();
-    await page.goto(`${service.url}/#/?all=1`);
+    await page
+      .locator('#main[data-rendered="#/?all=1&session=nobody"]')
+      .waitFor({ state: 'attached' });
+    expect(await page.locator('#empty').count()).toBe(1);
+    await show('#/?all=1');
     await waitForCount('#process-list tr[data-id]', all.length);
     await shot('list');
   });
 
   it('draws a process history: events, wake with its ack, grants and the outcome', async () => {
-    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.researcher)}`);
-    await page.locator('#timeline svg').waitFor();
+    await show(processHash(demoIds.researcher));
     expect(await circles()).toBe((await local.eventsAfter(demoIds.researcher, 0)).length);
     expect(await page.locator('#timeline .ack-dot').count()).toBe(1);
     expect(await page.locator('#timeline .span-grant').count()).toBeGreaterThan(0);
@@ -111,15 +118,14 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
       (await local.history(demoIds.researcher)).length,
     );
     await shot('process-researcher');
-    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.job)}`);
-    await page.locator('#timeline .span-lease').first().waitFor();
+    await show(processHash(demoIds.job));
+    expect(await page.locator('#timeline .span-lease').count()).toBe(1);
     expect(await page.locator('h1 .state').textContent()).toBe('failed');
     await shot('process-job');
   });
 
   it('follows a running process live as events arrive', async () => {
-    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.main)}`);
-    await page.locator('#timeline svg').waitFor();
+    await show(processHash(demoIds.main));
     const before = (await local.eventsAfter(demoIds.main, 0)).length;
     expect(await circles()).toBe(before);
     await page.locator('#status', { hasText: /^live/ }).waitFor();
@@ -136,15 +142,15 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     const appended = history.filter((h) => h.type === 'ProcessEventAppended');
     const moment = appended[1]!.recordedAtMs; // after the second event
     const expected = (await local.asOf(moment).eventsAfter(demoIds.main, 0)).length;
-    await page.goto(`${service.url}/#/p/${encodeURIComponent(demoIds.main)}?asOf=${moment}`);
-    await page.locator('#asof-banner').waitFor();
+    await show(processHash(demoIds.main, `?asOf=${moment}`));
+    expect(await page.locator('#asof-banner').count()).toBe(1);
     // the banner and the timeline are drawn together, from the as-of answers
     expect(await circles()).toBe(expected);
     expect(expected).toBeLessThan((await local.eventsAfter(demoIds.main, 0)).length);
     await shot('process-main-asof');
 
     // the header control: a moment before anything existed empties the list
-    await page.goto(`${service.url}/#/?all=1`);
+    await show('#/?all=1');
     await page.locator('#process-list').waitFor();
     const first = (await local.history(demoIds.main))[0]!.recordedAtMs;
     const local8601 = new Date(first - 60_000 - new Date(first).getTimezoneOffset() * 60_000)
@@ -152,10 +158,14 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
       .slice(0, 19);
     await page.fill('#asof', local8601);
     await page.dispatchEvent('#asof', 'change');
-    await page.locator('#empty').waitFor();
+    await page.locator('#main[data-rendered*="asOf="]').waitFor({ state: 'attached' });
+    expect(await page.locator('#empty').count()).toBe(1);
     expect(await page.locator('#asof-banner').count()).toBe(1);
     await page.click('#live');
-    await page.locator('#process-list').waitFor();
+    await page.locator('#main[data-rendered="#/?all=1"]').waitFor({ state: 'attached' });
+    expect(await page.locator('#process-list tr[data-id]').count()).toBe(
+      (await local.listProcesses()).length,
+    );
     expect(await page.locator('#asof-banner').count()).toBe(0);
   });
 

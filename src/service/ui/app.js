@@ -254,6 +254,8 @@ const render = async () => {
   } catch (error) {
     if (seq === renderSeq) showError(error);
   }
+  // which location the page now shows (tests and scripts wait on it)
+  if (seq === renderSeq) main.dataset.rendered = location.hash || '#/';
 };
 
 const toLocalInput = (ms) => {
