@@ -58,7 +58,8 @@ export const openRegistry = async (
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
   }
-  if (typeof store === 'string' && isServiceUrl(store)) {
+  const serviceUrl = serviceUrlOf(store ?? defaultStoreUrl());
+  if (serviceUrl !== undefined) {
     if (options.clock !== undefined) {
       throw new RegistryError(
         'invalid',
@@ -67,7 +68,7 @@ export const openRegistry = async (
     }
     // The remote registry has the same public surface; TypeScript treats the class type as
     // nominal (private members), hence the cast at this one place.
-    return (await openRemoteRegistry(store, options)) as unknown as ProcessRegistry;
+    return (await openRemoteRegistry(serviceUrl, options)) as unknown as ProcessRegistry;
   }
   const { stateCacheSize } = options;
   if (stateCacheSize !== undefined && !(Number.isInteger(stateCacheSize) && stateCacheSize >= 0)) {
@@ -135,6 +136,17 @@ const lookupsIn = (tables: ReadModelTables): Lookups => ({
   unackedWake: (processId, sequence) =>
     tables.unackedWakes(processId, sequence - 1)[0] === sequence,
 });
+
+/** The URL of a procreg service (`http(s)://…`, as a string or `{ url }`), else undefined. */
+const serviceUrlOf = (store: string | StoreOptions | EventStore): string | undefined => {
+  const url =
+    typeof store === 'string'
+      ? store
+      : !isEventStore(store) && 'url' in store && typeof store.url === 'string'
+        ? store.url
+        : undefined;
+  return url !== undefined && isServiceUrl(url) ? url : undefined;
+};
 
 /** An EventStoreDB store named with a read-models file: the store, and the file apart. */
 const modelsFileOf = (

@@ -6,13 +6,16 @@ import { RemoteRegistry } from './remote-registry.ts';
 export const isServiceUrl = (url: string): boolean => /^https?:\/\//i.test(url);
 
 /**
- * Connects to a procreg service. Resolves once the service answered and accepted the token
- * (a wrong token fails here, not on the first call).
+ * Connects to a procreg service with `options.token`, else env PROCREG_TOKEN (so the CLI
+ * works against a service: `PROCREG_TOKEN=… procreg --store http://host:7411 ls`). Resolves
+ * once the service answered and accepted the token (a wrong token fails here, not later).
  */
 export const openRemoteRegistry = async (
   url: string,
   options: { token?: string | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<RemoteRegistry> => {
+  const token = options.token ?? (env.PROCREG_TOKEN || undefined);
   let base: URL;
   try {
     base = new URL(url);
@@ -25,15 +28,15 @@ export const openRemoteRegistry = async (
       `service URL \`${url}\` takes no query; pass { token } as an option`,
     );
   }
-  if (
-    options.token !== undefined &&
-    (typeof options.token !== 'string' || !/^\S{1,4096}$/.test(options.token))
-  ) {
-    throw new RegistryError('invalid', 'options.token must be the bearer token string');
+  if (token !== undefined && (typeof token !== 'string' || !/^\S{1,4096}$/.test(token))) {
+    throw new RegistryError(
+      'invalid',
+      'the token (options.token or PROCREG_TOKEN) must be the bearer token string, without spaces',
+    );
   }
   const conn: Connection = {
     baseUrl: base.href.endsWith('/') ? base.href : `${base.href}/`,
-    token: options.token,
+    token,
     agent: connectionAgent(base),
     closed: false,
     open: new Set(),

@@ -65,6 +65,24 @@ const processRoutes: [method: string, path: string, body?: unknown, accept?: str
     { from: { sessionId: 'alice' }, to: { sessionId: 'x' }, processIds: ['{id}'] },
   ],
 ];
+/** Routes that name no process: scopes, sessions, the whole log. */
+const otherRoutes: [method: string, path: string, body?: unknown][] = [
+  ['POST', '/processes', { id: 'fresh', input: { type: 't' } }],
+  ['GET', '/processes'],
+  ['GET', '/processes?all=true&asOf=pos:1'],
+  ['GET', '/grants?sessionId=alice'],
+  ['GET', '/grants/check?sessionId=alice&processId=pa'],
+  ['POST', '/grants/revoke', { scope: { sessionId: 'alice' }, processId: 'pa' }],
+  ['DELETE', '/sessions/alice/process-state'],
+  ['GET', '/export'],
+  ['POST', '/import'],
+  ['POST', '/verify'],
+  ['POST', '/rebuild'],
+  ['GET', '/feed'],
+  ['GET', '/whoami'],
+];
+const bodyRoutes = [...processRoutes, ...otherRoutes].filter(([, , body]) => body !== undefined);
+
 const withId = (value: unknown, id: string): unknown =>
   JSON.parse(JSON.stringify(value ?? null).replaceAll('{id}', id)) ?? undefined;
 
@@ -98,6 +116,40 @@ describe('the service with tokens: authentication, scopes, bad input', () => {
         expect(reply.status, `token ${token}`).toBe(401);
         expect(reply.body).toMatchObject({ error: { code: 'unauthorized' } });
       }
+      expect(await exported(registry)).toEqual(before);
+    },
+  );
+
+  it.each(otherRoutes)(
+    '%s %s: 401 without a token or with a wrong one, writing nothing',
+    async (method, path, body) => {
+      const before = await exported(registry);
+      for (const token of [undefined, 'not-a-token']) {
+        const reply = await call(base, method, path, { token, body });
+        expect(reply.status, `token ${token}`).toBe(401);
+        expect(reply.body).toMatchObject({ error: { code: 'unauthorized' } });
+      }
+      expect(await exported(registry)).toEqual(before);
+    },
+  );
+
+  it.each(bodyRoutes)(
+    '%s %s: malformed (400) and oversized (413) bodies are invalid, writing nothing',
+    async (method, path, body) => {
+      const before = await exported(registry);
+      const url = path.replace('{id}', 'pa');
+      const malformed = await call(base, method, url, { token: tokens.alice, rawBody: '{"a":' });
+      expect(malformed).toMatchObject({ status: 400, body: { error: { code: 'invalid' } } });
+      const oversized = await call(base, method, url, {
+        token: tokens.alice,
+        rawBody: JSON.stringify({ ...(body as object), pad: 'x'.repeat(6 * 1024 * 1024) }),
+      });
+      expect(oversized).toMatchObject({ status: 413, body: { error: { code: 'invalid' } } });
+      const mistyped = await call(base, method, url, {
+        token: tokens.alice,
+        body: { ...(body as object), unexpected: 1 },
+      });
+      expect(mistyped).toMatchObject({ status: 400, body: { error: { code: 'invalid' } } });
       expect(await exported(registry)).toEqual(before);
     },
   );

@@ -154,4 +154,15 @@ describe('operations: OpenAPI, health, readiness, metrics', () => {
     expect((await remote.getProcess('p1'))?.id).toBe('p1');
     await remote.close();
   });
+
+  it('answers /readyz with 503 when the store behind it is gone, /healthz still 200', async () => {
+    const broken = await serveOn('memory:');
+    await broken.local.close();
+    expect(await call(broken.service.url, 'GET', '/readyz')).toMatchObject({
+      status: 503,
+      body: { error: { code: 'unavailable' } },
+    });
+    expect((await call(broken.service.url, 'GET', '/healthz')).status).toBe(200);
+    await broken.service.close();
+  });
 });

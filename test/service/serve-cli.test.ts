@@ -41,6 +41,16 @@ describe('procreg serve and procreg token', () => {
     await remote.close();
     await served.waitForStdout((out) => out.includes('"operation":"appendEvent"'));
 
+    // the CLI works against the service too: the store is the URL, the token from the env
+    const ls = await runCli(['--store', url, 'ls', '--all', '--json'], {
+      env: { PROCREG_TOKEN: agent.token },
+    });
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(jsonOf<{ processes: { id: string }[] }>(ls).processes.map((p) => p.id)).toEqual(['job']);
+    const refused = await runCli(['--store', url, 'ls'], { env: { PROCREG_TOKEN: 'wrong' } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('unknown or revoked token');
+
     served.child.kill('SIGTERM');
     const result = await served.exited;
     expect(result.code, result.stderr).toBe(0);
