@@ -60,6 +60,10 @@ interface Operation {
   response?: z.ZodType;
   /** content types besides JSON the response may have */
   streams?: ('text/event-stream' | 'application/x-ndjson')[];
+  /** served without a token */
+  open?: boolean;
+  /** another content type of the response (metrics text, the page) */
+  text?: string;
 }
 
 /** Every route, in the order of SPEC.md's table; the document is generated from this. */
@@ -292,6 +296,56 @@ const operations: Operation[] = [
     streams: ['application/x-ndjson'],
   },
   {
+    method: 'get',
+    path: '/whoami',
+    operationId: 'whoami',
+    summary: 'The caller as the service sees it: actor, access (admin, sessions or open), sessions',
+    response: z.strictObject({
+      actor: z.string().nullable(),
+      access: z.enum(['admin', 'sessions', 'open']),
+      sessions: z.array(z.string()).optional(),
+    }),
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'healthz',
+    summary: 'Liveness: the process answers',
+    response: z.strictObject({
+      status: z.literal('ok'),
+      durabilityTier: z.enum(['inline', 'durable']),
+    }),
+    open: true,
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'readyz',
+    summary: 'Readiness: the store answers and the read models have caught up (503 otherwise)',
+    response: z.strictObject({
+      status: z.literal('ready'),
+      position: z.string(),
+      caughtUpEvents: z.number(),
+    }),
+    open: true,
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics',
+    text: 'text/plain',
+    open: true,
+  },
+  {
+    method: 'get',
+    path: '/',
+    operationId: 'timelinePage',
+    summary: 'The web timeline (HTML; its files under /ui/)',
+    text: 'text/html',
+    open: true,
+  },
+  {
     method: 'post',
     path: '/rebuild',
     operationId: 'rebuildProjections',
@@ -369,14 +423,16 @@ export const openApiDocument = (): object => {
     const content: Record<string, object> = {};
     if (op.response) content['application/json'] = { schema: schemaOf(op.response, 'output') };
     for (const type of op.streams ?? []) content[type] = { schema: { type: 'string' } };
+    if (op.text) content[op.text] = { schema: { type: 'string' } };
     const ok =
-      op.response || op.streams
+      op.response || op.streams || op.text
         ? { description: 'success', content }
         : { description: 'done, no body' };
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       operationId: op.operationId,
       summary: op.summary,
+      ...(op.open ? { security: [] } : {}),
       parameters: (op.params ?? []).flatMap((p) => parameters[p]),
       ...(op.body
         ? {
@@ -387,7 +443,7 @@ export const openApiDocument = (): object => {
           }
         : {}),
       responses: {
-        [op.response || op.streams ? '200' : '204']: ok,
+        [op.response || op.streams || op.text ? '200' : '204']: ok,
         ...Object.fromEntries(
           [400, 401, 404, 408, 409, 503].map((s) => [String(s), errorResponse(s)]),
         ),
