@@ -32,7 +32,6 @@ import {
 } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
 import type { ModelProgress } from '../projections/runner.ts';
-import type { HandleGrantEntry } from '../queries/grants.ts';
 import {
   type HistoryEntry,
   type HistoryOptions,
@@ -41,8 +40,15 @@ import {
 import type { ProjectionDifference } from '../queries/verify.ts';
 import type { ProcessRegistry } from '../registry.ts';
 import type { DurabilityTier } from '../store/port.ts';
-import { RemoteAsOfView, scopeQuery } from './remote-as-of.ts';
-import { type Connection, encodePath, lines, send, sendJson } from './remote-http.ts';
+import { type Connection, encodePath } from './remote-http.ts';
+import {
+  exportOver,
+  historyOver,
+  iterateHistoryOver,
+  withPosition,
+  withProgress,
+} from './remote-log.ts';
+import { RemoteAsOfView, RemoteReads } from './remote-reads.ts';
 import { followSse, waitOverSse } from './remote-streams.ts';
 
 /** The public surface of `ProcessRegistry` (its methods and properties, not its internals). */
@@ -61,11 +67,6 @@ const AsOfPointSchema = z.union([
   z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),
 ]);
 
-const withPosition = <T extends { position: unknown }>(entry: T): T => ({
-  ...entry,
-  position: BigInt(entry.position as string),
-});
-
 /**
  * A `ProcessRegistry` backed by a procreg service (`openRegistry('http://host:7411', { token })`).
  * Arguments are validated here with the registry's own schemas (so bad input fails the same
@@ -74,25 +75,18 @@ const withPosition = <T extends { position: unknown }>(entry: T): T => ({
  * aborts the wait inside the service too. Timestamps come from the service's clock; the
  * audit actor comes from the token (`withContext` actors count only on an open service).
  */
-export class RemoteRegistry implements RegistrySurface {
+export class RemoteRegistry extends RemoteReads implements RegistrySurface {
   constructor(
-    private readonly conn: Connection,
+    conn: Connection,
     readonly durabilityTier: DurabilityTier,
-    private readonly audit: AuditContext = {},
-  ) {}
+    audit: AuditContext = {},
+  ) {
+    super(conn, audit);
+  }
 
   withContext(context: AuditContext): RemoteRegistry {
     const audit = parseInput(AuditContextSchema, context, 'audit context');
     return new RemoteRegistry(this.conn, this.durabilityTier, audit);
-  }
-
-  private json<T>(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    body?: unknown,
-    query?: Record<string, string | number | boolean | undefined>,
-  ): Promise<T> {
-    return sendJson<T>(this.conn, this.audit, { method, path, body, ...(query ? { query } : {}) });
   }
 
   async registerProcess(registration: ProcessRegistration): Promise<ProcessRecord> {
@@ -132,24 +126,6 @@ export class RemoteRegistry implements RegistrySurface {
     return this.json('POST', '/grants/transfer', { from: f, to: t, processIds: ids });
   }
 
-  async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
-    return this.json('GET', '/grants', undefined, scopeQuery(scope));
-  }
-
-  async listLiveHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
-    return this.json('GET', '/grants', undefined, { ...scopeQuery(scope), live: true });
-  }
-
-  async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
-    const query = { ...scopeQuery(scope), processId: this.id(processId) };
-    return (await this.json<{ granted: boolean }>('GET', '/grants/check', undefined, query))
-      .granted;
-  }
-
-  async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {
-    return this.json('GET', `/processes/${encodePath(this.id(processId))}/grants`);
-  }
-
   async deleteSessionProcessState(sessionId: string): Promise<SessionDeleteReport> {
     const sid = parseInput(IdSchema, sessionId, 'session id');
     return this.json('DELETE', `/sessions/${encodePath(sid)}/process-state`);
@@ -165,18 +141,6 @@ export class RemoteRegistry implements RegistrySurface {
     const id = this.id(processId);
     const batch = parseInput(AppendBatchSchema, requests, 'append requests');
     return this.json('POST', `/processes/${encodePath(id)}/event-batches`, batch);
-  }
-
-  async eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    const id = this.id(processId);
-    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    return this.json('GET', `/processes/${encodePath(id)}/events`, undefined, { after });
-  }
-
-  async wakeEventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    const id = this.id(processId);
-    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
-    return this.json('GET', `/processes/${encodePath(id)}/wake-events`, undefined, { after });
   }
 
   async waitEventAfter(
@@ -241,28 +205,10 @@ export class RemoteRegistry implements RegistrySurface {
     return this.json('POST', `/processes/${encodePath(id)}/completion`, output);
   }
 
-  async getProcess(processId: string): Promise<ProcessRecord | undefined> {
-    const id = this.id(processId);
-    return this.json<ProcessRecord>('GET', `/processes/${encodePath(id)}`).catch(
-      (error: unknown) => {
-        if (error instanceof RegistryError && error.code === 'not_found') return undefined;
-        throw error;
-      },
-    );
-  }
-
   async ackWake(processId: string, sequence: number): Promise<void> {
     const id = this.id(processId);
     const seq = parseInput(SequenceSchema, sequence, 'sequence');
     return this.json('POST', `/processes/${encodePath(id)}/wake-acks`, { sequence: seq });
-  }
-
-  async listNonTerminal(): Promise<ProcessRecord[]> {
-    return this.json('GET', '/processes');
-  }
-
-  async listProcesses(): Promise<ProcessRecord[]> {
-    return this.json('GET', '/processes', undefined, { all: true });
   }
 
   async claimProcessLease(
@@ -292,36 +238,16 @@ export class RemoteRegistry implements RegistrySurface {
     });
   }
 
-  async getProcessLease(processId: string): Promise<ProcessLease | undefined> {
-    const id = this.id(processId);
-    return (
-      (await this.json<{ lease: ProcessLease | null }>('GET', `/processes/${encodePath(id)}/lease`))
-        .lease ?? undefined
-    );
-  }
-
   async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
-    const entries = await this.json<HistoryEntry[]>(
-      'GET',
-      `/processes/${encodePath(id)}/history`,
-      undefined,
-      historyQuery(opts),
-    );
-    return entries.map(withPosition);
+    return historyOver(this.conn, this.audit, id, opts);
   }
 
   async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
-    const response = await send(this.conn, this.audit, {
-      method: 'GET',
-      path: `/processes/${encodePath(id)}/history`,
-      query: historyQuery(opts),
-      accept: 'application/x-ndjson',
-    });
-    for await (const line of lines(response)) if (line) yield withPosition(JSON.parse(line));
+    yield* iterateHistoryOver(this.conn, this.audit, id, opts);
   }
 
   asOf(at: number | { timeMs: number } | { position: bigint | number }): RemoteAsOfView {
@@ -336,12 +262,7 @@ export class RemoteRegistry implements RegistrySurface {
   }
 
   async *exportEvents(): AsyncGenerator<string> {
-    const response = await send(this.conn, this.audit, {
-      method: 'GET',
-      path: '/export',
-      accept: 'application/x-ndjson',
-    });
-    for await (const line of lines(response)) if (line) yield `${line}\n`;
+    yield* exportOver(this.conn, this.audit);
   }
 
   async importEvents(
@@ -358,13 +279,17 @@ export class RemoteRegistry implements RegistrySurface {
     // the service reads the text twice (check, then write); it is sent once
     let text = '';
     for await (const chunk of source()) text += chunk.endsWith('\n') ? chunk : `${chunk}\n`;
-    return this.progress('/import', text, (p: ImportProgress) => onProgress?.(p));
+    return withProgress(this.conn, this.audit, '/import', text, (p: ImportProgress) =>
+      onProgress?.(p),
+    );
   }
 
   async verifyProjections(
     onProgress?: (progress: { events: number; position: bigint; upTo: bigint }) => void,
   ): Promise<ProjectionDifference[]> {
-    return this.progress(
+    return withProgress(
+      this.conn,
+      this.audit,
       '/verify',
       undefined,
       (p: { events: number; position: string; upTo: string }) =>
@@ -373,8 +298,13 @@ export class RemoteRegistry implements RegistrySurface {
   }
 
   async rebuildProjections(onProgress?: (progress: ModelProgress) => void): Promise<void> {
-    await this.progress('/rebuild', undefined, (p: { done: string; head: string }) =>
-      onProgress?.({ done: BigInt(p.done), head: BigInt(p.head) }),
+    await withProgress(
+      this.conn,
+      this.audit,
+      '/rebuild',
+      undefined,
+      (p: { done: string; head: string }) =>
+        onProgress?.({ done: BigInt(p.done), head: BigInt(p.head) }),
     );
   }
 
@@ -386,42 +316,11 @@ export class RemoteRegistry implements RegistrySurface {
   async close(): Promise<void> {
     if (this.conn.closed) return;
     this.conn.closed = true;
-    for (const controller of this.conn.open)
+    // aborting removes each from the set; a Set iterator tolerates that
+    for (const controller of this.conn.open) {
       controller.abort(new RegistryError('unavailable', 'the registry was closed while waiting'));
-    this.conn.agent.destroy();
-  }
-
-  private async progress<P, R>(
-    path: string,
-    rawBody: string | undefined,
-    onProgress: (p: P) => void,
-  ): Promise<R> {
-    const response = await send(this.conn, this.audit, {
-      method: 'POST',
-      path,
-      accept: 'application/x-ndjson',
-      ...(rawBody !== undefined ? { rawBody } : {}),
-    });
-    for await (const line of lines(response)) {
-      if (!line) continue;
-      const message = JSON.parse(line) as {
-        progress?: P;
-        result?: R;
-        error?: { code: string; message: string };
-      };
-      if (message.progress !== undefined) onProgress(message.progress);
-      else if (message.error)
-        throw new RegistryError(message.error.code as 'invalid', message.error.message);
-      else return message.result as R;
     }
-    throw new RegistryError(
-      'unavailable',
-      `the procreg service at ${this.conn.baseUrl} ended ${path} without a result`,
-    );
-  }
-
-  private id(processId: string): string {
-    return parseInput(IdSchema, processId, 'process id');
+    this.conn.agent.destroy();
   }
 
   private ensureOpen(): void {
@@ -432,10 +331,3 @@ export class RemoteRegistry implements RegistrySurface {
       );
   }
 }
-
-const historyQuery = (opts: HistoryOptions) => ({
-  fromMs: opts?.fromMs,
-  toMs: opts?.toMs,
-  types: opts?.types?.join(','),
-  pageSize: opts?.pageSize,
-});
