@@ -15,10 +15,11 @@ export interface SseSender {
 /** Comment line sent this often so proxies and clients see a live connection. */
 const HEARTBEAT_MS = 15_000;
 /**
- * A client this far behind (messages queued, unread) is cut off with an `error` event
- * rather than buffered without bound; it reconnects with Last-Event-ID and catches up.
+ * A client this far behind (bytes queued, unread) is ended with an `end` event rather than
+ * buffered without bound; it reconnects with Last-Event-ID and resumes (the remote
+ * registry's events$ does so by itself). Generous, so a large catch-up fits.
  */
-const MAX_QUEUED_MESSAGES = 10_000;
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Server-Sent Event streams: every open stream is tracked, so the gauge is exact and a
@@ -68,60 +69,64 @@ export class SseHub {
       c.req.raw.signal.removeEventListener('abort', finish);
       teardown?.();
     };
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controllerRef = controller;
-        hub.open.add(stream);
-        hub.onCount(hub.open.size);
-        c.req.raw.signal.addEventListener('abort', finish);
-        controller.enqueue(encoder.encode(': stream open\n\n'));
-        heartbeat = setInterval(() => {
-          try {
-            controller.enqueue(encoder.encode(': keep-alive\n\n'));
-          } catch {
-            finish();
-          }
-        }, HEARTBEAT_MS);
-        heartbeat.unref();
-        const sender: SseSender = {
-          send: ({ event, id, data }) => {
-            if (ended.signal.aborted) return;
-            if ((controller.desiredSize ?? 0) < -MAX_QUEUED_MESSAGES) {
-              controller.enqueue(
-                encoder.encode(
-                  `event: error\ndata: ${JSON.stringify({ code: 'unavailable', message: 'the stream fell too far behind; reconnect with Last-Event-ID to resume' })}\n\n`,
-                ),
-              );
-              controller.close();
-              finish();
-              return;
-            }
-            const lines = `${event ? `event: ${event}\n` : ''}${id !== undefined ? `id: ${id}\n` : ''}data: ${data}\n\n`;
-            controller.enqueue(encoder.encode(lines));
-          },
-          close: () => {
-            if (ended.signal.aborted) return;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          controllerRef = controller;
+          hub.open.add(stream);
+          hub.onCount(hub.open.size);
+          c.req.raw.signal.addEventListener('abort', finish);
+          controller.enqueue(encoder.encode(': stream open\n\n'));
+          heartbeat = setInterval(() => {
             try {
-              controller.close();
+              controller.enqueue(encoder.encode(': keep-alive\n\n'));
             } catch {
-              // the client went first
+              finish();
             }
+          }, HEARTBEAT_MS);
+          heartbeat.unref();
+          const sender: SseSender = {
+            send: ({ event, id, data }) => {
+              if (ended.signal.aborted) return;
+              if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) {
+                const reason =
+                  'the client fell too far behind; reconnect with Last-Event-ID to resume';
+                controller.enqueue(
+                  encoder.encode(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`),
+                );
+                controller.close();
+                finish();
+                return;
+              }
+              const lines = `${event ? `event: ${event}\n` : ''}${id !== undefined ? `id: ${id}\n` : ''}data: ${data}\n\n`;
+              controller.enqueue(encoder.encode(lines));
+            },
+            close: () => {
+              if (ended.signal.aborted) return;
+              try {
+                controller.close();
+              } catch {
+                // the client went first
+              }
+              finish();
+            },
+          };
+          try {
+            teardown = start(sender, ended.signal);
+            // start may have closed the stream synchronously (e.g. an immediate result)
+            if (ended.signal.aborted) teardown();
+          } catch (error) {
             finish();
-          },
-        };
-        try {
-          teardown = start(sender, ended.signal);
-          // start may have closed the stream synchronously (e.g. an immediate result)
-          if (ended.signal.aborted) teardown();
-        } catch (error) {
+            throw error;
+          }
+        },
+        cancel() {
           finish();
-          throw error;
-        }
+        },
       },
-      cancel() {
-        finish();
-      },
-    });
+      // counted in bytes, so the limit above is a memory bound
+      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+    );
     return c.body(body, 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
