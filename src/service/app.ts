@@ -11,6 +11,7 @@ import { adminRoutes } from './routes-admin.ts';
 import { grantRoutes } from './routes-grants.ts';
 import { processRoutes } from './routes-processes.ts';
 import { streamRoutes } from './routes-streams.ts';
+import { temporalRoutes } from './routes-temporal.ts';
 import type { SseHub } from './sse.ts';
 import { staticRoutes } from './static.ts';
 import type { Principal, TokenTable } from './tokens.ts';
@@ -186,6 +187,7 @@ export const createApp = (deps: AppDeps): Hono<Env> => {
   processRoutes(app);
   streamRoutes(app, deps.hub, metrics, deps.shutdown);
   grantRoutes(app);
+  temporalRoutes(app);
   adminRoutes(app, deps.hub);
   staticRoutes(app);
   return app;

@@ -48,7 +48,8 @@ export type Param =
   | 'scope'
   | 'live'
   | 'processId'
-  | 'history';
+  | 'history'
+  | 'window';
 export interface Operation {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
@@ -273,6 +274,35 @@ export const operations: Operation[] = [
     summary: 'Revoke every grant of a session and report',
     params: ['sessionId'],
     response: SessionDeleteReportSchema,
+  },
+  {
+    method: 'get',
+    path: '/changes',
+    operationId: 'changesBetween',
+    summary:
+      'Per process, what changed between two moments (from=, to=: epoch ms, ISO time or pos:N)',
+    params: ['window'],
+    response: z.looseObject({
+      from: z.looseObject({}),
+      to: z.looseObject({}),
+      processes: z.array(z.looseObject({ processId: z.string() })),
+    }),
+  },
+  {
+    method: 'get',
+    path: '/as-of/position',
+    operationId: 'asOf.position',
+    summary: 'The last log position an asOf point includes',
+    params: ['asOf'],
+    response: z.strictObject({ position: z.string() }),
+  },
+  {
+    method: 'get',
+    path: '/as-of/leases',
+    operationId: 'asOf.leases',
+    summary: 'Every lease stored at an asOf point (possibly expired by then)',
+    params: ['asOf'],
+    response: z.array(ProcessLeaseSchema),
   },
   {
     method: 'get',

@@ -41,6 +41,10 @@ const parameters: Record<Param, object[]> = {
   ],
   live: [query('live', 'true: non-terminal processes only', { type: 'boolean' })],
   processId: [{ name: 'processId', in: 'query', required: true, schema: { type: 'string' } }],
+  window: [
+    { name: 'from', in: 'query', required: true, schema: { type: 'string' } },
+    { name: 'to', in: 'query', required: true, schema: { type: 'string' } },
+  ],
   history: [
     query('fromMs', 'recorded at or after (epoch ms)', { type: 'number' }),
     query('toMs', 'recorded at or before (epoch ms)', { type: 'number' }),

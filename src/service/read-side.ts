@@ -24,7 +24,7 @@ export const parseAsOf = (raw: string | undefined): number | { position: bigint 
   if (raw === undefined || raw === '') return undefined;
   const pos = /^pos:(\d{1,19})$/.exec(raw);
   if (pos) return { position: BigInt(pos[1]!) };
-  if (/^\d{1,16}$/.test(raw)) return Number(raw);
+  if (/^-?\d{1,16}(\.\d{1,6})?$/.test(raw)) return Number(raw);
   const ms = Date.parse(raw);
   if (Number.isFinite(ms) && /^\d{4}-\d\d-\d\d/.test(raw)) return ms;
   throw new ServiceError(

@@ -112,4 +112,15 @@ export class RemoteReads {
 }
 
 /** The remote counterpart of `AsOfView`: the same reads, as the registry was at a point. */
-export class RemoteAsOfView extends RemoteReads {}
+export class RemoteAsOfView extends RemoteReads {
+  /** Every lease stored at the point (possibly expired by then), by process id. */
+  async leases(): Promise<ProcessLease[]> {
+    return this.json('GET', '/as-of/leases');
+  }
+
+  /** The last position of the log the view includes. */
+  async position(): Promise<bigint> {
+    const answer = await this.json<{ position: string }>('GET', '/as-of/position');
+    return BigInt(answer.position);
+  }
+}

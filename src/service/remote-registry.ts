@@ -32,6 +32,7 @@ import {
 } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
 import type { ModelProgress } from '../projections/runner.ts';
+import type { Changes } from '../queries/changes.ts';
 import {
   type HistoryEntry,
   type HistoryOptions,
@@ -56,7 +57,7 @@ export type RegistrySurface = Omit<
   { [K in keyof ProcessRegistry]: ProcessRegistry[K] },
   'asOf' | 'withContext'
 > & {
-  asOf(at: number | { timeMs: number } | { position: bigint | number }): RemoteAsOfView;
+  asOf(at: AsOfPointInput): RemoteAsOfView;
   withContext(context: AuditContext): RegistrySurface;
 };
 
@@ -66,6 +67,17 @@ const AsOfPointSchema = z.union([
   z.strictObject({ timeMs: z.number().finite() }),
   z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),
 ]);
+type AsOfPointInput = number | { timeMs: number } | { position: bigint | number };
+
+/** A point as the service's `asOf`/`from`/`to` parameter, validated like `asOf(point)`. */
+const pointParam = (at: AsOfPointInput): string => {
+  const point = parseInput(
+    AsOfPointSchema,
+    typeof at === 'number' ? { timeMs: at } : at,
+    'asOf point',
+  );
+  return 'position' in point ? `pos:${BigInt(point.position)}` : String(point.timeMs);
+};
 
 /**
  * A `ProcessRegistry` backed by a procreg service (`openRegistry('http://host:7411', { token })`).
@@ -250,15 +262,19 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     yield* iterateHistoryOver(this.conn, this.audit, id, opts);
   }
 
-  asOf(at: number | { timeMs: number } | { position: bigint | number }): RemoteAsOfView {
+  asOf(at: AsOfPointInput): RemoteAsOfView {
     this.ensureOpen();
-    const point = parseInput(
-      AsOfPointSchema,
-      typeof at === 'number' ? { timeMs: at } : at,
-      'asOf point',
-    );
-    const param = 'position' in point ? `pos:${BigInt(point.position)}` : String(point.timeMs);
-    return new RemoteAsOfView(this.conn, this.audit, param);
+    return new RemoteAsOfView(this.conn, this.audit, pointParam(at));
+  }
+
+  async changesBetween(from: AsOfPointInput, to: AsOfPointInput): Promise<Changes> {
+    const query = { from: pointParam(from), to: pointParam(to) };
+    const changes = await this.json<Changes>('GET', '/changes', undefined, query);
+    return {
+      ...changes,
+      from: { ...changes.from, position: BigInt(changes.from.position) },
+      to: { ...changes.to, position: BigInt(changes.to.position) },
+    };
   }
 
   async *exportEvents(): AsyncGenerator<string> {

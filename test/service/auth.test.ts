@@ -80,6 +80,9 @@ const otherRoutes: [method: string, path: string, body?: unknown][] = [
   ['POST', '/rebuild'],
   ['GET', '/feed'],
   ['GET', '/whoami'],
+  ['GET', '/changes?from=0&to=pos:99'],
+  ['GET', '/as-of/position?asOf=pos:1'],
+  ['GET', '/as-of/leases?asOf=pos:99'],
 ];
 const bodyRoutes = [...processRoutes, ...otherRoutes].filter(([, , body]) => body !== undefined);
 
@@ -192,6 +195,28 @@ describe('the service with tokens: authentication, scopes, bad input', () => {
       { token: tokens.alice },
     );
     expect(check.body).toEqual({ granted: true });
+  });
+
+  it('filters changesBetween and the leases as of a point to what the token sees', async () => {
+    await registry.claimProcessLease('pb', 'bob-worker', 600_000);
+    const changes = await call(base, 'GET', `/changes?from=0&to=${Date.now() + 1000}`, {
+      token: tokens.alice,
+    });
+    expect(changes.status).toBe(200);
+    const ids = (changes.body as { processes: { processId: string }[] }).processes.map(
+      (p) => p.processId,
+    );
+    expect(ids).toContain('pa');
+    expect(ids).not.toContain('pb');
+    const leases = await call(base, 'GET', `/as-of/leases?asOf=${Date.now() + 1000}`, {
+      token: tokens.alice,
+    });
+    expect(leases.status).toBe(200);
+    expect((leases.body as { processId: string }[]).map((l) => l.processId)).not.toContain('pb');
+    const all = await call(base, 'GET', `/as-of/leases?asOf=${Date.now() + 1000}`, {
+      token: tokens.admin,
+    });
+    expect((all.body as { processId: string }[]).map((l) => l.processId)).toContain('pb');
   });
 
   it("refuses (403, writing nothing) to act for another session's scope or on the whole log", async () => {
