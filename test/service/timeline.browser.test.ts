@@ -5,8 +5,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SPAN_SECONDS, demoIds, ScriptClock, seedDemo } from '../../src/cli/demo-session.ts';
 import type { ProcessRegistry } from '../../src/index.ts';
-import type { RunningService } from '../../src/service/server.ts';
-import { serveOn } from './support.ts';
+import { type RunningService, startService } from '../../src/service/server.ts';
+import { newToken, TokenTable } from '../../src/service/tokens.ts';
+import { quietLogger, serveOn } from './support.ts';
 
 /**
  * The timeline page end to end in headless Chromium (Debian's `chromium`, driven by
@@ -167,6 +168,49 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
       (await local.listProcesses()).length,
     );
     expect(await page.locator('#asof-banner').count()).toBe(0);
+  });
+
+  it('asks for a token when the service has tokens, then shows only what the token sees', async () => {
+    const { token, entry } = newToken('agent-other', { sessions: ['other-session'] });
+    const guarded = await startService({
+      registry: local,
+      port: 0,
+      tokens: new TokenTable({ tokens: [entry] }),
+      logger: quietLogger(),
+    });
+    await local.registerProcess({
+      id: 'other:job',
+      input: { type: 'job' },
+      provenance: { ownerScope: { sessionId: 'other-session' }, hostProfileId: 'h' },
+    });
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 500 } });
+    fresh.on('pageerror', (error) => consoleErrors.push(error.message));
+    try {
+      await fresh.goto(`${guarded.url}/#/`);
+      await fresh.locator('#main[data-rendered="#/"]').waitFor({ state: 'attached' });
+      expect(await fresh.locator('#error').textContent()).toContain('missing bearer token');
+      await fresh.locator('#whoami', { hasText: 'token needed' }).waitFor();
+      await fresh.fill('#token', token);
+      await fresh.press('#token', 'Enter');
+      await fresh.locator('#process-list tr[data-id]').first().waitFor();
+      expect(
+        await fresh
+          .locator('#process-list tr[data-id]')
+          .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))),
+      ).toEqual(['other:job']);
+      await fresh.locator('#whoami', { hasText: 'agent-other (other-session)' }).waitFor();
+      // another session's process is not there, exactly like an unknown one
+      await fresh.goto(`${guarded.url}/#/p/${encodeURIComponent(demoIds.main)}`);
+      await fresh
+        .locator(`#main[data-rendered="#/p/${encodeURIComponent(demoIds.main)}"]`)
+        .waitFor({ state: 'attached' });
+      expect(await fresh.locator('#error').textContent()).toContain(
+        `unknown process \`${demoIds.main}\``,
+      );
+    } finally {
+      await fresh.close();
+      await guarded.close();
+    }
   });
 
   it('ran every page without a script error or a policy violation', () => {
