@@ -32,8 +32,10 @@ export interface RegistryOptions {
    * also `readModels=sqlite:<path>` in its URL): a restart then reads only what is new.
    */
   readModels?: string;
-  /** bearer token for an `http(s)://` service URL */
+  /** bearer token for an `http(s)://` service URL (default: env PROCREG_TOKEN) */
   token?: string;
+  /** for an `https://` service: a CA certificate (PEM) to trust besides the system's */
+  ca?: string;
 }
 
 const isEventStore = (store: unknown): store is EventStore =>

@@ -62,6 +62,16 @@ export const flagDefs = {
     value: '<file>',
     description: 'token file (default: $PROCREG_TOKENS, else no tokens: open, loopback only)',
   },
+  'tls-cert': {
+    kind: 'string',
+    value: '<file>',
+    description: 'serve HTTPS with this certificate (PEM)',
+  },
+  'tls-key': {
+    kind: 'string',
+    value: '<file>',
+    description: 'the private key of --tls-cert (PEM)',
+  },
   actor: {
     kind: 'string',
     value: '<name>',

@@ -19,11 +19,12 @@ export interface Connection {
  * A pool of keep-alive connections. Idle ones are closed after 15 s, before the service's
  * 30 s keep-alive timeout, so a request never races the server closing its socket. Node's
  * http client (not fetch) because its socket timers are internal: a waiter that settles
- * leaves no timer behind, and close() can end every connection.
+ * leaves no timer behind, and close() can end every connection. For https, `ca` (PEM) is
+ * trusted besides the system's certificates (a private CA, a self-signed service).
  */
-export const connectionAgent = (url: URL): HttpAgent =>
+export const connectionAgent = (url: URL, ca?: string): HttpAgent =>
   url.protocol === 'https:'
-    ? new HttpsAgent({ keepAlive: true, timeout: 15_000 })
+    ? new HttpsAgent({ keepAlive: true, timeout: 15_000, ...(ca ? { ca } : {}) })
     : new HttpAgent({ keepAlive: true, timeout: 15_000 });
 
 export interface AuditHeaders {

@@ -12,7 +12,7 @@ export const isServiceUrl = (url: string): boolean => /^https?:\/\//i.test(url);
  */
 export const openRemoteRegistry = async (
   url: string,
-  options: { token?: string | undefined } = {},
+  options: { token?: string | undefined; ca?: string | undefined } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RemoteRegistry> => {
   const token = options.token ?? (env.PROCREG_TOKEN || undefined);
@@ -34,10 +34,13 @@ export const openRemoteRegistry = async (
       'the token (options.token or PROCREG_TOKEN) must be the bearer token string, without spaces',
     );
   }
+  if (options.ca !== undefined && typeof options.ca !== 'string') {
+    throw new RegistryError('invalid', 'options.ca must be a PEM certificate string');
+  }
   const conn: Connection = {
     baseUrl: base.href.endsWith('/') ? base.href : `${base.href}/`,
     token,
-    agent: connectionAgent(base),
+    agent: connectionAgent(base, options.ca),
     closed: false,
     open: new Set(),
   };

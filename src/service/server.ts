@@ -1,3 +1,4 @@
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, Server } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
@@ -19,6 +20,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** how long shutdown waits for in-flight requests before closing connections (default 10 s) */
   drainMs?: number;
+  /** serve HTTPS with this certificate and key (PEM) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface RunningService {
@@ -64,8 +67,16 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     shutdown: shutdown.signal,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 7411, hostname: host }, () =>
-      resolve(s),
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? 7411,
+        hostname: host,
+        ...(options.tls
+          ? { createServer: createHttpsServer, serverOptions: { ...options.tls } }
+          : {}),
+      },
+      () => resolve(s),
     );
     s.once('error', reject);
   });
@@ -81,7 +92,8 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   // a keep-alive client pool reuses connections; idle ones close after this long
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = 30_000;
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info(
     { url, auth: options.tokens ? `${options.tokens.size} tokens` : 'open (loopback only)' },
     'listening',

@@ -82,5 +82,8 @@ describe('procreg serve and procreg token', () => {
     const refused = await runCli(['--store', 'memory:', 'serve', '--tokens', bad]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('token file');
+    const halfTls = await runCli(['--store', 'memory:', 'serve', '--tls-cert', bad]);
+    expect(halfTls.code).toBe(2);
+    expect(halfTls.stderr).toContain('--tls-key');
   });
 });

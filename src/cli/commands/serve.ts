@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { RegistryError } from '../../domain/errors.ts';
 import { startService } from '../../service/server.ts';
 import { newToken, TokenTable } from '../../service/tokens.ts';
@@ -13,15 +14,32 @@ const parsePort = (raw: string | undefined): number => {
   return port;
 };
 
+/** `--tls-cert` and `--tls-key`, both or neither, read before anything opens. */
+const readTls = (certFile: string | undefined, keyFile: string | undefined) => {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw usageError('give both --tls-cert and --tls-key (PEM files), or neither');
+  }
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw usageError(`cannot read the ${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };
+};
+
 /**
  * `procreg serve`: the registry over HTTP until Ctrl-C/SIGTERM, then a graceful shutdown.
  * Request logs are JSON lines on stdout (pino); the one-line banner goes to stderr.
  */
 export const serveCommand: CommandDef = {
   name: 'serve',
-  usage: 'serve [--port 7411] [--host 127.0.0.1] [--tokens <file>]',
+  usage:
+    'serve [--port 7411] [--host 127.0.0.1] [--tokens <file>] [--tls-cert <file> --tls-key <file>]',
   summary: 'serve the registry over HTTP: JSON API, SSE, /openapi.json, the timeline page at /',
-  flags: ['port', 'host', 'tokens'],
+  flags: ['port', 'host', 'tokens', 'tls-cert', 'tls-key'],
   details: [
     'Without --tokens (or $PROCREG_TOKENS) the service is open and listens on loopback only.',
     'Make a token with `procreg token --actor <name> --session <id>[,<id>…]` (or --admin).',
@@ -33,12 +51,14 @@ export const serveCommand: CommandDef = {
   run: async (ctx) => {
     positionalArgs(ctx, [], serveCommand.usage);
     const tokens = TokenTable.load(ctx.flags.tokens, process.env);
+    const tls = readTls(ctx.flags['tls-cert'], ctx.flags['tls-key']);
     const registry = await ctx.open(ctx.storeUrl, 'write');
     const service = await startService({
       registry,
       port: parsePort(ctx.flags.port),
       ...(ctx.flags.host !== undefined ? { host: ctx.flags.host } : {}),
       tokens,
+      ...(tls ? { tls } : {}),
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
         throw new RegistryError(
