@@ -109,7 +109,11 @@ export const waiterRules = (ctx: ConformanceContext): void => {
         timeoutMs: 60_000,
       });
       const awaiting = ctx.registry.awaitProcess('p1', { signal: controller.signal });
-      await new Promise((r) => setTimeout(r, 5));
+      // both waiters subscribe once their process check answers (a store round trip):
+      // wait for that, bounded, rather than for a fixed time a loaded machine may exceed
+      for (let i = 0; i < 400 && ctx.registry.diagnostics().feedSubscribers < 2; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       expect(ctx.registry.diagnostics().feedSubscribers).toBe(2);
       controller.abort();
       await expect(waiting).rejects.toMatchObject({ code: 'aborted' });
