@@ -29,6 +29,7 @@ const SCENARIOS = [
   'as-of',
   'memory',
   'esdb-standin',
+  'http',
 ] as const;
 
 const args = process.argv.slice(2);

@@ -3,6 +3,7 @@ import type { Lookups } from './commands/lookups.ts';
 import { RegistryError } from './domain/errors.ts';
 import { type ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
+import { isServiceUrl, openRemoteRegistry } from './service/remote-open.ts';
 import {
   defaultStoreUrl,
   openStore,
@@ -31,6 +32,10 @@ export interface RegistryOptions {
    * also `readModels=sqlite:<path>` in its URL): a restart then reads only what is new.
    */
   readModels?: string;
+  /** bearer token for an `http(s)://` service URL (default: env PROCREG_TOKEN) */
+  token?: string;
+  /** for an `https://` service: a CA certificate (PEM) to trust besides the system's */
+  ca?: string;
 }
 
 const isEventStore = (store: unknown): store is EventStore =>
@@ -44,7 +49,8 @@ const isEventStore = (store: unknown): store is EventStore =>
  * connectionString }`, `{ url }`) or on an already open EventStore. Durable stores keep
  * their read models next to the events, so opening reads only their checkpoint; models in
  * memory (EventStoreDB) are folded from the store's log before the promise resolves. Then
- * the registry follows the log live.
+ * the registry follows the log live. An `http://` or `https://` URL connects to a procreg
+ * service (`procreg serve`) with `options.token`.
  */
 export const openRegistry = async (
   store?: string | StoreOptions | EventStore,
@@ -53,6 +59,18 @@ export const openRegistry = async (
   // checked before opening anything, so a bad option leaves no store open
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new RegistryError('invalid', 'options.clock must be a function returning epoch ms');
+  }
+  const serviceUrl = serviceUrlOf(store ?? defaultStoreUrl());
+  if (serviceUrl !== undefined) {
+    if (options.clock !== undefined) {
+      throw new RegistryError(
+        'invalid',
+        'a procreg service uses its own clock; drop options.clock',
+      );
+    }
+    // The remote registry has the same public surface; TypeScript treats the class type as
+    // nominal (private members), hence the cast at this one place.
+    return (await openRemoteRegistry(serviceUrl, options)) as unknown as ProcessRegistry;
   }
   const { stateCacheSize } = options;
   if (stateCacheSize !== undefined && !(Number.isInteger(stateCacheSize) && stateCacheSize >= 0)) {
@@ -120,6 +138,17 @@ const lookupsIn = (tables: ReadModelTables): Lookups => ({
   unackedWake: (processId, sequence) =>
     tables.unackedWakes(processId, sequence - 1)[0] === sequence,
 });
+
+/** The URL of a procreg service (`http(s)://…`, as a string or `{ url }`), else undefined. */
+const serviceUrlOf = (store: string | StoreOptions | EventStore): string | undefined => {
+  const url =
+    typeof store === 'string'
+      ? store
+      : !isEventStore(store) && 'url' in store && typeof store.url === 'string'
+        ? store.url
+        : undefined;
+  return url !== undefined && isServiceUrl(url) ? url : undefined;
+};
 
 /** An EventStoreDB store named with a read-models file: the store, and the file apart. */
 const modelsFileOf = (

@@ -51,6 +51,33 @@ export const flagDefs = {
   out: { kind: 'string', short: 'o', value: '<file>', description: 'write to a file' },
   from: { kind: 'string', value: '<url>', description: 'source store URL' },
   to: { kind: 'string', value: '<url>', description: 'target store URL' },
+  port: { kind: 'string', short: 'p', value: '<n>', description: 'TCP port (default 7411)' },
+  host: {
+    kind: 'string',
+    value: '<addr>',
+    description: 'address to listen on (default 127.0.0.1)',
+  },
+  tokens: {
+    kind: 'string',
+    value: '<file>',
+    description: 'token file (default: $PROCREG_TOKENS, else no tokens: open, loopback only)',
+  },
+  'tls-cert': {
+    kind: 'string',
+    value: '<file>',
+    description: 'serve HTTPS with this certificate (PEM)',
+  },
+  'tls-key': {
+    kind: 'string',
+    value: '<file>',
+    description: 'the private key of --tls-cert (PEM)',
+  },
+  actor: {
+    kind: 'string',
+    value: '<name>',
+    description: 'actor name the token stamps into events',
+  },
+  admin: { kind: 'boolean', description: 'the token sees and does everything' },
 } as const satisfies Record<string, FlagDef>;
 
 export type FlagName = keyof typeof flagDefs;

@@ -9,6 +9,7 @@ import { historyCommand } from './commands/history.ts';
 import { importCommand } from './commands/import.ts';
 import { lsCommand } from './commands/ls.ts';
 import { rebuildCommand } from './commands/rebuild.ts';
+import { serveCommand, tokenCommand } from './commands/serve.ts';
 import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
 import type { CommandDef } from './context.ts';
@@ -26,6 +27,8 @@ export const commands: readonly CommandDef[] = [
   exportCommand,
   importCommand,
   copyCommand,
+  serveCommand,
+  tokenCommand,
   demoCommand,
   helpCommand,
 ];

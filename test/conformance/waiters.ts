@@ -128,12 +128,13 @@ export const waiterRules = (ctx: ConformanceContext): void => {
       const awaiting = ctx.registry.awaitProcess('p1', { signal: controller.signal });
       // both subscribe once the process is found (after a catch-up read of the store)
       await until(() => ctx.registry.diagnostics().openWaiters === 2);
+      // in process, one shared timer and one listener on the signal serve both waiters (a
+      // remote registry holds two requests; the timers are the service's)
+      const inProcess = ctx.backend.openRegistry === undefined;
       expect(ctx.registry.diagnostics()).toMatchObject({
         feedSubscribers: 2,
         processListeners: 2,
-        timeouts: 1,
-        nativeTimers: 1,
-        abortSignals: 1,
+        ...(inProcess ? { timeouts: 1, nativeTimers: 1, abortSignals: 1 } : {}),
       });
       controller.abort();
       await expect(waiting).rejects.toMatchObject({ code: 'aborted' });

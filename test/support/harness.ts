@@ -20,6 +20,8 @@ export interface BackendUnderTest {
   harness: HarnessFactory;
   /** options for each registry the suite opens (e.g. a read-models file of its own) */
   registryOptions?: () => RegistryOptions;
+  /** how a registry instance is opened on a connection (default: `openRegistry` in-process) */
+  openRegistry?: (store: EventStore, options: RegistryOptions) => Promise<ProcessRegistry>;
 }
 
 /** A clock the test moves by hand; every timestamp the registry writes comes from it. */
@@ -90,7 +92,8 @@ export class ConformanceContext {
 
   /** Another registry instance on the same backing store (same clock unless given one). */
   async open(options: RegistryOptions = {}): Promise<ProcessRegistry> {
-    const registry = await openRegistry(await this.connect(), {
+    const open = this.backend.openRegistry ?? openRegistry;
+    const registry = await open(await this.connect(), {
       clock: this.clock.read,
       ...this.backend.registryOptions?.(),
       ...options,

@@ -1,0 +1,365 @@
+import type { Observable } from 'rxjs';
+import { z } from 'zod';
+import type { AppendOutcome } from '../commands/append.ts';
+import type { ImportProgress, LineSource } from '../commands/import.ts';
+import type { RecordedDomainEvent } from '../domain/codec.ts';
+import { RegistryError } from '../domain/errors.ts';
+import {
+  type AppendRequest,
+  AppendRequestSchema,
+  type AuditContext,
+  AuditContextSchema,
+  ExternalRefSchema,
+  HandleDescriptorSchema,
+  IdSchema,
+  LeaseCompletionSchema,
+  type ProcessAwaitOutput,
+  ProcessAwaitOutputSchema,
+  type ProcessEvent,
+  type ProcessHandleGrant,
+  type ProcessLease,
+  ProcessLeaseSchema,
+  type ProcessRecord,
+  type ProcessRegistration,
+  ProcessRegistrationSchema,
+  type Scope,
+  ScopeSchema,
+  SequenceSchema,
+  type SessionDeleteReport,
+  TtlSchema,
+  type WaitOptions,
+  WaitOptionsSchema,
+} from '../domain/schemas.ts';
+import { parseInput } from '../domain/validation.ts';
+import type { ModelProgress } from '../projections/runner.ts';
+import type { Changes } from '../queries/changes.ts';
+import {
+  type HistoryEntry,
+  type HistoryOptions,
+  HistoryOptionsSchema,
+} from '../queries/history.ts';
+import type { ProjectionDifference } from '../queries/verify.ts';
+import type { ProcessRegistry, RegistryDiagnostics } from '../registry.ts';
+import type { DurabilityTier } from '../store/port.ts';
+import { type Connection, encodePath } from './remote-http.ts';
+import {
+  exportOver,
+  historyOver,
+  iterateHistoryOver,
+  withPosition,
+  withProgress,
+} from './remote-log.ts';
+import { RemoteAsOfView, RemoteReads } from './remote-reads.ts';
+import { followSse, waitOverSse } from './remote-streams.ts';
+
+/** The public surface of `ProcessRegistry` (its methods and properties, not its internals). */
+export type RegistrySurface = Omit<
+  { [K in keyof ProcessRegistry]: ProcessRegistry[K] },
+  'asOf' | 'withContext'
+> & {
+  asOf(at: AsOfPointInput): RemoteAsOfView;
+  withContext(context: AuditContext): RegistrySurface;
+};
+
+const ProcessIdsSchema = z.array(IdSchema).max(10_000);
+const AppendBatchSchema = z.array(AppendRequestSchema).max(1_000);
+const AsOfPointSchema = z.union([
+  z.strictObject({ timeMs: z.number().finite() }),
+  z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),
+]);
+type AsOfPointInput = number | { timeMs: number } | { position: bigint | number };
+
+/** A point as the service's `asOf`/`from`/`to` parameter, validated like `asOf(point)`. */
+const pointParam = (at: AsOfPointInput): string => {
+  const point = parseInput(
+    AsOfPointSchema,
+    typeof at === 'number' ? { timeMs: at } : at,
+    'asOf point',
+  );
+  return 'position' in point ? `pos:${BigInt(point.position)}` : String(point.timeMs);
+};
+
+/**
+ * A `ProcessRegistry` backed by a procreg service (`openRegistry('http://host:7411', { token })`).
+ * Arguments are validated here with the registry's own schemas (so bad input fails the same
+ * way and is never sent), then the service runs the same registry. Waiters and streams are
+ * SSE requests: aborting a signal, unsubscribing or `close()` closes the connection, which
+ * aborts the wait inside the service too. Timestamps come from the service's clock; the
+ * audit actor comes from the token (`withContext` actors count only on an open service).
+ */
+export class RemoteRegistry extends RemoteReads implements RegistrySurface {
+  constructor(
+    conn: Connection,
+    readonly durabilityTier: DurabilityTier,
+    audit: AuditContext = {},
+  ) {
+    super(conn, audit);
+  }
+
+  withContext(context: AuditContext): RemoteRegistry {
+    const audit = parseInput(AuditContextSchema, context, 'audit context');
+    return new RemoteRegistry(this.conn, this.durabilityTier, audit);
+  }
+
+  async registerProcess(registration: ProcessRegistration): Promise<ProcessRecord> {
+    const r = parseInput(ProcessRegistrationSchema, registration, 'process registration');
+    return this.json('POST', '/processes', r);
+  }
+
+  async setExternalRef(
+    processId: string,
+    externalRef: z.input<typeof ExternalRefSchema>,
+  ): Promise<ProcessRecord> {
+    const id = this.id(processId);
+    const ref = parseInput(ExternalRefSchema, externalRef, 'external ref');
+    return this.json('PUT', `/processes/${encodePath(id)}/external-ref`, ref);
+  }
+
+  async grantHandle(
+    scope: Scope,
+    processId: string,
+    descriptor: z.input<typeof HandleDescriptorSchema> = {},
+  ): Promise<ProcessHandleGrant> {
+    const s = parseInput(ScopeSchema, scope, 'scope');
+    const id = this.id(processId);
+    const d = parseInput(HandleDescriptorSchema, descriptor, 'handle descriptor');
+    return this.json('PUT', '/grants', { scope: s, processId: id, descriptor: d });
+  }
+
+  async revokeHandle(scope: Scope, processId: string): Promise<void> {
+    const s = parseInput(ScopeSchema, scope, 'scope');
+    return this.json('POST', '/grants/revoke', { scope: s, processId: this.id(processId) });
+  }
+
+  async transferHandleGrants(from: Scope, to: Scope, processIds: string[]): Promise<void> {
+    const f = parseInput(ScopeSchema, from, 'from scope');
+    const t = parseInput(ScopeSchema, to, 'to scope');
+    const ids = parseInput(ProcessIdsSchema, processIds, 'process ids');
+    return this.json('POST', '/grants/transfer', { from: f, to: t, processIds: ids });
+  }
+
+  async deleteSessionProcessState(sessionId: string): Promise<SessionDeleteReport> {
+    const sid = parseInput(IdSchema, sessionId, 'session id');
+    return this.json('DELETE', `/sessions/${encodePath(sid)}/process-state`);
+  }
+
+  async appendEvent(processId: string, request: AppendRequest): Promise<AppendOutcome> {
+    const id = this.id(processId);
+    const r = parseInput(AppendRequestSchema, request, 'append request');
+    return this.json('POST', `/processes/${encodePath(id)}/events`, r);
+  }
+
+  async appendEvents(processId: string, requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    const id = this.id(processId);
+    const batch = parseInput(AppendBatchSchema, requests, 'append requests');
+    return this.json('POST', `/processes/${encodePath(id)}/event-batches`, batch);
+  }
+
+  async waitEventAfter(
+    processId: string,
+    eventType: string,
+    afterSequence: number,
+    options?: WaitOptions,
+  ): Promise<ProcessEvent> {
+    const type = parseInput(IdSchema, eventType, 'event type');
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    const opts = parseInput(WaitOptionsSchema, options, 'wait options');
+    const id = this.id(processId);
+    return waitOverSse(
+      this.conn,
+      this.audit,
+      `/processes/${encodePath(id)}/wait`,
+      { eventType: type, after, timeoutMs: opts?.timeoutMs },
+      opts?.signal,
+      `waiting for \`${type}\` on process \`${id}\``,
+    );
+  }
+
+  async awaitProcess(processId: string, options?: WaitOptions): Promise<ProcessAwaitOutput> {
+    const opts = parseInput(WaitOptionsSchema, options, 'wait options');
+    const id = this.id(processId);
+    return waitOverSse(
+      this.conn,
+      this.audit,
+      `/processes/${encodePath(id)}/outcome`,
+      { timeoutMs: opts?.timeoutMs },
+      opts?.signal,
+      `awaiting process \`${id}\``,
+    );
+  }
+
+  events$(processId: string, afterSequence = 0): Observable<ProcessEvent> {
+    const id = this.id(processId);
+    const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    return followSse<ProcessEvent>(
+      this.conn,
+      this.audit,
+      `/processes/${encodePath(id)}/events`,
+      { after },
+      'event',
+      (data) => JSON.parse(data),
+      true,
+    );
+  }
+
+  get applied$(): Observable<RecordedDomainEvent> {
+    return followSse<RecordedDomainEvent>(this.conn, this.audit, '/feed', {}, 'applied', (data) =>
+      withPosition(JSON.parse(data)),
+    );
+  }
+
+  async completeProcess(
+    processId: string,
+    awaitOutput: ProcessAwaitOutput,
+  ): Promise<ProcessRecord> {
+    const id = this.id(processId);
+    const output = parseInput(ProcessAwaitOutputSchema, awaitOutput, 'await output');
+    return this.json('POST', `/processes/${encodePath(id)}/completion`, output);
+  }
+
+  async ackWake(processId: string, sequence: number): Promise<void> {
+    const id = this.id(processId);
+    const seq = parseInput(SequenceSchema, sequence, 'sequence');
+    return this.json('POST', `/processes/${encodePath(id)}/wake-acks`, { sequence: seq });
+  }
+
+  async claimProcessLease(
+    processId: string,
+    ownerId: string,
+    ttlMs: number,
+  ): Promise<ProcessLease> {
+    const id = this.id(processId);
+    const owner = parseInput(IdSchema, ownerId, 'owner id');
+    const ttl = parseInput(TtlSchema, ttlMs, 'lease ttl');
+    return this.json('POST', `/processes/${encodePath(id)}/lease`, { ownerId: owner, ttlMs: ttl });
+  }
+
+  async renewProcessLease(lease: ProcessLease, ttlMs: number): Promise<ProcessLease> {
+    const l = parseInput(ProcessLeaseSchema, lease, 'lease');
+    const ttl = parseInput(TtlSchema, ttlMs, 'lease ttl');
+    return this.json('POST', `/processes/${encodePath(l.processId)}/lease/renewal`, {
+      lease: l,
+      ttlMs: ttl,
+    });
+  }
+
+  async completeProcessLease(completion: { processId: string; leaseToken: string }): Promise<void> {
+    const c = parseInput(LeaseCompletionSchema, completion, 'lease completion');
+    return this.json('POST', `/processes/${encodePath(c.processId)}/lease/release`, {
+      leaseToken: c.leaseToken,
+    });
+  }
+
+  async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
+    const id = this.id(processId);
+    const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    return historyOver(this.conn, this.audit, id, opts);
+  }
+
+  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
+    const id = this.id(processId);
+    const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    yield* iterateHistoryOver(this.conn, this.audit, id, opts);
+  }
+
+  asOf(at: AsOfPointInput): RemoteAsOfView {
+    this.ensureOpen();
+    return new RemoteAsOfView(this.conn, this.audit, pointParam(at));
+  }
+
+  async changesBetween(from: AsOfPointInput, to: AsOfPointInput): Promise<Changes> {
+    const query = { from: pointParam(from), to: pointParam(to) };
+    const changes = await this.json<Changes>('GET', '/changes', undefined, query);
+    return {
+      ...changes,
+      from: { ...changes.from, position: BigInt(changes.from.position) },
+      to: { ...changes.to, position: BigInt(changes.to.position) },
+    };
+  }
+
+  async *exportEvents(): AsyncGenerator<string> {
+    yield* exportOver(this.conn, this.audit);
+  }
+
+  async importEvents(
+    source: LineSource,
+    onProgress?: (progress: ImportProgress) => void,
+  ): Promise<{ imported: number }> {
+    this.ensureOpen();
+    if (typeof source !== 'function') {
+      throw new RegistryError(
+        'invalid',
+        'importEvents takes a function returning the lines (it reads them twice)',
+      );
+    }
+    // the service reads the text twice (check, then write); it is sent once
+    let text = '';
+    for await (const chunk of source()) text += chunk.endsWith('\n') ? chunk : `${chunk}\n`;
+    return withProgress(this.conn, this.audit, '/import', text, (p: ImportProgress) =>
+      onProgress?.(p),
+    );
+  }
+
+  async verifyProjections(
+    onProgress?: (progress: { events: number; position: bigint; upTo: bigint }) => void,
+  ): Promise<ProjectionDifference[]> {
+    return withProgress(
+      this.conn,
+      this.audit,
+      '/verify',
+      undefined,
+      (p: { events: number; position: string; upTo: string }) =>
+        onProgress?.({ events: p.events, position: BigInt(p.position), upTo: BigInt(p.upTo) }),
+    );
+  }
+
+  async rebuildProjections(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    await withProgress(
+      this.conn,
+      this.audit,
+      '/rebuild',
+      undefined,
+      (p: { done: string; head: string }) =>
+        onProgress?.({ done: BigInt(p.done), head: BigInt(p.head) }),
+    );
+  }
+
+  /** Open waiters and streams of this client; `position` is the service's, not known here (0n). */
+  /**
+   * What this client holds open: its waits and event streams (each one HTTP request). The
+   * service's feeds, timers and position are the service's own (its /metrics), so they
+   * read 0 here.
+   */
+  diagnostics(): RegistryDiagnostics {
+    const open = this.conn.open.size;
+    return {
+      feedSubscribers: open,
+      processListeners: open,
+      globalListeners: 0,
+      processes: 0,
+      openWaiters: open,
+      timeouts: 0,
+      nativeTimers: 0,
+      abortSignals: 0,
+      position: 0n,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.conn.closed) return;
+    this.conn.closed = true;
+    // aborting removes each from the set; a Set iterator tolerates that
+    for (const controller of this.conn.open) {
+      controller.abort(new RegistryError('unavailable', 'the registry was closed while waiting'));
+    }
+    this.conn.agent.destroy();
+  }
+
+  private ensureOpen(): void {
+    if (this.conn.closed)
+      throw new RegistryError(
+        'unavailable',
+        'the registry is closed; open a new one (openRegistry)',
+      );
+  }
+}

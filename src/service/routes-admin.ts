@@ -1,0 +1,104 @@
+import type { Hono } from 'hono';
+import type { RecordedDomainEvent } from '../domain/codec.ts';
+import { requireAdmin } from './access.ts';
+import { wireErrorOf } from './errors.ts';
+import type { SseHub } from './sse.ts';
+import { type Env, readBodyText, stringify } from './wire.ts';
+
+/** An import may be large; it is held once in memory (the registry reads it twice). */
+const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A long operation's response: NDJSON `{"progress":…}` lines while it runs, then one
+ * `{"result":…}` or `{"error":{code,message}}` line. The status is 200 once progress
+ * started; the last line says how it ended.
+ */
+const progressResponse = <P, R>(
+  run: (onProgress: (progress: P) => void) => Promise<R>,
+): Response => {
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const line = (value: unknown) => controller.enqueue(encoder.encode(`${stringify(value)}\n`));
+      run((progress) => line({ progress })).then(
+        (result) => {
+          line({ result });
+          controller.close();
+        },
+        (error: unknown) => {
+          line({ error: wireErrorOf(error).body.error });
+          controller.close();
+        },
+      );
+    },
+  });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/x-ndjson' } });
+};
+
+/** Whole-log operations: admin tokens only (they see every process). */
+export const adminRoutes = (app: Hono<Env>, hub: SseHub): void => {
+  app.get('/export', async (c) => {
+    c.set('operation', 'exportEvents');
+    requireAdmin(c.get('principal'), 'exporting the log');
+    const lines = c.get('registry').exportEvents();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await lines.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      },
+      async cancel() {
+        await lines.return(undefined);
+      },
+    });
+    return c.body(body, 200, { 'content-type': 'application/x-ndjson' });
+  });
+
+  app.post('/import', async (c) => {
+    c.set('operation', 'importEvents');
+    requireAdmin(c.get('principal'), 'importing a log');
+    const text = await readBodyText(c, MAX_IMPORT_BYTES);
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    const registry = c.get('registry');
+    return progressResponse((onProgress) => registry.importEvents(() => lines, onProgress));
+  });
+
+  app.post('/verify', async (c) => {
+    c.set('operation', 'verifyProjections');
+    requireAdmin(c.get('principal'), 'verifying the read models');
+    const registry = c.get('registry');
+    return progressResponse((onProgress) => registry.verifyProjections(onProgress));
+  });
+
+  app.post('/rebuild', async (c) => {
+    c.set('operation', 'rebuildProjections');
+    requireAdmin(c.get('principal'), 'rebuilding the read models');
+    const registry = c.get('registry');
+    return progressResponse(async (onProgress) => {
+      await registry.rebuildProjections(onProgress);
+      return null;
+    });
+  });
+
+  app.get('/feed', async (c) => {
+    c.set('operation', 'applied$');
+    requireAdmin(c.get('principal'), 'following every domain event');
+    const registry = c.get('registry');
+    return hub.respond(c, (sender) => {
+      const subscription = registry.applied$.subscribe({
+        next: (recorded: RecordedDomainEvent) =>
+          sender.send({
+            event: 'applied',
+            id: String(recorded.position),
+            data: stringify(recorded),
+          }),
+        error: (error: unknown) => {
+          sender.send({ event: 'error', data: stringify(wireErrorOf(error).body.error) });
+          sender.close();
+        },
+      });
+      return () => subscription.unsubscribe();
+    });
+  });
+};

@@ -1,0 +1,183 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import {
+  AppendRequestSchema,
+  ExternalRefSchema,
+  ProcessAwaitOutputSchema,
+  type ProcessRecord,
+  ProcessRegistrationSchema,
+} from '../domain/schemas.ts';
+import { parseInput } from '../domain/validation.ts';
+import { HistoryOptionsSchema } from '../queries/history.ts';
+import { canSee, requireVisible, unknownProcess, visibleRecords } from './access.ts';
+import { AckBodySchema } from './bodies.ts';
+import { ServiceError } from './errors.ts';
+import { readSideOf } from './read-side.ts';
+import { type Env, intQuery, json, noContent, pathParam, readJson, stringify } from './wire.ts';
+
+const AppendBatchBodySchema = z.array(AppendRequestSchema).max(1000);
+
+/**
+ * Process routes: one per registry method, each checking that the token may see the process
+ * before the registry runs (a hidden process answers exactly like an unknown one).
+ */
+export const processRoutes = (app: Hono<Env>): void => {
+  app.post('/processes', async (c) => {
+    c.set('operation', 'registerProcess');
+    const principal = c.get('principal');
+    const parsed = await readJson(c, ProcessRegistrationSchema, 'process registration');
+    let registration = parsed;
+    if (principal.kind === 'sessions') {
+      // A session token registers processes its own sessions own; without a provenance the
+      // owner is its first session (instead of the registry's default `root`).
+      const first = [...principal.sessions][0]!;
+      registration = parsed.provenance
+        ? parsed
+        : { ...parsed, provenance: { ownerScope: { sessionId: first }, hostProfileId: 'default' } };
+      const owner = registration.provenance!.ownerScope.sessionId;
+      if (!principal.sessions.has(owner)) {
+        throw new ServiceError(
+          'unauthorized',
+          `this token may not register processes owned by session \`${owner}\``,
+          403,
+        );
+      }
+      const existing = await c.get('registry').getProcess(parsed.id);
+      if (existing && !(await canSee(c.get('registry'), principal, existing))) {
+        throw new ServiceError(
+          'conflict',
+          `process id \`${parsed.id}\` is not available to this token; choose another id`,
+        );
+      }
+    }
+    return json(c, await c.get('registry').registerProcess(registration), 200);
+  });
+
+  app.get('/processes', async (c) => {
+    const all = c.req.query('all') === 'true' || c.req.query('all') === '1';
+    c.set('operation', all ? 'listProcesses' : 'listNonTerminal');
+    const view = readSideOf(c);
+    let records: ProcessRecord[] = all ? await view.listProcesses() : await view.listNonTerminal();
+    const session = c.req.query('session');
+    if (session !== undefined && session !== '') {
+      const kept: ProcessRecord[] = [];
+      for (const record of records) {
+        if (record.provenance.ownerScope.sessionId === session) kept.push(record);
+        else if (
+          (await view.handleGrantsForProcess(record.id)).some((g) => g.sessionId === session)
+        )
+          kept.push(record);
+      }
+      records = kept;
+    }
+    return json(c, await visibleRecords(view, c.get('principal'), records));
+  });
+
+  app.get('/processes/:id', async (c) => {
+    c.set('operation', 'getProcess');
+    const view = readSideOf(c);
+    const id = pathParam(c, 'id');
+    const record = await view.getProcess(id);
+    if (!record || !(await canSee(view, c.get('principal'), record))) throw unknownProcess(id);
+    return json(c, record);
+  });
+
+  app.put('/processes/:id/external-ref', async (c) => {
+    c.set('operation', 'setExternalRef');
+    const id = pathParam(c, 'id');
+    const ref = await readJson(c, ExternalRefSchema, 'external ref');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    return json(c, await c.get('registry').setExternalRef(id, ref));
+  });
+
+  app.post('/processes/:id/events', async (c) => {
+    c.set('operation', 'appendEvent');
+    const id = pathParam(c, 'id');
+    const request = await readJson(c, AppendRequestSchema, 'append request');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    return json(c, await c.get('registry').appendEvent(id, request));
+  });
+
+  app.post('/processes/:id/event-batches', async (c) => {
+    c.set('operation', 'appendEvents');
+    const id = pathParam(c, 'id');
+    const requests = await readJson(c, AppendBatchBodySchema, 'append requests');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    return json(c, await c.get('registry').appendEvents(id, requests));
+  });
+
+  app.get('/processes/:id/wake-events', async (c) => {
+    c.set('operation', 'wakeEventsAfter');
+    const id = pathParam(c, 'id');
+    const after = intQuery(c, 'after', 0)!;
+    const view = readSideOf(c);
+    await requireVisible(view, c.get('principal'), id);
+    return json(c, await view.wakeEventsAfter(id, after));
+  });
+
+  app.post('/processes/:id/wake-acks', async (c) => {
+    c.set('operation', 'ackWake');
+    const id = pathParam(c, 'id');
+    const { sequence } = await readJson(c, AckBodySchema, 'wake ack');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    await c.get('registry').ackWake(id, sequence);
+    return noContent(c);
+  });
+
+  app.post('/processes/:id/completion', async (c) => {
+    c.set('operation', 'completeProcess');
+    const id = pathParam(c, 'id');
+    const output = await readJson(c, ProcessAwaitOutputSchema, 'await output');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    return json(c, await c.get('registry').completeProcess(id, output));
+  });
+
+  app.get('/processes/:id/grants', async (c) => {
+    c.set('operation', 'handleGrantsForProcess');
+    const view = readSideOf(c);
+    const id = pathParam(c, 'id');
+    await requireVisible(view, c.get('principal'), id);
+    return json(c, await view.handleGrantsForProcess(id));
+  });
+
+  app.get('/processes/:id/history', async (c) => {
+    c.set('operation', 'history');
+    const id = pathParam(c, 'id');
+    const options = historyOptions(c.req.query());
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    const registry = c.get('registry');
+    if (!(c.req.header('accept') ?? '').includes('application/x-ndjson')) {
+      return json(c, await registry.history(id, options));
+    }
+    // NDJSON, page by page: a long history never sits in the service's memory at once
+    const entries = registry.iterateHistory(id, options);
+    const first = await entries.next(); // errors surface before the 200 is sent
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (!first.done) controller.enqueue(encoder.encode(`${stringify(first.value)}\n`));
+        else controller.close();
+      },
+      async pull(controller) {
+        const next = await entries.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(`${stringify(next.value)}\n`));
+      },
+      async cancel() {
+        await entries.return(undefined);
+      },
+    });
+    return c.body(body, 200, { 'content-type': 'application/x-ndjson' });
+  });
+};
+
+/** `?fromMs=&toMs=&types=A,B&pageSize=` into history options, parsed like the registry does. */
+const historyOptions = (query: Record<string, string>) => {
+  const options: Record<string, unknown> = {};
+  for (const name of ['fromMs', 'toMs', 'pageSize']) {
+    const raw = query[name];
+    if (raw !== undefined && raw !== '') options[name] = Number(raw);
+  }
+  if (query.types) options.types = query.types.split(',');
+  return parseInput(HistoryOptionsSchema, options, 'history options');
+};
