@@ -361,15 +361,17 @@ export class ProcessRegistry extends ReadViews {
    * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types.
    */
   async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
-    const { id } = await this.known(processId);
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    const { id } = await this.known(processId);
     return historyOf(this.core.store, streamOf(id), opts);
   }
 
   /** `history` as an async iterator, read page by page: for long histories. */
   async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
-    const { id } = await this.known(processId);
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    const { id } = await this.known(processId);
     yield* iterateHistoryOf(this.core.store, streamOf(id), opts);
   }
 

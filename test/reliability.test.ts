@@ -179,4 +179,13 @@ describe.each(backends)('reliability on $name', (backend) => {
     await expect(view.listNonTerminal()).rejects.toMatchObject({ code: 'unavailable' });
     expect((await view.listNonTerminal()).map((r) => r.id)).toEqual(['p']);
   });
+
+  it('checks every argument before looking the process up: bad input is `invalid`', async () => {
+    const { registry } = await setUp();
+    await expect(registry.eventsAfter('ghost', -1)).rejects.toMatchObject({ code: 'invalid' });
+    await expect(registry.wakeEventsAfter('ghost', 0.5)).rejects.toMatchObject({ code: 'invalid' });
+    await expect(registry.history('ghost', { fromMs: 'x' } as never)).rejects.toMatchObject({
+      code: 'invalid',
+    });
+  });
 });

@@ -227,6 +227,13 @@ export class ReferenceModel {
     return copy;
   }
 
+  /** Equal for equal states: candidates reached by commuting orders collapse into one. */
+  fingerprint(): string {
+    return JSON.stringify([this.now, [...this.processes]], (_, value: unknown) =>
+      value instanceof Map ? [...value] : value instanceof Set ? [...value] : value,
+    );
+  }
+
   ids(): string[] {
     return [...this.processes.keys()].sort();
   }

@@ -328,7 +328,9 @@ const runStep = async (world: World, step: Step): Promise<void> => {
         second: predict(world, model, second, b),
       });
     }
-    world.models = candidates.slice(0, MAX_CANDIDATES);
+    const distinct = new Map(candidates.map((model) => [model.fingerprint(), model]));
+    expect(distinct.size, 'candidate states stay few').toBeLessThanOrEqual(MAX_CANDIDATES);
+    world.models = [...distinct.values()];
     collectLease(world, first, a);
     collectLease(world, second, b);
     return;
@@ -345,8 +347,8 @@ const runStep = async (world: World, step: Step): Promise<void> => {
   collectLease(world, step, actual);
 };
 
-/** Candidate states kept at most (they collapse as soon as an answer differs). */
-const MAX_CANDIDATES = 16;
+/** Distinct candidate states at most (they collapse as soon as an answer differs). */
+const MAX_CANDIDATES = 64;
 
 /** Every query over every process and scope, on one registry, against the model. */
 const compareEverything = async (world: World, registry: ProcessRegistry): Promise<void> => {
