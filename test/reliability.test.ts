@@ -188,4 +188,26 @@ describe.each(backends)('reliability on $name', (backend) => {
       code: 'invalid',
     });
   });
+
+  it('import refuses a repeated event id as `invalid` before writing anything', async () => {
+    const { registry } = await setUp();
+    await registry.registerProcess(registration('p'));
+    await registry.appendEvent('p', line('a'));
+    const lines: string[] = [];
+    for await (const text of registry.exportEvents()) lines.push(text);
+    const [first, second] = lines.map((text) => JSON.parse(text) as { eventId: string });
+    const damaged = [lines[0]!, `${JSON.stringify({ ...second, eventId: first!.eventId })}\n`];
+    // an empty store of this backend (SQLite would otherwise refuse the id only while writing)
+    const fresh = await backend.open();
+    cleanups.push(fresh.dispose);
+    const target = await openRegistry(await fresh.connect());
+    cleanups.push(() => target.close());
+    await expect(target.importEvents(() => damaged)).rejects.toMatchObject({
+      code: 'invalid',
+      message: expect.stringContaining('repeats line 1'),
+    });
+    const check = await fresh.connect();
+    expect(await readWholeLog(check)).toEqual([]);
+    await check.close();
+  });
 });
