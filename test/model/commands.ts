@@ -147,7 +147,20 @@ export type QueryName =
   | 'hasHandleGrant'
   | 'handleGrantsForProcess'
   | 'listNonTerminal'
+  | 'listProcesses'
   | 'getProcessLease';
+
+/** What an `asOf` view is asked (AsOfView's methods). */
+export type AsOfQueryName =
+  | 'getProcess'
+  | 'eventsAfter'
+  | 'handleGrantsForProcess'
+  | 'getProcessLease'
+  | 'listHandleGrants'
+  | 'listNonTerminal'
+  | 'listProcesses';
+
+export type AppendCommand = Extract<Command, { op: 'append' }>;
 
 /** `who` picks the registry instance (0 or 1; sequential runs have only 0). */
 export type Command =
@@ -166,6 +179,12 @@ export type Command =
       replayKey?: string;
       target?: number;
     }
+  | {
+      op: 'appendBatch';
+      who: number;
+      id: string;
+      requests: Omit<AppendCommand, 'op' | 'who' | 'id'>[];
+    }
   | { op: 'complete'; who: number; id: string; output: number }
   | { op: 'cancel'; who: number; id: string; reason?: string }
   | { op: 'ackWake'; who: number; id: string; sequence: number }
@@ -181,6 +200,18 @@ export type Command =
       scope: number;
       after: number;
       eventType: string;
+    }
+  | {
+      op: 'asOf';
+      who: number;
+      /** which earlier time: 0 is now, larger goes further back (before the first event too) */
+      back: number;
+      /** by time on the registry clock, or by the global position of that time's last event */
+      by: 'time' | 'position';
+      name: AsOfQueryName;
+      id: string;
+      scope: number;
+      after: number;
     };
 
 /** Two commands run at once on two instances (concurrent variant only). */
@@ -356,12 +387,48 @@ export const commandArb = (instances: number): fc.Arbitrary<Command> => {
           'hasHandleGrant',
           'handleGrantsForProcess',
           'listNonTerminal',
+          'listProcesses',
           'getProcessLease',
         ]),
         id,
         scope: index(SCOPES),
         after: fc.nat({ max: 4 }),
         eventType: pick(EVENT_TYPES),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(who, id, fc.array(appendArb(who, id), { maxLength: 3 })).map(
+        ([w, processId, appends]): Command => ({
+          op: 'appendBatch',
+          who: w,
+          id: processId,
+          requests: appends.map((a) => {
+            const { op: _op, who: _who, id: _id, ...request } = a as AppendCommand;
+            return request;
+          }),
+        }),
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('asOf' as const),
+        who,
+        back: fc.nat({ max: 6 }),
+        by: pick(['time', 'position'] as const),
+        name: pick<AsOfQueryName>([
+          'getProcess',
+          'eventsAfter',
+          'handleGrantsForProcess',
+          'getProcessLease',
+          'listHandleGrants',
+          'listNonTerminal',
+          'listProcesses',
+        ]),
+        id,
+        scope: index(SCOPES),
+        after: fc.nat({ max: 4 }),
       }),
     },
   );
@@ -375,7 +442,7 @@ export const stepArb = (): fc.Arbitrary<Step> =>
       weight: 1,
       arbitrary: fc
         .tuple(commandArb(2), commandArb(2))
-        .filter(([a, b]) => a.op !== 'advance' && b.op !== 'advance')
+        .filter(([a, b]) => ![a.op, b.op].some((op) => op === 'advance' || op === 'asOf'))
         .map(([a, b]) => ({
           op: 'together' as const,
           first: { ...a, who: 0 } as Command,

@@ -549,6 +549,28 @@ export class ReferenceModel {
     return { ok: grants };
   }
 
+  /** appendEvents: each request decided in order on what the earlier ones left; all or none. */
+  appendBatch(
+    id: string,
+    requests: { eventType: string; payload: Json; replayKey?: string; wakeTargetScope?: Scope }[],
+  ): Expected {
+    if (requests.length === 0) return { ok: [] };
+    const scratch = this.clone();
+    const outcomes: unknown[] = [];
+    for (const request of requests) {
+      const result = scratch.append(id, request);
+      if ('error' in result) return result;
+      outcomes.push(result.ok);
+    }
+    this.processes.clear();
+    for (const [key, p] of scratch.processes) this.processes.set(key, p);
+    return { ok: outcomes };
+  }
+
+  listProcesses(): Expected {
+    return { ok: this.ids().map((id) => this.record(id)) };
+  }
+
   listNonTerminal(): Expected {
     return {
       ok: this.ids()

@@ -9,12 +9,14 @@ import {
   type ProcessLease,
   type ProcessRegistry,
 } from '../../src/index.ts';
+import type { AsOfView } from '../../src/queries/as-of.ts';
 import { MemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { TestClock } from '../support/harness.ts';
 import {
   ALL_IDS,
+  type AppendCommand,
   type Command,
   DESCRIPTORS,
   EVENT_TYPES,
@@ -34,7 +36,12 @@ export const counts = { sequences: 0, commands: 0, comparisons: 0 };
 /** How often each command ended how (`append:ok`, `claim:lease_held`, ...): coverage at a glance. */
 export const outcomes = new Map<string, number>();
 function tally(command: Command, actual: Actual): void {
-  const name = command.op === 'query' ? command.name : command.op;
+  const name =
+    command.op === 'query'
+      ? command.name
+      : command.op === 'asOf'
+        ? `asOf.${command.name}`
+        : command.op;
   const key = `${name}:${'ok' in actual ? 'ok' : 'error' in actual ? actual.error : 'thrown'}`;
   outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
 }
@@ -44,6 +51,10 @@ interface World {
   clock: TestClock;
   /** every state the log may be in (see runStep); sequential runs keep exactly one */
   models: ReferenceModel[];
+  /** the state at the end of each earlier clock time, for `asOf` (oldest first) */
+  past: { timeMs: number; position: bigint; models: ReferenceModel[] }[];
+  /** the global log's last position, read through a connection of its own */
+  head: () => Promise<bigint>;
   /** every lease the registry handed out, for renew/complete (stale ones included) */
   leases: ProcessLease[];
   tokens: Set<string>;
@@ -55,16 +66,22 @@ const setUp = async (backend: BackendName, instances: number): Promise<World> =>
   const clock = new TestClock();
   let connect: () => Promise<EventStore>;
   let cleanup: () => Promise<void>;
+  let probe: EventStore;
   if (backend === 'memory') {
     const shared = new MemoryEventStore();
     // each registry gets a view whose close leaves the shared log open
     connect = async () =>
       Object.assign(Object.create(shared) as EventStore, { close: async () => {} });
     cleanup = () => shared.close();
+    probe = shared;
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'procreg-model-'));
     connect = () => openSqliteStore(join(dir, 'model.db'), { synchronous: 'normal' });
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+    probe = await openSqliteStore(join(dir, 'model.db'), { synchronous: 'normal' });
+    cleanup = async () => {
+      await probe.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
   }
   const opened: ProcessRegistry[] = [];
   const open = async () => {
@@ -78,6 +95,12 @@ const setUp = async (backend: BackendName, instances: number): Promise<World> =>
     registries,
     clock,
     models: [new ReferenceModel(clock.now)],
+    past: [{ timeMs: clock.now - 1, position: 0n, models: [new ReferenceModel(clock.now - 1)] }],
+    head: async () => {
+      let last = 0n;
+      for await (const event of probe.readAll()) last = event.position;
+      return last;
+    },
     leases: [],
     tokens: new Set(),
     reopen: open,
@@ -120,6 +143,8 @@ const perform = (world: World, command: Command): Promise<Actual> => {
         return r.deleteSessionProcessState(command.session);
       case 'append':
         return r.appendEvent(command.id, appendRequest(command) as never);
+      case 'appendBatch':
+        return r.appendEvents(command.id, command.requests.map(appendRequest) as never);
       case 'complete':
         return r.completeProcess(command.id, OUTPUTS[command.output] as never);
       case 'cancel':
@@ -136,11 +161,47 @@ const perform = (world: World, command: Command): Promise<Actual> => {
       }
       case 'query':
         return query(r, command);
+      case 'asOf': {
+        const point = await pointOf(world, command);
+        return asOfQuery(r.asOf(point.at), command);
+      }
     }
   });
 };
 
-const appendRequest = (command: Extract<Command, { op: 'append' }>) => ({
+/** The earlier time an `asOf` command looks at, and the states the log was in then. */
+const pointOf = async (world: World, command: Extract<Command, { op: 'asOf' }>) => {
+  const times = [
+    ...world.past,
+    { timeMs: world.clock.now, position: await world.head(), models: world.models },
+  ];
+  const then = times[times.length - 1 - (command.back % times.length)]!;
+  return {
+    at: command.by === 'time' ? { timeMs: then.timeMs } : { position: then.position },
+    models: then.models,
+  };
+};
+
+const asOfQuery = (view: AsOfView, q: Extract<Command, { op: 'asOf' }>): Promise<unknown> => {
+  switch (q.name) {
+    case 'getProcess':
+      return view.getProcess(q.id);
+    case 'eventsAfter':
+      return view.eventsAfter(q.id, q.after);
+    case 'handleGrantsForProcess':
+      return view.handleGrantsForProcess(q.id);
+    case 'getProcessLease':
+      return view.getProcessLease(q.id);
+    case 'listHandleGrants':
+      return view.listHandleGrants(SCOPES[q.scope]!);
+    case 'listNonTerminal':
+      return view.listNonTerminal();
+    case 'listProcesses':
+      return view.listProcesses();
+  }
+};
+
+const appendRequest = (command: Omit<AppendCommand, 'op' | 'who' | 'id'>) => ({
   eventType: command.eventType,
   payload: PAYLOADS[command.payload],
   ...(command.replayKey !== undefined ? { replayKey: command.replayKey } : {}),
@@ -171,6 +232,8 @@ const query = (r: ProcessRegistry, q: Extract<Command, { op: 'query' }>): Promis
       return r.handleGrantsForProcess(q.id);
     case 'listNonTerminal':
       return r.listNonTerminal();
+    case 'listProcesses':
+      return r.listProcesses();
     case 'getProcessLease':
       return r.getProcessLease(q.id);
   }
@@ -200,6 +263,8 @@ const predict = (
       return model.deleteSession(command.session);
     case 'append':
       return model.append(command.id, appendRequest(command) as never);
+    case 'appendBatch':
+      return model.appendBatch(command.id, command.requests.map(appendRequest) as never);
     case 'complete':
       return model.complete(command.id, OUTPUTS[command.output]!);
     case 'cancel': {
@@ -241,10 +306,34 @@ const predict = (
           return model.handleGrantsForProcess(command.id);
         case 'listNonTerminal':
           return model.listNonTerminal();
+        case 'listProcesses':
+          return model.listProcesses();
         case 'getProcessLease':
           return model.getProcessLease(command.id);
       }
     }
+    case 'asOf':
+      throw new Error('asOf is predicted from the past states (see runStep)');
+  }
+};
+
+/** An asOf view's answer, predicted from the state the model was in at that point. */
+const predictAsOf = (model: ReferenceModel, q: Extract<Command, { op: 'asOf' }>): Expected => {
+  switch (q.name) {
+    case 'getProcess':
+      return model.getProcess(q.id);
+    case 'eventsAfter':
+      return model.eventsAfter(q.id, q.after);
+    case 'handleGrantsForProcess':
+      return model.handleGrantsForProcess(q.id);
+    case 'getProcessLease':
+      return model.getProcessLease(q.id);
+    case 'listHandleGrants':
+      return model.listHandleGrants(SCOPES[q.scope]!);
+    case 'listNonTerminal':
+      return model.listNonTerminal();
+    case 'listProcesses':
+      return model.listProcesses();
   }
 };
 
@@ -282,6 +371,11 @@ const describeCommand = (command: Command) => JSON.stringify(command);
  */
 const runStep = async (world: World, step: Step): Promise<void> => {
   if (step.op === 'advance') {
+    world.past.push({
+      timeMs: world.clock.now,
+      position: await world.head(),
+      models: world.models.map((model) => model.clone()),
+    });
     world.clock.advance(step.ms);
     for (const model of world.models) model.now = world.clock.now;
     counts.commands++;
@@ -336,6 +430,18 @@ const runStep = async (world: World, step: Step): Promise<void> => {
     return;
   }
   if (skipped(world, step)) return;
+  if (step.op === 'asOf') {
+    const { models } = await pointOf(world, step);
+    const actual = await perform(world, step);
+    tally(step, actual);
+    counts.commands++;
+    counts.comparisons++;
+    const expected = models.map((model) => predictAsOf(model, step));
+    if (!expected.some((e) => matches(actual, e))) {
+      expect(actual, describeCommand(step)).toStrictEqual(expected[0]);
+    }
+    return;
+  }
   const actual = await perform(world, step);
   tally(step, actual);
   counts.commands++;
@@ -356,6 +462,7 @@ const compareEverything = async (world: World, registry: ProcessRegistry): Promi
   const q = (name: Extract<Command, { op: 'query' }>['name'], id = 'p1', scope = 0, after = 0) =>
     probes.push({ op: 'query', who: 0, name, id, scope, after, eventType: EVENT_TYPES[0] });
   q('listNonTerminal');
+  q('listProcesses');
   for (const id of ALL_IDS) {
     for (const name of [
       'getProcess',
