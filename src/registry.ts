@@ -20,6 +20,7 @@ import { decideAckWake } from './commands/wakes.ts';
 import type { RecordedDomainEvent } from './domain/codec.ts';
 import { RegistryError } from './domain/errors.ts';
 import { streamOf } from './domain/events.ts';
+import { deepFreeze } from './domain/freeze.ts';
 import { recordAfterEvent } from './domain/process-state.ts';
 import {
   type AppendRequest,
@@ -306,7 +307,7 @@ export class ProcessRegistry extends ReadViews {
         const record = state!.record!;
         return {
           events: decision.events,
-          result: Object.freeze(
+          result: deepFreeze(
             decision.events.length > 0 ? recordAfterEvent(record, decision.result.event) : record,
           ),
         };
