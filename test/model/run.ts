@@ -283,37 +283,44 @@ const predict = (
       return model.completeLease(lease(command.lease).processId, lease(command.lease).leaseToken);
     case 'advance':
       throw new Error('advance has no prediction');
-    case 'query': {
-      const scope = SCOPES[command.scope]!;
-      switch (command.name) {
-        case 'getProcess':
-          return model.getProcess(command.id);
-        case 'eventsAfter':
-          return model.eventsAfter(command.id, command.after);
-        case 'wakeEventsAfter':
-          return model.wakeEventsAfter(command.id, command.after);
-        case 'waitEventAfter':
-          return model.waitEventAfter(command.id, command.eventType, command.after);
-        case 'awaitProcess':
-          return model.awaitProcess(command.id);
-        case 'listHandleGrants':
-          return model.listHandleGrants(scope);
-        case 'listLiveHandleGrants':
-          return model.listHandleGrants(scope, true);
-        case 'hasHandleGrant':
-          return model.hasHandleGrant(scope, command.id);
-        case 'handleGrantsForProcess':
-          return model.handleGrantsForProcess(command.id);
-        case 'listNonTerminal':
-          return model.listNonTerminal();
-        case 'listProcesses':
-          return model.listProcesses();
-        case 'getProcessLease':
-          return model.getProcessLease(command.id);
-      }
-    }
+    case 'query':
+      return predictQuery(model, command);
     case 'asOf':
       throw new Error('asOf is predicted from the past states (see runStep)');
+  }
+};
+
+/** What the model answers to a query on the live registry. */
+const predictQuery = (
+  model: ReferenceModel,
+  command: Extract<Command, { op: 'query' }>,
+): Expected => {
+  const scope = SCOPES[command.scope]!;
+  switch (command.name) {
+    case 'getProcess':
+      return model.getProcess(command.id);
+    case 'eventsAfter':
+      return model.eventsAfter(command.id, command.after);
+    case 'wakeEventsAfter':
+      return model.wakeEventsAfter(command.id, command.after);
+    case 'waitEventAfter':
+      return model.waitEventAfter(command.id, command.eventType, command.after);
+    case 'awaitProcess':
+      return model.awaitProcess(command.id);
+    case 'listHandleGrants':
+      return model.listHandleGrants(scope);
+    case 'listLiveHandleGrants':
+      return model.listHandleGrants(scope, true);
+    case 'hasHandleGrant':
+      return model.hasHandleGrant(scope, command.id);
+    case 'handleGrantsForProcess':
+      return model.handleGrantsForProcess(command.id);
+    case 'listNonTerminal':
+      return model.listNonTerminal();
+    case 'listProcesses':
+      return model.listProcesses();
+    case 'getProcessLease':
+      return model.getProcessLease(command.id);
   }
 };
 
