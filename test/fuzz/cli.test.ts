@@ -210,4 +210,10 @@ describe('fuzzed CLI argument vectors', () => {
     expect(code).toBe(3);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   });
+
+  it('export writes to the stdout it was given (an embedding captures it)', async () => {
+    const { code, stdout } = await runInProcess(['export'], { PROCREG_STORE: storeUrl });
+    expect(code).toBe(0);
+    expect(stdout).toBe(before);
+  });
 });
