@@ -106,9 +106,11 @@ export const openRegistry = async (
   }
   const clock = options.clock ?? Date.now;
   const persisted = eventStore.models?.tables ?? modelsFile?.tables;
+  let closed = (): boolean => false;
   const handler = new CommandHandler({
     store: eventStore,
     clock,
+    isClosed: () => closed(),
     afterAppend: (position) => runner.catchUp(position),
     announce: (events) => runner.reader.announce(events),
     ...(eventStore.durabilityTier === 'durable' && persisted ? { snapshots: persisted } : {}),
@@ -119,13 +121,15 @@ export const openRegistry = async (
     ...(stateCacheSize !== undefined ? { cacheSize: stateCacheSize } : {}),
     ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
   });
-  return new ProcessRegistry({
+  const core = {
     store: eventStore,
     handler,
     runner,
     closed: false,
     release: () => modelsFile?.close(),
-  });
+  };
+  closed = () => core.closed;
+  return new ProcessRegistry(core);
 };
 
 /** Replay keys and unacked wakes read from the store's own tables. */

@@ -20,6 +20,8 @@ import { decideAckWake } from './commands/wakes.ts';
 import type { RecordedDomainEvent } from './domain/codec.ts';
 import { RegistryError } from './domain/errors.ts';
 import { streamOf } from './domain/events.ts';
+import { deepFreeze } from './domain/freeze.ts';
+import { recordAfterEvent } from './domain/process-state.ts';
 import {
   type AppendRequest,
   AppendRequestSchema,
@@ -161,15 +163,49 @@ export class ProcessRegistry extends ReadViews {
 
   /**
    * Revokes every grant of the session (all frames) and reports which live processes lost
-   * their last grant. Processes are found through the grants' by-session index, then each
-   * stream is re-checked under the command's locks.
+   * their last grant. Processes are found through the grants' by-session index and each
+   * stream is re-checked under the command's locks; a grant of the session committed to another
+   * stream after the processes were chosen (by another instance, before our append) is
+   * found by catching up again afterwards and revoked in a further round, until a catch-up
+   * finds none. A grant committed after that last catch-up is later than the deletion.
    */
   async deleteSessionProcessState(sessionId: string): Promise<SessionDeleteReport> {
     const sid = parseInput(IdSchema, sessionId, 'session id');
-    const ids = (await this.models()).processesOfSession(sid);
-    return this.command('deleteSessionProcessState', ids, (states, now) =>
-      decideDeleteSessionAll(states, { sessionId: sid, now }),
-    );
+    let revokedHandleCount = 0;
+    const outcome = new Map<string, 'cancel' | 'preserve'>();
+    for (let round = 0; round < MAX_SESSION_DELETE_ROUNDS; round++) {
+      let ids: string[];
+      if (round === 0) ids = (await this.models()).processesOfSession(sid);
+      else {
+        // a re-check that cannot read must not turn the revocations already stored into
+        // a failed call (a retry would report them as not revoked)
+        const found = await this.models().then(
+          (models) => models.processesOfSession(sid),
+          () => undefined,
+        );
+        if (found === undefined || found.length === 0) break;
+        ids = found;
+      }
+      const report = await this.command('deleteSessionProcessState', ids, (states, now) =>
+        decideDeleteSessionAll(states, { sessionId: sid, now }),
+      );
+      revokedHandleCount += report.revokedHandleCount;
+      for (const id of report.cancelProcessIds) outcome.set(id, 'cancel');
+      for (const id of report.preservedProcessIds) outcome.set(id, 'preserve');
+      if (ids.length === 0) break;
+    }
+    const ids = (kind: 'cancel' | 'preserve') =>
+      [...outcome]
+        .filter(([, k]) => k === kind)
+        .map(([id]) => id)
+        .sort();
+    return {
+      sessionId: sid,
+      revokedHandleCount,
+      deletedWakeCount: 0,
+      cancelProcessIds: ids('cancel'),
+      preservedProcessIds: ids('preserve'),
+    };
   }
 
   async appendEvent(processId: string, request: AppendRequest): Promise<AppendOutcome> {
@@ -258,14 +294,26 @@ export class ProcessRegistry extends ReadViews {
     const id = this.processId(processId);
     const output = parseInput(ProcessAwaitOutputSchema, awaitOutput, 'await output');
     const request = completionRequest(id, output);
-    await this.command(
+    // The record comes from the command's own state, not from the read models: once the
+    // terminal event is stored the call succeeds even if the models cannot catch up now.
+    // A replay writes nothing and is decided on the stream as stored, so its record is the
+    // terminal one whoever wrote it.
+    return this.command(
       'completeProcess',
       [id],
-      (states, now) => decideAppend(states.get(id), { processId: id, request, now }),
+      (states, now) => {
+        const state = states.get(id);
+        const decision = decideAppend(state, { processId: id, request, now });
+        const record = state!.record!;
+        return {
+          events: decision.events,
+          result: deepFreeze(
+            decision.events.length > 0 ? recordAfterEvent(record, decision.result.event) : record,
+          ),
+        };
+      },
       { replayKeys: request.replayKey === undefined ? [] : [request.replayKey] },
     );
-    // a replayed completion wrote nothing: the record comes from the current models
-    return (await this.models(id)).process(id)!;
   }
 
   async ackWake(processId: string, sequence: number): Promise<void> {
@@ -314,15 +362,17 @@ export class ProcessRegistry extends ReadViews {
    * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types.
    */
   async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
-    const { id } = await this.known(processId);
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    const { id } = await this.known(processId);
     return historyOf(this.core.store, streamOf(id), opts);
   }
 
   /** `history` as an async iterator, read page by page: for long histories. */
   async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
-    const { id } = await this.known(processId);
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
+    const { id } = await this.known(processId);
     yield* iterateHistoryOf(this.core.store, streamOf(id), opts);
   }
 
@@ -566,6 +616,9 @@ const checkPayloadSize = (processId: string, payload: unknown): number => {
   }
   return bytes;
 };
+
+/** Rounds of session deletion before the grants still appearing count as later than it. */
+const MAX_SESSION_DELETE_ROUNDS = 10;
 
 /** One batch is one write: at most this many events and bytes of payload. */
 const MAX_BATCH_EVENTS = 1_000;

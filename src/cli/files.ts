@@ -31,13 +31,22 @@ export const requireReadableFile = async (path: string): Promise<void> => {
 };
 
 /** Writes text chunks to a stream, waiting whenever its buffer is full. */
+/** Where `writeAll` writes: a Node stream, or the CLI's stdout as the caller gave it. */
+export interface ChunkSink {
+  write(chunk: string): boolean;
+  /** waited on for 'drain' when `write` says the buffer is full (streams that can say so) */
+  once?(event: 'drain', listener: () => void): unknown;
+}
+
 export const writeAll = async (
-  stream: NodeJS.WritableStream,
+  stream: ChunkSink,
   chunks: AsyncIterable<string>,
   onChunk: () => void,
 ): Promise<void> => {
   for await (const chunk of chunks) {
-    if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
+    if (!stream.write(chunk) && stream.once) {
+      await new Promise<void>((resolve) => stream.once?.('drain', resolve));
+    }
     onChunk();
   }
 };

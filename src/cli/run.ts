@@ -129,7 +129,10 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     const report = reportOf(error);
     out.error(report.code, report.message);
-    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    // as --debug and `procreg help` promise: the stack of unexpected errors only
+    if (debug && report.unexpected && error instanceof Error && error.stack) {
+      io.stderr.write(`${error.stack}\n`);
+    }
     return report.exitCode;
   } finally {
     // Closing is best effort: the command's outcome is already decided.

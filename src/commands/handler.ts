@@ -50,6 +50,8 @@ export interface HandlerSettings {
   announce?: (events: readonly OwnEvent[]) => () => void;
   /** how long to keep retrying optimistic-concurrency conflicts with other instances */
   retryBudgetMs?: number;
+  /** true once the registry is closed: a failing append is then not retried */
+  isClosed?: () => boolean;
   /** how many folded process states to keep (least recently used are dropped) */
   cacheSize?: number;
   /** where process-state snapshots persist (durable stores), see snapshot.ts */
@@ -148,7 +150,7 @@ export class CommandHandler {
         ),
       );
       try {
-        results = await this.append(writes);
+        results = await this.appendRetryingLostReplies(writes, options, startedAt);
       } catch (error) {
         forget?.();
         if (!(error instanceof WrongExpectedRevisionError)) throw asRegistryError(error);
@@ -167,10 +169,50 @@ export class CommandHandler {
       try {
         // writes are stored in order, so the last one has the highest position
         await this.settings.afterAppend(results.at(-1)!.position);
+      } catch {
+        // The write is durable: reporting it as failed would invite a retry that stores it
+        // twice. The read models stay behind until the next catch-up, which every query
+        // runs first, so this instance still reads its own writes or fails `unavailable`.
       } finally {
         forget?.();
       }
       return decision.result;
+    }
+  }
+
+  /**
+   * Appends, and after a failure that may have lost the reply (`unavailable`: the write may
+   * or may not be stored) sends the very same write again (same event ids, same expected
+   * revision) until the retry budget is spent. Every store answers an exact retry of a
+   * stored write with the first result instead of storing it twice (store/port.ts), and one
+   * that was not stored is stored now or meets a conflict; so no call stores an event twice.
+   */
+  private async appendRetryingLostReplies(
+    writes: readonly StreamWrite[],
+    options: CommandOptions,
+    startedAt: number,
+  ): Promise<AppendResult[]> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.append(writes);
+      } catch (error) {
+        if (error instanceof WrongExpectedRevisionError) throw error;
+        const failure = asRegistryError(error);
+        if (
+          failure.code !== 'unavailable' ||
+          this.settings.isClosed?.() ||
+          Date.now() - startedAt > this.retryBudgetMs
+        ) {
+          throw retry === 0
+            ? failure
+            : new RegistryError(
+                'unavailable',
+                `${options.command} on process \`${options.processIds.join('`, `')}\` could not reach the event store for ${this.retryBudgetMs} ms (the write may be stored; reading the process tells): ${failure.message}`,
+                { cause: error },
+              );
+        }
+        await sleep(Math.random() * Math.min(250, 5 * 2 ** retry));
+      }
     }
   }
 

@@ -68,6 +68,10 @@ const forEachLine = async (
   visit: (line: ExportLine, lineNumber: number) => unknown,
 ): Promise<number> => {
   const nextRevision = new Map<string, number>();
+  // Event ids are unique across a store: a repeated one would fail only while writing
+  // (SQLite refuses it), after earlier batches were stored. One string per event is the
+  // price of finding it before anything is written.
+  const lineOfId = new Map<string, number>();
   let n = 0;
   const handle = async (text: string) => {
     if (text.trim() === '') return;
@@ -80,6 +84,14 @@ const forEachLine = async (
         `import line ${n}: ${line.stream} revision ${line.revision}, expected ${expected}; the export is incomplete or out of order`,
       );
     }
+    const earlier = lineOfId.get(line.eventId);
+    if (earlier !== undefined) {
+      throw new RegistryError(
+        'invalid',
+        `import line ${n}: event id ${line.eventId} repeats line ${earlier}; every event needs its own id, import a file made by procreg export`,
+      );
+    }
+    lineOfId.set(line.eventId, n);
     nextRevision.set(line.stream, expected + 1);
     await visit(line, n);
   };

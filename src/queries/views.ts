@@ -33,15 +33,17 @@ export abstract class ReadViews {
   }
 
   async eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    const { id, models } = await this.known(processId);
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    const { id, models } = await this.known(processId);
     return models.eventsAfter(id, after);
   }
 
   /** Events after `afterSequence` that carry a wake not yet acked, ascending. */
   async wakeEventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]> {
-    const { id, models } = await this.known(processId);
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
+    const { id, models } = await this.known(processId);
     return models.eventsAt(id, models.unackedWakes(id, after));
   }
 

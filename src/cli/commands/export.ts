@@ -1,5 +1,5 @@
 import { type CommandDef, positionalArgs } from '../context.ts';
-import { writeAll, writeFileAtomically } from '../files.ts';
+import { type ChunkSink, writeAll, writeFileAtomically } from '../files.ts';
 
 /**
  * The whole log as NDJSON (one domain event per line, in log order), to stdout or to a
@@ -17,7 +17,7 @@ export const exportCommand: CommandDef = {
     const registry = await ctx.open(ctx.storeUrl, 'read');
     const progress = ctx.progress('export', 'events');
     let exported = 0;
-    const write = (stream: NodeJS.WritableStream) =>
+    const write = (stream: ChunkSink) =>
       writeAll(stream, registry.exportEvents(), () => {
         exported += 1;
         progress.update('writing', exported);
@@ -25,7 +25,9 @@ export const exportCommand: CommandDef = {
     const file = ctx.flags.out;
     try {
       progress.update('writing', 0);
-      if (file === undefined || file === '-') await write(process.stdout);
+      // the CLI's own stdout (process.stdout when run as a program), so an embedding
+      // that captures output gets the export too
+      if (file === undefined || file === '-') await write(ctx.out.stdout);
       else await writeFileAtomically(file, write);
     } catch (error) {
       progress.abort();
