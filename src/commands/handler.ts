@@ -16,6 +16,7 @@ import {
   type ProcessState,
 } from '../domain/process-state.ts';
 import type { AuditContext } from '../domain/schemas.ts';
+import { UnreadableEventError } from '../domain/unreadable.ts';
 import type { OwnEvent } from '../projections/event-reader.ts';
 import {
   type AppendResult,
@@ -200,6 +201,7 @@ export class CommandHandler {
         const failure = asRegistryError(error);
         if (
           failure.code !== 'unavailable' ||
+          failure instanceof UnreadableEventError ||
           this.settings.isClosed?.() ||
           Date.now() - startedAt > this.retryBudgetMs
         ) {
