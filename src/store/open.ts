@@ -19,6 +19,9 @@ export const sqliteFileOf = (url: string): string | undefined =>
  * - `memory:` in-process, lost on exit;
  * - `sqlite:<path>[?synchronous=full|normal][&pollIntervalMs=N]` one SQLite file (the
  *   default); pollIntervalMs is how soon other processes' appends reach this one's feed;
+ * - `postgres://…` / `postgresql://…` PostgreSQL; `?schema=` (default procreg),
+ *   `poolSize=`, `statementTimeoutMs=`, `connectTimeoutMs=` are procreg's, every other
+ *   parameter (sslmode, host=/socket/dir, application_name …) goes to node-postgres;
  * - `esdb://…`, `esdb+discover://…`, `kurrentdb://…` EventStoreDB / KurrentDB.
  * Adapters are loaded on demand, so using one never loads another's native code.
  */
@@ -29,13 +32,18 @@ export const openStore = async (url: string): Promise<EventStore> => {
     const { openSqliteStore } = await import('./sqlite.ts');
     return openSqliteStore(path, options);
   }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { connectionString, options } = parsePostgresUrl(url);
+    const { openPostgresStore } = await import('./postgres.ts');
+    return openPostgresStore(connectionString, options);
+  }
   if (/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kdb):\/\//.test(url)) {
     const { openEventStoreDbStore } = await import('./eventstoredb.ts');
     return openEventStoreDbStore(url.replace(/^(kurrentdb|kurrent|kdb)/, 'esdb'));
   }
   throw new RegistryError(
     'invalid',
-    `unknown store \`${url}\`; use memory:, sqlite:<path> or esdb://host:2113?tls=false`,
+    `unknown store \`${url}\`; use memory:, sqlite:<path>, postgres://user@host:5432/db or esdb://host:2113?tls=false`,
   );
 };
 
@@ -78,6 +86,14 @@ export const StoreOptionsSchema = z.union([
     /** a SQLite file for its read models (`readModels=` in a URL) */
     readModels: z.string().optional(),
   }),
+  z.strictObject({
+    kind: z.literal('postgres'),
+    connectionString: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    schema: z.string().optional(),
+    poolSize: z.number().int().min(1).max(1000).optional(),
+    statementTimeoutMs: z.number().int().min(1).optional(),
+    connectTimeoutMs: z.number().int().min(1).optional(),
+  }),
 ]);
 export type StoreOptions = z.input<typeof StoreOptionsSchema>;
 
@@ -98,7 +114,55 @@ export const openStoreFrom = async (options: StoreOptions): Promise<EventStore> 
       const { openEventStoreDbStore } = await import('./eventstoredb.ts');
       return openEventStoreDbStore(parsed.connectionString);
     }
+    case 'postgres': {
+      const { kind: _, connectionString: url, ...explicit } = parsed;
+      const { connectionString, options } = parsePostgresUrl(url);
+      const { openPostgresStore } = await import('./postgres.ts');
+      return openPostgresStore(connectionString, { ...options, ...explicit });
+    }
   }
+};
+
+const postgresParams = ['schema', 'poolSize', 'statementTimeoutMs', 'connectTimeoutMs'] as const;
+
+/**
+ * Splits procreg's own parameters off a PostgreSQL URL; the rest of the URL, untouched
+ * but for their removal, is what node-postgres gets.
+ */
+export const parsePostgresUrl = (
+  url: string,
+): {
+  connectionString: string;
+  options: {
+    schema?: string;
+    poolSize?: number;
+    statementTimeoutMs?: number;
+    connectTimeoutMs?: number;
+  };
+} => {
+  const at = url.indexOf('?');
+  if (at < 0) return { connectionString: url, options: {} };
+  const params = new URLSearchParams(url.slice(at + 1));
+  const options: Record<string, string | number> = {};
+  for (const key of postgresParams) {
+    const value = params.get(key);
+    if (value === null) continue;
+    params.delete(key);
+    if (key === 'schema') {
+      options.schema = value;
+      continue;
+    }
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RegistryError(
+        'invalid',
+        `${key}=${value} in a PostgreSQL store URL; use a whole number of at least 1`,
+      );
+    }
+    options[key] = n;
+  }
+  const rest = params.toString();
+  return { connectionString: url.slice(0, at) + (rest ? `?${rest}` : ''), options };
 };
 
 const parseSqliteUrl = (

@@ -1,0 +1,144 @@
+import type pg from 'pg';
+import { RegistryError } from '../domain/errors.ts';
+import {
+  type AppendResult,
+  type ExpectedRevision,
+  type Position,
+  type StreamWrite,
+  WrongExpectedRevisionError,
+} from './port.ts';
+import { type AppendOutcome, qualified } from './postgres-schema.ts';
+import { type EventRow, type SerializedEvent, toEventRow } from './sqlite-events.ts';
+
+/** A write with its JSON already serialized, so the batch is built without surprises. */
+export type SerializedWrite = Omit<StreamWrite, 'events'> & { events: SerializedEvent[] };
+
+/** One appendToStreams call waiting for the next group commit. */
+export interface PendingAppend {
+  writes: SerializedWrite[];
+  resolve: (results: AppendResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+interface OutcomeRow {
+  o_append: number;
+  o_write: number;
+  o_outcome: AppendOutcome;
+  o_revision: string | null;
+  o_position: string | null;
+  o_detail: string | null;
+}
+
+/** -2 = any, -1 = no stream (a stream with no events has revision -1), else the revision. */
+const expectedCode = (expected: ExpectedRevision): number =>
+  expected === 'any' ? -2 : expected === 'no_stream' ? -1 : expected;
+
+/**
+ * Commits a group of appends in one statement (its own transaction) and settles each
+ * pending append with its results or its own failure. Returns the rows stored, for the
+ * feed, and the head they follow. Throws only when the statement as a whole failed, in
+ * which case nothing of the batch is stored (or all of it was and the reply was lost).
+ */
+export const commitBatch = async (
+  pool: pg.Pool,
+  schema: string,
+  batch: readonly PendingAppend[],
+): Promise<{ rows: EventRow[]; headBefore: Position }> => {
+  const params = {
+    append: [] as number[],
+    stream: [] as string[],
+    expected: [] as number[],
+    count: [] as number[],
+    id: [] as string[],
+    type: [] as string[],
+    data: [] as string[],
+    metadata: [] as string[],
+  };
+  /** index (0-based) of each append's first write among all the batch's writes */
+  const firstWrite: number[] = [];
+  batch.forEach((pending, a) => {
+    firstWrite.push(params.stream.length);
+    for (const write of pending.writes) {
+      params.append.push(a + 1);
+      params.stream.push(write.stream);
+      params.expected.push(expectedCode(write.expectedRevision));
+      params.count.push(write.events.length);
+      for (const event of write.events) {
+        params.id.push(event.id);
+        params.type.push(event.type);
+        params.data.push(event.data);
+        params.metadata.push(event.metadata);
+      }
+    }
+  });
+  const { rows: outcomes } = await pool.query<OutcomeRow>({
+    name: 'procreg-append-batch',
+    text: `SELECT * FROM ${qualified(schema, 'append_batch')}($1, $2, $3, $4, $5, $6, $7, $8)`,
+    values: [
+      params.append,
+      params.stream,
+      params.expected,
+      params.count,
+      params.id,
+      params.type,
+      params.data,
+      params.metadata,
+    ],
+  });
+  const byAppend = new Map<number, OutcomeRow[]>();
+  let headBefore: Position = 0n;
+  for (const row of outcomes) {
+    if (row.o_outcome === 'head') headBefore = BigInt(row.o_position!);
+    else byAppend.set(row.o_append, [...(byAppend.get(row.o_append) ?? []), row]);
+  }
+  const stored: EventRow[] = [];
+  batch.forEach((pending, a) => {
+    const rows = byAppend.get(a + 1) ?? [];
+    const refused = rows.find((row) => row.o_outcome !== 'ok');
+    if (refused || rows.length !== pending.writes.length) {
+      pending.reject(refusal(pending, refused, firstWrite[a]!));
+      return;
+    }
+    const results = rows.map((row, i) => {
+      const write = pending.writes[i]!;
+      const result = { nextRevision: Number(row.o_revision), position: BigInt(row.o_position!) };
+      if (row.o_detail !== 'replay') {
+        // a new write's events end at its result and are numbered densely before it
+        const first = result.nextRevision - write.events.length + 1;
+        write.events.forEach((event, k) => {
+          const position = result.position - BigInt(write.events.length - 1 - k);
+          stored.push(toEventRow(event, write.stream, first + k, position));
+        });
+      }
+      return result;
+    });
+    pending.resolve(results);
+  });
+  stored.sort((x, y) => (x.position < y.position ? -1 : 1));
+  return { rows: stored, headBefore };
+};
+
+const refusal = (pending: PendingAppend, row: OutcomeRow | undefined, offset: number): Error => {
+  // o_write numbers the batch's writes from 1
+  const write = row ? pending.writes[row.o_write - 1 - offset] : undefined;
+  if (!row || !write) {
+    return new RegistryError(
+      'unavailable',
+      'PostgreSQL returned no outcome for an append; retry it',
+    );
+  }
+  if (row.o_outcome === 'wrong') {
+    return new WrongExpectedRevisionError(
+      write.stream,
+      write.expectedRevision,
+      Number(row.o_revision),
+    );
+  }
+  const [id, stream] = (row.o_detail ?? '').split('\n');
+  return new RegistryError(
+    'conflict',
+    stream
+      ? `event id ${id} is already stored (stream ${stream}, revision ${row.o_revision}); a retried append must use the same expected revision, and new events need new ids`
+      : `event id ${id} appears twice in one append; new events need new ids`,
+  );
+};

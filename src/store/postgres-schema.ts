@@ -1,0 +1,229 @@
+import type pg from 'pg';
+import { RegistryError } from '../domain/errors.ts';
+
+/**
+ * The procreg PostgreSQL schema, version 1. Everything lives in one PostgreSQL schema
+ * (default `procreg`), so several registries can share a database, each in its own.
+ * `procreg_meta` marks a schema as procreg's and holds its version, like the SQLite file's
+ * application_id and user_version: a foreign schema is refused before anything is written
+ * to it, and a schema from a newer procreg is refused rather than misread.
+ */
+export const SCHEMA_VERSION = 1;
+
+/** Lower-case identifiers only, so the name needs no quoting rules beyond ours and fits the NOTIFY channel. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
+
+/** The NOTIFY channel appends announce their new head on; one per schema. */
+export const channelOf = (schema: string): string => `procreg_${schema}`;
+
+/** A quoted, schema-qualified name; `schema` is checked against SCHEMA_NAME first. */
+export const qualified = (schema: string, name: string): string => `"${schema}".${name}`;
+
+/**
+ * - `events.position` is the global order. Appends take the one `log_head` row FOR UPDATE
+ *   before anything else and hold it until they commit, so positions are handed out in
+ *   commit order and densely: a reader whose snapshot holds position p holds every
+ *   position below p. No reader has to wait for, or can skip past, a transaction still in
+ *   flight (the problem of `position > checkpoint` readers over a plain sequence).
+ * - UNIQUE (stream, revision) backs dense revisions even if a check were ever wrong; its
+ *   index serves stream reads and a stream's last revision. UNIQUE (event_id) backs
+ *   deduplication of re-sent events.
+ * - data and metadata are `json`, which keeps the text exactly as written (`jsonb` would
+ *   refuse `\u0000` in strings and reorder keys) while still allowing `data->>'x'` in SQL.
+ */
+const tables = (s: string): string => `
+  CREATE TABLE ${qualified(s, 'procreg_meta')} (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+  );
+  CREATE TABLE ${qualified(s, 'log_head')} (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    position bigint  NOT NULL
+  );
+  INSERT INTO ${qualified(s, 'log_head')} (position) VALUES (0);
+  CREATE TABLE ${qualified(s, 'events')} (
+    position    bigint      PRIMARY KEY,
+    stream      text        NOT NULL,
+    revision    bigint      NOT NULL,
+    type        text        NOT NULL,
+    data        json        NOT NULL,
+    metadata    json        NOT NULL,
+    event_id    text        NOT NULL UNIQUE,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (stream, revision)
+  );
+  INSERT INTO ${qualified(s, 'procreg_meta')} (key, value)
+    VALUES ('format', 'procreg'), ('schema_version', '${SCHEMA_VERSION}');
+`;
+
+/** `'wrong'` rows carry the stream's actual revision in `revision`. */
+export type AppendOutcome = 'head' | 'ok' | 'wrong' | 'conflict';
+
+/**
+ * One round trip appends a whole group commit. Each append (a group of writes, `w_append`)
+ * is all or nothing and is checked on its own, so a stale append fails alone: its writes'
+ * expected revisions are compared with the streams' last revisions (-2 = any, -1 = no
+ * stream), an exact retry of stored events answers with their result, and event ids
+ * already stored (or repeated within the append) are a conflict; only when every check
+ * passes is anything inserted. Checks need no subtransactions: the head row's lock keeps
+ * every other appender out until commit. Rows out: one `head` row (the head before), then
+ * per append either one `ok` row per write or one `wrong`/`conflict` row.
+ */
+const appendFunction = (s: string): string => `
+  CREATE FUNCTION ${qualified(s, 'append_batch')}(
+    w_append int[], w_stream text[], w_expected bigint[], w_count int[],
+    e_id text[], e_type text[], e_data text[], e_metadata text[]
+  ) RETURNS TABLE (o_append int, o_write int, o_outcome text, o_revision bigint,
+                   o_position bigint, o_detail text)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE
+    n int := coalesce(cardinality(w_stream), 0);
+    head bigint; head_before bigint;
+    w int := 1; e int := 1; last_w int; i int; ei int;
+    actual bigint[]; replay_pos bigint[]; new_ids text[];
+    found_ids text[]; found_pos bigint; failed boolean; cur bigint;
+    c_id text; c_stream text; c_revision bigint;
+  BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+      RAISE EXCEPTION 'procreg appends need READ COMMITTED, not %',
+        current_setting('transaction_isolation');
+    END IF;
+    SELECT h.position INTO head FROM ${qualified(s, 'log_head')} h FOR UPDATE;
+    head_before := head;
+    o_append := 0; o_outcome := 'head'; o_position := head_before;
+    RETURN NEXT;
+    WHILE w <= n LOOP
+      last_w := w;
+      WHILE last_w < n AND w_append[last_w + 1] = w_append[w] LOOP last_w := last_w + 1; END LOOP;
+      o_append := w_append[w]; failed := false;
+      actual := '{}'; replay_pos := '{}'; new_ids := '{}';
+      ei := e;
+      FOR i IN w..last_w LOOP
+        SELECT coalesce(max(ev.revision), -1) INTO cur
+          FROM ${qualified(s, 'events')} ev WHERE ev.stream = w_stream[i];
+        actual[i] := cur;
+        IF w_expected[i] <> -2 AND w_expected[i] <> actual[i] THEN
+          found_ids := NULL; found_pos := NULL;
+          IF w_expected[i] >= -1 AND w_count[i] > 0 THEN
+            SELECT array_agg(ev.event_id ORDER BY ev.revision), max(ev.position)
+              INTO found_ids, found_pos FROM ${qualified(s, 'events')} ev
+              WHERE ev.stream = w_stream[i]
+                AND ev.revision BETWEEN w_expected[i] + 1 AND w_expected[i] + w_count[i];
+          END IF;
+          IF found_ids IS NOT NULL AND found_ids = e_id[ei : ei + w_count[i] - 1] THEN
+            replay_pos[i] := found_pos;
+          ELSE
+            o_write := i; o_outcome := 'wrong'; o_revision := actual[i];
+            o_position := NULL; o_detail := NULL;
+            RETURN NEXT; failed := true; EXIT;
+          END IF;
+        ELSE
+          new_ids := new_ids || e_id[ei : ei + w_count[i] - 1];
+        END IF;
+        ei := ei + w_count[i];
+      END LOOP;
+      IF NOT failed AND cardinality(new_ids) > 0 THEN
+        SELECT ev.event_id, ev.stream, ev.revision INTO c_id, c_stream, c_revision
+          FROM ${qualified(s, 'events')} ev WHERE ev.event_id = ANY (new_ids) LIMIT 1;
+        IF c_id IS NULL AND (SELECT count(DISTINCT x) FROM unnest(new_ids) x) < cardinality(new_ids) THEN
+          c_id := (SELECT x FROM unnest(new_ids) x GROUP BY x HAVING count(*) > 1 LIMIT 1);
+          c_stream := NULL; c_revision := NULL;
+        END IF;
+        IF c_id IS NOT NULL THEN
+          o_write := w; o_outcome := 'conflict'; o_revision := c_revision;
+          o_position := NULL; o_detail := c_id || chr(10) || coalesce(c_stream, '');
+          RETURN NEXT; failed := true;
+        END IF;
+      END IF;
+      ei := e;
+      FOR i IN w..last_w LOOP
+        IF NOT failed THEN
+          o_write := i; o_outcome := 'ok'; o_detail := NULL;
+          IF replay_pos[i] IS NOT NULL THEN
+            o_revision := w_expected[i] + w_count[i]; o_position := replay_pos[i];
+            o_detail := 'replay';
+          ELSE
+            INSERT INTO ${qualified(s, 'events')} (position, stream, revision, type, data, metadata, event_id)
+              SELECT head + g.n, w_stream[i], actual[i] + g.n, e_type[ei + g.n - 1],
+                     e_data[ei + g.n - 1]::json, e_metadata[ei + g.n - 1]::json, e_id[ei + g.n - 1]
+                FROM generate_series(1, w_count[i]) AS g(n);
+            head := head + w_count[i];
+            o_revision := actual[i] + w_count[i];
+            o_position := CASE WHEN w_count[i] > 0 THEN head ELSE (
+              SELECT coalesce(max(ev.position), 0) FROM ${qualified(s, 'events')} ev
+               WHERE ev.stream = w_stream[i]) END;
+          END IF;
+          RETURN NEXT;
+        END IF;
+        ei := ei + w_count[i];
+      END LOOP;
+      e := ei; w := last_w + 1;
+    END LOOP;
+    IF head > head_before THEN
+      UPDATE ${qualified(s, 'log_head')} SET position = head;
+      PERFORM pg_notify('${channelOf(s)}', head::text);
+    END IF;
+  END
+  $fn$;
+`;
+
+/**
+ * Creates the schema on first open (several processes may open a new schema at once: the
+ * first one creates it under an advisory lock, the others find it) and checks its version.
+ */
+export const ensureSchema = async (client: pg.ClientBase, schema: string): Promise<void> => {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [0x70726567, schema]);
+    const state = await identify(client, schema);
+    if (state !== 'procreg') {
+      if (state === 'missing') await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(tables(schema));
+      await client.query(appendFunction(schema));
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+};
+
+const identify = async (
+  client: pg.ClientBase,
+  schema: string,
+): Promise<'procreg' | 'empty' | 'missing'> => {
+  const { rows } = await client.query<{ exists: boolean; meta: string | null; objects: number }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists,
+            to_regclass($2)::text AS meta,
+            (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1) AS objects`,
+    [schema, qualified(schema, 'procreg_meta')],
+  );
+  const row = rows[0]!;
+  if (!row.exists) return 'missing';
+  if (row.meta === null) {
+    if (row.objects === 0) return 'empty';
+    throw new RegistryError(
+      'invalid',
+      `the PostgreSQL schema ${schema} holds tables that are not procreg's; choose another schema (?schema=name)`,
+    );
+  }
+  const meta = await client.query<{ key: string; value: string }>(
+    `SELECT key, value FROM ${qualified(schema, 'procreg_meta')}`,
+  );
+  const values = new Map(meta.rows.map((r) => [r.key, r.value]));
+  const version = Number(values.get('schema_version'));
+  if (values.get('format') !== 'procreg' || !Number.isInteger(version)) {
+    throw new RegistryError(
+      'invalid',
+      `the PostgreSQL schema ${schema} has a procreg_meta table that procreg did not write; choose another schema (?schema=name)`,
+    );
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new RegistryError(
+      'invalid',
+      `the PostgreSQL schema ${schema} has procreg schema version ${version}, newer than this procreg understands (${SCHEMA_VERSION}); upgrade procreg`,
+    );
+  }
+  return 'procreg';
+};

@@ -1,0 +1,300 @@
+import pg from 'pg';
+import type { Observable } from 'rxjs';
+import { RegistryError } from '../domain/errors.ts';
+import { appendOneVia } from './memory.ts';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoredEvent,
+  StreamRevision,
+  StreamWrite,
+  SubscribeOptions,
+} from './port.ts';
+import { commitBatch, type PendingAppend } from './postgres-append.ts';
+import {
+  isConnectionFailure,
+  type PostgresOperation,
+  postgresFailure,
+} from './postgres-failures.ts';
+import { type Listener, PostgresFeed, type ReconnectPolicy } from './postgres-feed.ts';
+import { PostgresReads } from './postgres-reads.ts';
+import { channelOf, ensureSchema, SCHEMA_NAME } from './postgres-schema.ts';
+import { serializeEvent } from './sqlite-events.ts';
+
+export interface PostgresStoreOptions {
+  /** the PostgreSQL schema holding this registry's tables (default `procreg`) */
+  schema?: string;
+  /** most connections this store opens for appends and reads (default 10), plus one LISTEN connection */
+  poolSize?: number;
+  /** server-side bound on every statement (default 30 000 ms) */
+  statementTimeoutMs?: number;
+  /** bound on opening a connection (default 10 000 ms) */
+  connectTimeoutMs?: number;
+  /** how often followers read the log even without a NOTIFY (default 2 000 ms) */
+  safetyPollMs?: number;
+  /** how the LISTEN connection is re-established after it dropped */
+  reconnect?: Partial<ReconnectPolicy>;
+}
+
+const defaults = {
+  schema: 'procreg',
+  poolSize: 10,
+  statementTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  safetyPollMs: 2_000,
+  reconnect: { maxAttempts: 20, initialDelayMs: 100, maxDelayMs: 2_000 },
+};
+
+/** appends per group commit; more wait for the next one */
+const MAX_BATCH = 500;
+
+export type PostgresSettings = typeof defaults;
+
+const wholeMs = (name: string, value: number, max = 2 ** 31 - 1): void => {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RegistryError(
+      'invalid',
+      `${name} must be a whole number from 1 to ${max}, not ${value}`,
+    );
+  }
+};
+
+/** Checks the options against what PostgreSQL and the pool accept; bad ones are `invalid`. */
+export const postgresSettings = (options: PostgresStoreOptions): PostgresSettings => {
+  const settings = {
+    ...defaults,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    reconnect: { ...defaults.reconnect, ...options.reconnect },
+  } as PostgresSettings;
+  if (!SCHEMA_NAME.test(settings.schema)) {
+    throw new RegistryError(
+      'invalid',
+      `schema \`${settings.schema}\` is not a plain lower-case name (letters, digits, _; at most 48 characters)`,
+    );
+  }
+  wholeMs('poolSize', settings.poolSize, 1000);
+  wholeMs('statementTimeoutMs', settings.statementTimeoutMs);
+  wholeMs('connectTimeoutMs', settings.connectTimeoutMs);
+  wholeMs('safetyPollMs', settings.safetyPollMs);
+  return settings;
+};
+
+/** `host:port/database` of a connection string; credentials never reach a message. */
+export const describeServer = (connectionString: string): string => {
+  const { host, port, database } = new pg.Client({ connectionString });
+  return `${host || 'localhost'}:${port || 5432}/${database ?? ''}`;
+};
+
+/**
+ * Opens the PostgreSQL store (node-postgres, a pool of `poolSize` connections) on a
+ * `postgres://` or `postgresql://` URL, creating its schema on first use. TLS, credentials
+ * and socket directories come from the URL as node-postgres reads it (`sslmode=verify-full`,
+ * `host=/var/run/postgresql`). Fails `unavailable` when the server cannot be reached.
+ */
+export const openPostgresStore = async (
+  connectionString: string,
+  options: PostgresStoreOptions = {},
+): Promise<EventStore> => {
+  const settings = postgresSettings(options);
+  let server: string;
+  try {
+    server = describeServer(connectionString);
+  } catch (error) {
+    throw new RegistryError(
+      'invalid',
+      `invalid PostgreSQL connection string (${(error as Error).message}); expected e.g. postgres://user:password@localhost:5432/app`,
+    );
+  }
+  const config: pg.PoolConfig = {
+    connectionString,
+    application_name: 'procreg',
+    statement_timeout: settings.statementTimeoutMs,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({ ...config, max: settings.poolSize });
+  // An idle connection the server dropped (a restart, a failover) reports here; the pool
+  // discards it and the next query connects afresh, so there is nothing else to do.
+  pool.on('error', () => {});
+  // Appends rely on READ COMMITTED (each statement sees the commits it waited for), whatever
+  // the database's default isolation is.
+  pool.on('connect', (client) => {
+    client.query("SET default_transaction_isolation TO 'read committed'").catch(() => {});
+  });
+  const store = new PostgresEventStore(pool, config, settings, server);
+  try {
+    const client = await pool.connect();
+    try {
+      await ensureSchema(client, settings.schema);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw postgresFailure(error, server, 'connecting', settings.statementTimeoutMs);
+  }
+  return store;
+};
+
+class PostgresEventStore implements EventStore {
+  readonly durabilityTier = 'durable' as const;
+  private readonly reads: PostgresReads;
+  private readonly feed: PostgresFeed;
+  private queue: PendingAppend[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly config: pg.ClientConfig,
+    private readonly settings: PostgresSettings,
+    private readonly server: string,
+  ) {
+    this.reads = new PostgresReads(pool, settings.schema, (error, operation) =>
+      this.failure(error, operation),
+    );
+    this.feed = new PostgresFeed(
+      {
+        page: (after, prefix, limit) => this.reads.page(after, prefix, limit),
+        listen: (onWake, onLost) => this.listen(onWake, onLost),
+        // reads hand back RegistryErrors: whether it was the connection is in the cause
+        isTransient: (error) =>
+          isConnectionFailure(error) || isConnectionFailure((error as Error | undefined)?.cause),
+        failure: (error) => this.failure(error, 'reading'),
+        closedError: () => this.closedError(),
+        server,
+      },
+      { safetyPollMs: settings.safetyPollMs, reconnect: settings.reconnect },
+    );
+  }
+
+  appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    return appendOneVia(this, { stream, events, expectedRevision: options.expectedRevision });
+  }
+
+  /**
+   * Group commit: appends made while a commit is in flight join the next one, which is one
+   * transaction and one round trip (see `append_batch`), each append still checked against
+   * its own expected revisions and applied all or nothing.
+   */
+  async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    this.ensureOpen();
+    if (writes.length === 0) return [];
+    const serialized = writes.map((write) => ({
+      ...write,
+      events: write.events.map(serializeEvent),
+    }));
+    return new Promise<AppendResult[]>((resolve, reject) => {
+      this.queue.push({ writes: serialized, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** On the next turn, so every caller of this turn joins the batch; one commit at a time. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.queue.length > 0) this.inFlight = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    try {
+      const { rows, headBefore } = await commitBatch(this.pool, this.settings.schema, batch);
+      this.feed.publish(rows, headBefore);
+    } catch (error) {
+      const failure = this.failure(error, 'appending');
+      for (const pending of batch) pending.reject(failure);
+    } finally {
+      this.inFlight = undefined;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    this.ensureOpen();
+    return this.reads.stream(stream, options);
+  }
+
+  streamRevision(stream: string): Promise<StreamRevision> {
+    this.ensureOpen();
+    return this.reads.revision(stream);
+  }
+
+  readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
+    this.ensureOpen();
+    return this.reads.all(options, () => this.ensureOpen());
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {
+    return this.feed.subscribe(options);
+  }
+
+  /** Appends already accepted are committed first; subscriptions complete; the pool ends. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.inFlight || this.queue.length > 0 || this.scheduled) {
+      if (this.inFlight) await this.inFlight;
+      else if (this.queue.length > 0) this.inFlight = this.flush();
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.feed.close();
+    await this.pool.end().catch(() => {});
+  }
+
+  /** A dedicated connection outside the pool: LISTEN holds its session. */
+  private async listen(onWake: () => void, onLost: (error: unknown) => void): Promise<Listener> {
+    const client = new pg.Client(this.config);
+    let lost = false;
+    const drop = (error: unknown) => {
+      if (lost) return;
+      lost = true;
+      onLost(error);
+    };
+    client.on('error', drop);
+    client.on('end', () => drop(new Error('the LISTEN connection ended')));
+    client.on('notification', () => onWake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${channelOf(this.settings.schema)}"`);
+    } catch (error) {
+      lost = true;
+      await client.end().catch(() => {});
+      throw error;
+    }
+    return {
+      close: async () => {
+        lost = true;
+        await client.end().catch(() => {});
+      },
+    };
+  }
+
+  private failure(error: unknown, operation: PostgresOperation): unknown {
+    return postgresFailure(error, this.server, operation, this.settings.statementTimeoutMs);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw this.closedError();
+  }
+
+  private closedError(): RegistryError {
+    return new RegistryError(
+      'unavailable',
+      `the PostgreSQL store for ${this.server} (schema ${this.settings.schema}) is closed; open it again`,
+    );
+  }
+}

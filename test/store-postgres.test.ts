@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isRegistryError } from '../src/domain/errors.ts';
+import { openStore, openStoreFrom, parsePostgresUrl } from '../src/store/open.ts';
+import type { EventStore, NewEvent, StoredEvent } from '../src/store/port.ts';
+import { WrongExpectedRevisionError } from '../src/store/port.ts';
+import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.ts';
+import { testPostgres } from './support/postgres-server.ts';
+import { collect, describeStoreContract } from './support/store-contract.ts';
+
+const found = await testPostgres('store-postgres');
+const server = 'server' in found ? found.server : undefined;
+afterAll(() => server?.stop());
+
+const event = (data: Record<string, string | number> = {}): NewEvent => ({
+  id: randomUUID(),
+  type: 'T',
+  data,
+  metadata: { command: 'test' },
+});
+
+const waitUntil = async (done: () => boolean, what: string, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+const expectRegistryError = async (promise: Promise<unknown>, code: string, text?: RegExp) => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isRegistryError(error), `expected a RegistryError, got ${String(error)}`).toBe(true);
+  expect(error).toMatchObject({ code });
+  if (text) expect((error as Error).message).toMatch(text);
+};
+
+/** A store on a fresh schema of the test server, dropped (on a shared server) afterwards. */
+const freshStore = async (options: PostgresStoreOptions = {}) => {
+  const fresh = server!.freshSchema();
+  const { connectionString, options: fromUrl } = parsePostgresUrl(fresh.url);
+  const store = await openPostgresStore(connectionString, { ...fromUrl, ...options });
+  return { store, fresh, dispose: fresh.drop };
+};
+
+describe.skipIf(!server)('postgres', () => {
+  describeStoreContract('postgres', freshStore);
+
+  describe('postgres store', () => {
+    it('opens postgres:// and postgresql:// URLs and options objects, durable', async () => {
+      const fresh = server!.freshSchema();
+      const stores: EventStore[] = [
+        await openStore(fresh.url),
+        await openStore(fresh.url.replace(/^postgres:/, 'postgresql:')),
+        await openStoreFrom({
+          kind: 'postgres',
+          connectionString: server!.url,
+          schema: fresh.schema,
+        }),
+        await openStoreFrom({ url: fresh.url }),
+      ];
+      const s = `process-${randomUUID()}`;
+      await stores[0]!.appendToStream(s, [event()], { expectedRevision: 'no_stream' });
+      for (const store of stores) {
+        expect(store.durabilityTier).toBe('durable');
+        expect(await store.streamRevision(s)).toBe(0);
+        await store.close();
+      }
+      await fresh.drop();
+    });
+
+    it('splits procreg parameters off the URL and refuses bad ones, opening nothing', async () => {
+      expect(
+        parsePostgresUrl(
+          'postgres://u:p@h:5/db?sslmode=require&schema=a_b&poolSize=3&statementTimeoutMs=500',
+        ),
+      ).toEqual({
+        connectionString: 'postgres://u:p@h:5/db?sslmode=require',
+        options: { schema: 'a_b', poolSize: 3, statementTimeoutMs: 500 },
+      });
+      await expectRegistryError(openStore(`${server!.url}?poolSize=0`), 'invalid', /poolSize/);
+      await expectRegistryError(
+        openStore(`${server!.url}?schema=Robert');--`),
+        'invalid',
+        /schema/,
+      );
+      await expectRegistryError(
+        openStoreFrom({ kind: 'postgres', connectionString: 'mysql://x' }),
+        'invalid',
+      );
+    });
+
+    it('fails `unavailable` naming host:port when the server cannot be reached, without the password', async () => {
+      const error = await openStore(
+        'postgres://me:s3cret@127.0.0.1:1/db?connectTimeoutMs=2000',
+      ).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error).toMatchObject({ code: 'unavailable' });
+      expect(error!.message).toMatch(/PostgreSQL at 127\.0\.0\.1:1\/db/);
+      expect(error!.message).not.toMatch(/s3cret/);
+    });
+
+    it('creates a versioned schema once, refuses foreign and newer ones', async () => {
+      const { store, fresh } = await freshStore();
+      await store.close();
+      const admin = new pg.Client({ connectionString: server!.url });
+      await admin.connect();
+      try {
+        const meta = await admin.query(
+          `SELECT key, value FROM "${fresh.schema}".procreg_meta ORDER BY key`,
+        );
+        expect(meta.rows).toEqual([
+          { key: 'format', value: 'procreg' },
+          { key: 'schema_version', value: '1' },
+        ]);
+        // opening again (several at once) finds it rather than creating it again
+        const again = await Promise.all([1, 2, 3].map(() => openStore(fresh.url)));
+        for (const s of again) await s.close();
+        await admin.query(
+          `UPDATE "${fresh.schema}".procreg_meta SET value = '99' WHERE key = 'schema_version'`,
+        );
+        await expectRegistryError(openStore(fresh.url), 'invalid', /newer than this procreg/);
+        const foreign = `f_${randomUUID().slice(0, 8)}`;
+        await admin.query(`CREATE SCHEMA ${foreign}; CREATE TABLE ${foreign}.orders (id int)`);
+        await expectRegistryError(
+          openStore(`${server!.url}?schema=${foreign}`),
+          'invalid',
+          /not procreg's/,
+        );
+        const tables = await admin.query(
+          'SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1',
+          [foreign],
+        );
+        expect(tables.rows[0].n).toBe(1);
+        await admin.query(`DROP SCHEMA ${foreign} CASCADE`);
+      } finally {
+        await admin.end();
+        await fresh.drop();
+      }
+    });
+
+    it('keeps registries in different schemas of one database apart', async () => {
+      const a = await freshStore();
+      const b = await freshStore();
+      const s = `process-${randomUUID()}`;
+      await a.store.appendToStream(s, [event()], { expectedRevision: 'no_stream' });
+      expect(await b.store.streamRevision(s)).toBe(-1);
+      expect(await collect(b.store.readAll())).toEqual([]);
+      for (const x of [a, b]) {
+        await x.store.close();
+        await x.dispose();
+      }
+    });
+
+    it('refuses an event id stored elsewhere or repeated within an append (conflict), storing nothing', async () => {
+      const { store, dispose } = await freshStore();
+      const first = event();
+      await store.appendToStream('process-a', [first], { expectedRevision: 'no_stream' });
+      await expectRegistryError(
+        store.appendToStream('process-b', [event(), first], { expectedRevision: 'no_stream' }),
+        'conflict',
+        /already stored \(stream process-a, revision 0\)/,
+      );
+      const twice = event();
+      await expectRegistryError(
+        store.appendToStreams([
+          { stream: 'process-c', events: [twice], expectedRevision: 'no_stream' },
+          { stream: 'process-d', events: [twice], expectedRevision: 'no_stream' },
+        ]),
+        'conflict',
+        /appears twice/,
+      );
+      expect((await collect(store.readAll())).map((e) => e.stream)).toEqual(['process-a']);
+      await store.close();
+      await dispose();
+    });
+
+    it('checks each append of one group commit on its own: a stale one fails alone', async () => {
+      const { store, dispose } = await freshStore();
+      await store.appendToStream('process-x', [event()], { expectedRevision: 'no_stream' });
+      const outcomes = await Promise.allSettled([
+        store.appendToStream('process-x', [event({ n: 1 })], { expectedRevision: 0 }),
+        store.appendToStream('process-x', [event({ n: 2 })], { expectedRevision: 0 }),
+        store.appendToStream('process-y', [event()], { expectedRevision: 'no_stream' }),
+        store.appendToStream('process-x', [event({ n: 3 })], { expectedRevision: 1 }),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
+      const log = await collect(store.readAll());
+      expect(log.map((e) => e.position)).toEqual([1n, 2n, 3n, 4n]);
+      expect((await store.readStream('process-x')).map((e) => e.data)).toEqual([
+        {},
+        { n: 1 },
+        { n: 3 },
+      ]);
+      await store.close();
+      await dispose();
+    });
+
+    it('keeps JSON text exactly, also \\u0000 and key order', async () => {
+      const { store, dispose } = await freshStore();
+      const e: NewEvent = {
+        id: randomUUID(),
+        type: 'T',
+        data: { z: 'a\u0000b', a: [1e21, -0.5, '\u{1F600}'] },
+        metadata: null,
+      };
+      await store.appendToStream('process-j', [e], { expectedRevision: 'no_stream' });
+      const [read] = await store.readStream('process-j');
+      expect(JSON.stringify(read!.data)).toBe(JSON.stringify(e.data));
+      expect(read!.metadata).toBeNull();
+      await store.close();
+      await dispose();
+    });
+  });
+
+  describe('global order', () => {
+    it('a follower sees every event of many concurrent writers exactly once, in order', async () => {
+      // 8 stores (8 pools, up to 8 connections each) × 8 streams, 40 appends per stream;
+      // one follower on another store, and a reader polling readAll from its last position
+      const writers = await Promise.all(Array.from({ length: 8 }, () => freshStoreOn(schema)));
+      const follower = await freshStoreOn(schema);
+      const followed: StoredEvent[] = [];
+      const sub = follower.subscribeToAll().subscribe((e) => followed.push(e));
+      const polled: StoredEvent[] = [];
+      let writing = true;
+      const poller = (async () => {
+        while (writing || polled.length < total) {
+          const after = polled.at(-1)?.position ?? 0n;
+          for await (const e of follower.readAll({ fromPosition: after })) polled.push(e);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await Promise.all(
+        writers.flatMap((store, w) =>
+          Array.from({ length: 8 }, async (_, s) => {
+            const stream = `process-w${w}-s${s}`;
+            for (let r = 0; r < perStream; r++) {
+              await store.appendToStream(stream, [event({ w, s, r })], {
+                expectedRevision: r === 0 ? 'no_stream' : r - 1,
+              });
+            }
+          }),
+        ),
+      );
+      writing = false;
+      await poller;
+      await waitUntil(() => followed.length >= total, 'the follower');
+      sub.unsubscribe();
+      const log = await collect(follower.readAll());
+      expect(log).toHaveLength(total);
+      // positions are dense 1..total, and both readers saw exactly the log, in order
+      expect(log.map((e) => e.position)).toEqual(
+        Array.from({ length: total }, (_, i) => BigInt(i + 1)),
+      );
+      expect(followed.map((e) => e.id)).toEqual(log.map((e) => e.id));
+      expect(polled.map((e) => e.id)).toEqual(log.map((e) => e.id));
+      for (const store of [...writers, follower]) await store.close();
+    }, 120_000);
+
+    const perStream = 40;
+    const total = 8 * 8 * perStream;
+    const schema = `t_order_${randomUUID().slice(0, 8)}`;
+    const freshStoreOn = (name: string) => openStore(`${server!.url}?schema=${name}`);
+  });
+});
