@@ -116,7 +116,10 @@ export const openPostgresStore = async (
     connectionTimeoutMillis: settings.connectTimeoutMs,
     keepAlive: true,
   };
-  const pool = new pg.Pool({ ...config, max: settings.poolSize });
+  // Connections open on demand up to poolSize and stay open (no idle timeout): a registry
+  // is a long-lived client, and an idle timer per released connection would be a timer
+  // outliving every call.
+  const pool = new pg.Pool({ ...config, max: settings.poolSize, idleTimeoutMillis: 0 });
   // An idle connection the server dropped (a restart, a failover) reports here; the pool
   // discards it and the next query connects afresh, so there is nothing else to do.
   pool.on('error', () => {});
