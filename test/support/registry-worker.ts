@@ -3,6 +3,8 @@
  * JSON line per acknowledged result on stdout, so the parent knows exactly what was
  * acknowledged before it killed this process.
  *
+ * `<db>` is a store URL (`sqlite:…`, `postgres://…`) or a SQLite file's path.
+ *
  *   append <db> <processId> <count> <tag>     appendEvent `count` times
  *   lease <db> <owner> <ids,…> <rounds>        claim/renew/release leases in a loop
  *   wait <db> <processId> <eventType> <after>  print "ready" once waiting, then the event
@@ -81,7 +83,8 @@ const run = async (registry: ProcessRegistry): Promise<void> => {
   }
 };
 
-const registry = await openRegistry(`sqlite:${db}`);
+// a store URL, or the path of a SQLite file
+const registry = await openRegistry(/^[a-z]+:/.test(db ?? '') ? db : `sqlite:${db}`);
 try {
   await run(registry);
 } finally {

@@ -1,0 +1,24 @@
+import { afterAll, describe } from 'vitest';
+import { openStore } from '../src/store/open.ts';
+import { describeConformance } from './support/conformance.ts';
+import { testPostgres } from './support/postgres-server.ts';
+
+const found = await testPostgres('conformance-postgres');
+const server = 'server' in found ? found.server : undefined;
+afterAll(() => server?.stop());
+
+/**
+ * The full registry conformance suite on PostgreSQL: one server for the file, a fresh
+ * schema per test; every connection is a new store (its own pool and LISTEN connection)
+ * on that schema.
+ */
+describe.skipIf(!server)('postgres', () => {
+  describeConformance({
+    name: 'postgres',
+    durabilityTier: 'durable',
+    harness: async () => {
+      const fresh = server!.freshSchema();
+      return { connect: () => openStore(fresh.url), dispose: fresh.drop };
+    },
+  });
+});
