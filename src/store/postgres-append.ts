@@ -34,16 +34,18 @@ const expectedCode = (expected: ExpectedRevision): number =>
   expected === 'any' ? -2 : expected === 'no_stream' ? -1 : expected;
 
 /**
- * Commits a group of appends in one statement (its own transaction) and settles each
- * pending append with its results or its own failure. Returns the rows stored, for the
- * feed, and the head they follow. Throws only when the statement as a whole failed, in
- * which case nothing of the batch is stored (or all of it was and the reply was lost).
+ * Commits a group of appends in one statement (its own transaction), hands the rows stored
+ * and the head they follow to `stored` (the feed), then settles each pending append with
+ * its results or its own failure: so a caller's read models can have its events before
+ * it continues. Throws only when the statement as a whole failed, in which case nothing
+ * of the batch is stored (or all of it was and the reply was lost).
  */
 export const commitBatch = async (
   pool: pg.Pool,
   schema: string,
   batch: readonly PendingAppend[],
-): Promise<{ rows: EventRow[]; headBefore: Position }> => {
+  stored: (rows: EventRow[], headBefore: Position) => void,
+): Promise<void> => {
   const params = {
     append: [] as number[],
     stream: [] as string[],
@@ -91,13 +93,13 @@ export const commitBatch = async (
     if (row.o_outcome === 'head') headBefore = BigInt(row.o_position!);
     else byAppend.set(row.o_append, [...(byAppend.get(row.o_append) ?? []), row]);
   }
-  const stored: EventRow[] = [];
-  batch.forEach((pending, a) => {
+  const newRows: EventRow[] = [];
+  const settle = batch.map((pending, a) => {
     const rows = byAppend.get(a + 1) ?? [];
     const refused = rows.find((row) => row.o_outcome !== 'ok');
     if (refused || rows.length !== pending.writes.length) {
-      pending.reject(refusal(pending, refused, firstWrite[a]!));
-      return;
+      const error = refusal(pending, refused, firstWrite[a]!);
+      return () => pending.reject(error);
     }
     const results = rows.map((row, i) => {
       const write = pending.writes[i]!;
@@ -107,15 +109,16 @@ export const commitBatch = async (
         const first = result.nextRevision - write.events.length + 1;
         write.events.forEach((event, k) => {
           const position = result.position - BigInt(write.events.length - 1 - k);
-          stored.push(toEventRow(event, write.stream, first + k, position));
+          newRows.push(toEventRow(event, write.stream, first + k, position));
         });
       }
       return result;
     });
-    pending.resolve(results);
+    return () => pending.resolve(results);
   });
-  stored.sort((x, y) => (x.position < y.position ? -1 : 1));
-  return { rows: stored, headBefore };
+  newRows.sort((x, y) => (x.position < y.position ? -1 : 1));
+  stored(newRows, headBefore);
+  for (const done of settle) done();
 };
 
 const refusal = (pending: PendingAppend, row: OutcomeRow | undefined, offset: number): Error => {

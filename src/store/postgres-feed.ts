@@ -18,8 +18,11 @@ export interface Listener {
 /** What the feed needs from the store: reads, a LISTEN connection, error translation. */
 export interface FeedSource {
   page(after: Position, prefix: string | undefined, limit: number): Promise<LogPage>;
-  /** opens a dedicated connection that LISTENs; `onLost` is called once if it drops */
-  listen(onWake: () => void, onLost: (error: unknown) => void): Promise<Listener>;
+  /**
+   * Opens a dedicated connection that LISTENs; `onWake` gets each NOTIFY's head (0 when
+   * unknown); `onLost` is called once if the connection drops.
+   */
+  listen(onWake: (head: Position) => void, onLost: (error: unknown) => void): Promise<Listener>;
   isTransient(error: unknown): boolean;
   failure(error: unknown): unknown;
   closedError(): Error;
@@ -132,8 +135,12 @@ export class PostgresFeed {
     this.followers.clear();
   }
 
-  private wakeAll(): void {
-    for (const follower of this.followers) void this.read(follower);
+  /** Followers that have not seen `head` read the log (all of them when it is unknown). */
+  private wakeAll(head: Position = 0n): void {
+    for (const follower of this.followers) {
+      // an own append's NOTIFY comes back to us after `publish` delivered its events
+      if (head === 0n || follower.last < head) void this.read(follower);
+    }
   }
 
   /** Reads the log after the follower's `last` until it has seen the head. */
@@ -179,7 +186,7 @@ export class PostgresFeed {
     let lost = false;
     this.source
       .listen(
-        () => this.wakeAll(),
+        (head) => this.wakeAll(head),
         (error) => {
           lost = true;
           this.listener = undefined;

@@ -7,6 +7,7 @@ import type {
   EventStore,
   ExpectedRevision,
   NewEvent,
+  Position,
   ReadAllOptions,
   ReadStreamOptions,
   StoredEvent,
@@ -119,15 +120,19 @@ export const openPostgresStore = async (
   // Connections open on demand up to poolSize and stay open (no idle timeout): a registry
   // is a long-lived client, and an idle timer per released connection would be a timer
   // outliving every call.
-  const pool = new pg.Pool({ ...config, max: settings.poolSize, idleTimeoutMillis: 0 });
+  const pool = new pg.Pool({
+    ...config,
+    max: settings.poolSize,
+    idleTimeoutMillis: 0,
+    // Appends rely on READ COMMITTED (each statement sees the commits it waited for),
+    // whatever the database's default isolation is; awaited before the pool hands it out.
+    onConnect: async (client: pg.ClientBase) => {
+      await client.query("SET default_transaction_isolation TO 'read committed'");
+    },
+  } as pg.PoolConfig);
   // An idle connection the server dropped (a restart, a failover) reports here; the pool
   // discards it and the next query connects afresh, so there is nothing else to do.
   pool.on('error', () => {});
-  // Appends rely on READ COMMITTED (each statement sees the commits it waited for), whatever
-  // the database's default isolation is.
-  pool.on('connect', (client) => {
-    client.query("SET default_transaction_isolation TO 'read committed'").catch(() => {});
-  });
   const store = new PostgresEventStore(pool, config, settings, server);
   try {
     const client = await pool.connect();
@@ -215,8 +220,9 @@ class PostgresEventStore implements EventStore {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
     try {
-      const { rows, headBefore } = await commitBatch(this.pool, this.settings.schema, batch);
-      this.feed.publish(rows, headBefore);
+      await commitBatch(this.pool, this.settings.schema, batch, (rows, headBefore) =>
+        this.feed.publish(rows, headBefore),
+      );
     } catch (error) {
       const failure = this.failure(error, 'appending');
       for (const pending of batch) pending.reject(failure);
@@ -259,7 +265,10 @@ class PostgresEventStore implements EventStore {
   }
 
   /** A dedicated connection outside the pool: LISTEN holds its session. */
-  private async listen(onWake: () => void, onLost: (error: unknown) => void): Promise<Listener> {
+  private async listen(
+    onWake: (head: Position) => void,
+    onLost: (error: unknown) => void,
+  ): Promise<Listener> {
     const client = new pg.Client(this.config);
     let lost = false;
     const drop = (error: unknown) => {
@@ -269,7 +278,7 @@ class PostgresEventStore implements EventStore {
     };
     client.on('error', drop);
     client.on('end', () => drop(new Error('the LISTEN connection ended')));
-    client.on('notification', () => onWake());
+    client.on('notification', (message) => onWake(BigInt(message.payload ?? '0')));
     try {
       await client.connect();
       await client.query(`LISTEN "${channelOf(this.settings.schema)}"`);
