@@ -226,6 +226,99 @@ describe.skipIf(!server)('postgres', () => {
     });
   });
 
+  describe('live feed by LISTEN/NOTIFY', () => {
+    // no safety poll within the test: only a NOTIFY (or the catch-up after a reconnect) can deliver
+    const noPoll = { safetyPollMs: 3_600_000, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } };
+
+    const listenerPids = async (admin: pg.Client, schema: string): Promise<number[]> =>
+      (
+        await admin.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE query = $1 AND state = 'idle'`,
+          [`LISTEN "procreg_${schema}"`],
+        )
+      ).rows.map((r) => r.pid);
+
+    const until = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const value = await probe();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+
+    it('wakes another instance by NOTIFY, and re-listens and catches up after its connection is killed', async () => {
+      const { store: writer, fresh, dispose } = await freshStore();
+      const { connectionString, options } = parsePostgresUrl(fresh.url);
+      const watcher = await openPostgresStore(connectionString, { ...options, ...noPoll });
+      const admin = new pg.Client({ connectionString: server!.url });
+      await admin.connect();
+      const seen: StoredEvent[] = [];
+      const sub = watcher.subscribeToAll().subscribe((e) => seen.push(e));
+      try {
+        const [first] = await until(async () => {
+          const pids = await listenerPids(admin, fresh.schema);
+          return pids.length === 1 ? pids : undefined;
+        }, 'the LISTEN connection');
+        await writer.appendToStream('process-n', [event({ n: 0 })], {
+          expectedRevision: 'no_stream',
+        });
+        await waitUntil(() => seen.length === 1, 'the NOTIFY');
+        await admin.query('SELECT pg_terminate_backend($1)', [first]);
+        // appended while nobody listens: found by the catch-up after re-listening
+        await writer.appendToStream('process-n', [event({ n: 1 })], { expectedRevision: 0 });
+        await until(async () => {
+          const pids = await listenerPids(admin, fresh.schema);
+          return pids.length === 1 && pids[0] !== first ? pids : undefined;
+        }, 'a new LISTEN connection');
+        await waitUntil(() => seen.length === 2, 'the catch-up');
+        await writer.appendToStream('process-n', [event({ n: 2 })], { expectedRevision: 1 });
+        await waitUntil(() => seen.length === 3, 'the NOTIFY on the new connection');
+        expect(seen.map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+        expect(seen.map((e) => e.position)).toEqual([1n, 2n, 3n]);
+      } finally {
+        sub.unsubscribe();
+        await admin.end();
+        await watcher.close();
+        await writer.close();
+        await dispose();
+      }
+    });
+
+    it('closes its LISTEN connection when the last subscriber leaves, and on close', async () => {
+      const { store, fresh, dispose } = await freshStore();
+      const admin = new pg.Client({ connectionString: server!.url });
+      await admin.connect();
+      try {
+        const sub = store.subscribeToAll().subscribe();
+        await until(
+          async () => ((await listenerPids(admin, fresh.schema)).length === 1 ? true : undefined),
+          'LISTEN',
+        );
+        sub.unsubscribe();
+        await until(
+          async () => ((await listenerPids(admin, fresh.schema)).length === 0 ? true : undefined),
+          'UNLISTEN',
+        );
+        store.subscribeToAll().subscribe();
+        await until(
+          async () => ((await listenerPids(admin, fresh.schema)).length === 1 ? true : undefined),
+          'LISTEN',
+        );
+        await store.close();
+        await until(
+          async () => ((await listenerPids(admin, fresh.schema)).length === 0 ? true : undefined),
+          'close',
+        );
+        await expectRegistryError(store.streamRevision('x'), 'unavailable', /closed/);
+      } finally {
+        await admin.end();
+        await dispose();
+      }
+    });
+  });
+
   describe('global order', () => {
     it('a follower sees every event of many concurrent writers exactly once, in order', async () => {
       // 8 stores (8 pools, up to 8 connections each) × 8 streams, 40 appends per stream;

@@ -232,18 +232,18 @@ class PostgresEventStore implements EventStore {
     }
   }
 
-  readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     this.ensureOpen();
     return this.reads.stream(stream, options);
   }
 
-  streamRevision(stream: string): Promise<StreamRevision> {
+  async streamRevision(stream: string): Promise<StreamRevision> {
     this.ensureOpen();
     return this.reads.revision(stream);
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
-    this.ensureOpen();
+    // checked when iterated, like every other adapter's
     return this.reads.all(options, () => this.ensureOpen());
   }
 
