@@ -21,9 +21,10 @@ export const verifyCommand: CommandDef = {
     progress.update('rebuilding read models from the log');
     let differences: Awaited<ReturnType<typeof registry.verifyProjections>>;
     try {
-      // Positions are dense from 1 on memory and SQLite, so `upTo` approximates the total;
+      // Positions are dense from 1 on memory, SQLite and PostgreSQL, so `upTo` approximates the total;
       // on EventStoreDB they are byte offsets and the bar shows the count only.
-      const dense = registry.durabilityTier === 'inline' || ctx.storeUrl.startsWith('sqlite:');
+      const dense =
+        registry.durabilityTier === 'inline' || /^(sqlite|postgres(ql)?):/.test(ctx.storeUrl);
       differences = await registry.verifyProjections(({ events, upTo }) => {
         if (events % 1000 === 0) {
           progress.update('rebuilding read models', events, dense ? Number(upTo) : undefined);
