@@ -30,6 +30,7 @@ const SCENARIOS = [
   'memory',
   'esdb-standin',
   'http',
+  'postgres',
 ] as const;
 
 const args = process.argv.slice(2);

@@ -17,7 +17,6 @@
  * how every instance worked before #15). A third row is the CPU each of those two processes
  * spends while nothing happens (an open registry with one pending waiter), per second.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { fixedClock, lineRequest, registration } from './lib/fixtures.ts';
@@ -26,7 +25,8 @@ import type { Row } from './lib/result.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
 import { percentile } from './lib/stats.ts';
 import { withTempDir } from './lib/tmp.ts';
-import { type FromChild, POLL_MS, type ToChild, type WaitMode, waitFor } from './lib/waiters.ts';
+import { startWaiterChild, type Waiter } from './lib/waiter-process.ts';
+import { POLL_MS, type WaitMode, waitFor } from './lib/waiters.ts';
 
 const SCENARIO = 'waiter latency';
 const ID = 'waited-on';
@@ -39,12 +39,6 @@ interface Samples {
   /** registry samples where the waiter resolved before appendEvent returned */
   early: number;
 }
-
-/** Where the waiter runs: returns the monotonic time it saw the event after `after`. */
-type Waiter = (
-  mode: WaitMode,
-  after: number,
-) => Promise<{ ready: Promise<void>; seen: Promise<number> }>;
 
 async function sample(registry: ProcessRegistry, waiter: Waiter, n: number): Promise<Samples> {
   const out: Samples = { registry: [], poll: [], fromCall: [], early: 0 };
@@ -121,50 +115,6 @@ async function sampleBoth(
   return out;
 }
 
-type ChildOptions = { pollIntervalMs?: number; watchFile?: boolean };
-
-/** A waiter child process on the same file. */
-async function startChild(url: string, options: ChildOptions = {}) {
-  const child = fork(new URL('./lib/waiter-child.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = (type: FromChild['type']) =>
-    new Promise<FromChild>((resolve, reject) => {
-      const onMessage = (m: FromChild) => {
-        if (m.type === 'failed') reject(new Error(`waiter child: ${m.message}`));
-        else if (m.type === type) {
-          child.off('message', onMessage);
-          resolve(m);
-        }
-      };
-      child.on('message', onMessage);
-    });
-  const send = (m: ToChild) => child.send(m);
-  send({ type: 'open', url, ...options });
-  await next('opened');
-  const waiter: Waiter = async (mode, after) => {
-    const ready = next('ready').then(() => undefined);
-    const seen = next('resolved').then((m) => (m.type === 'resolved' ? m.at : Number.NaN));
-    send({ type: 'wait', mode, processId: ID, after });
-    return { ready, seen };
-  };
-  const idle = async (ms: number): Promise<number> => {
-    const idled = next('idled');
-    send({ type: 'idle', ms, processId: ID });
-    const m = await idled;
-    return m.type === 'idled' ? m.cpuMs : Number.NaN;
-  };
-  return { child, waiter, idle, close: () => closeChild(child, send) };
-}
-
-async function closeChild(child: ChildProcess, send: (m: ToChild) => void): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  send({ type: 'close' });
-  await Promise.race([exited, sleep(5000)]);
-  if (child.exitCode === null) child.kill();
-}
-
 await runScenario(SCENARIO, async ({ quick, log }) => {
   const n = quick ? 12 : 100;
   const rows: Row[] = [];
@@ -187,8 +137,8 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     log('in-process, SQLite');
     rows.push(...rowsOf('in-process, SQLite', await sample(registry, inProcess(registry), n), ''));
     log('other OS process, SQLite: default settings vs the 30 ms poll alone');
-    const woken = await startChild(url);
-    const polled = await startChild(url, { watchFile: false });
+    const woken = await startWaiterChild(url, ID);
+    const polled = await startWaiterChild(url, ID, { watchFile: false });
     try {
       const both = await sampleBoth(registry, woken.waiter, polled.waiter, quick ? 20 : 100);
       for (const p of [50, 99]) {
