@@ -209,6 +209,42 @@ describe.skipIf(!server)('postgres', () => {
       await dispose();
     });
 
+    it('bounds statements by statementTimeoutMs (a transaction holding the log lock) and connections by poolSize', async () => {
+      const fresh = server!.freshSchema();
+      const app = `pool_${randomUUID().slice(0, 8)}`;
+      const store = await openStore(
+        `${fresh.url}&statementTimeoutMs=300&poolSize=2&application_name=${app}`,
+      );
+      const admin = new pg.Client({ connectionString: server!.url });
+      await admin.connect();
+      try {
+        await Promise.all(Array.from({ length: 30 }, (_, i) => store.readStream(`process-${i}`)));
+        const { rows } = await admin.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+          [app],
+        );
+        expect(rows[0]!.n).toBeGreaterThan(0);
+        expect(rows[0]!.n).toBeLessThanOrEqual(2);
+        // someone else's long transaction holds the log head: the append gives up in time
+        await admin.query('BEGIN');
+        await admin.query(`SELECT * FROM "${fresh.schema}".log_head FOR UPDATE`);
+        await expectRegistryError(
+          store.appendToStream('process-t', [event()], { expectedRevision: 'no_stream' }),
+          'unavailable',
+          /did not finish appending within the statement timeout of 300 ms/,
+        );
+        await admin.query('ROLLBACK');
+        // nothing was stored, and the store works again
+        expect(await store.streamRevision('process-t')).toBe(-1);
+        await store.appendToStream('process-t', [event()], { expectedRevision: 'no_stream' });
+        expect(await store.streamRevision('process-t')).toBe(0);
+      } finally {
+        await admin.end();
+        await store.close();
+        await fresh.drop();
+      }
+    });
+
     it('keeps JSON text exactly, also \\u0000 and key order', async () => {
       const { store, dispose } = await freshStore();
       const e: NewEvent = {
