@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isRegistryError } from '../src/domain/errors.ts';
 import { openStore, openStoreFrom, parsePostgresUrl } from '../src/store/open.ts';
 import type { EventStore, NewEvent, StoredEvent } from '../src/store/port.ts';
 import { WrongExpectedRevisionError } from '../src/store/port.ts';
 import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.ts';
 import { testPostgres } from './support/postgres-server.ts';
+import { expectRegistryError } from './support/registry-errors.ts';
 import { collect, describeStoreContract } from './support/store-contract.ts';
 
 const found = await testPostgres('store-postgres');
@@ -26,16 +26,6 @@ const waitUntil = async (done: () => boolean, what: string, timeoutMs = 20_000) 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-};
-
-const expectRegistryError = async (promise: Promise<unknown>, code: string, text?: RegExp) => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRegistryError(error), `expected a RegistryError, got ${String(error)}`).toBe(true);
-  expect(error).toMatchObject({ code });
-  if (text) expect((error as Error).message).toMatch(text);
 };
 
 /** A store on a fresh schema of the test server, dropped (on a shared server) afterwards. */

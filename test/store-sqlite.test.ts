@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Subscription } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { isRegistryError } from '../src/domain/errors.ts';
 import {
   type EventStore,
   type NewEvent,
@@ -17,6 +16,7 @@ import {
 } from '../src/store/port.ts';
 import { openSqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.ts';
 import { APPLICATION_ID, openDatabase, SCHEMA_VERSION } from '../src/store/sqlite-file.ts';
+import { expectRegistryError } from './support/registry-errors.ts';
 import { collect, describeStoreContract } from './support/store-contract.ts';
 
 const makeTempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'procreg-sqlite-'));
@@ -40,16 +40,6 @@ const waitUntil = async (done: () => boolean, timeoutMs = 10_000): Promise<void>
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await sleep(5);
   }
-};
-
-const expectRegistryError = async (promise: Promise<unknown>, code: string, text?: RegExp) => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRegistryError(error), `expected a RegistryError, got ${String(error)}`).toBe(true);
-  expect(error).toMatchObject({ code });
-  if (text) expect((error as Error).message).toMatch(text);
 };
 
 /**
