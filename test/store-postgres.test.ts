@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, openStoreFrom, parsePostgresUrl } from '../src/store/open.ts';
 import type { EventStore, NewEvent, StoredEvent } from '../src/store/port.ts';
 import { WrongExpectedRevisionError } from '../src/store/port.ts';
-import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.ts';
+import { openPostgresStore } from '../src/store/postgres.ts';
+import type { PostgresStoreOptions } from '../src/store/postgres-settings.ts';
 import { testPostgres } from './support/postgres-server.ts';
 import { expectRegistryError } from './support/registry-errors.ts';
 import { collect, describeStoreContract } from './support/store-contract.ts';
@@ -166,6 +167,29 @@ describe.skipIf(!server)('postgres', () => {
         /appears twice/,
       );
       expect((await collect(store.readAll())).map((e) => e.stream)).toEqual(['process-a']);
+      await store.close();
+      await dispose();
+    });
+
+    it('fails only the append the server refuses when a group commit is refused as a whole', async () => {
+      const { store, dispose } = await freshStore();
+      const outcomes = await Promise.allSettled([
+        store.appendToStream('process-ok-1', [event()], { expectedRevision: 'no_stream' }),
+        store.appendToStream('process-bad', [{ ...event(), type: 'nul\u0000type' }], {
+          expectedRevision: 'no_stream',
+        }),
+        store.appendToStream('process-ok-2', [event()], { expectedRevision: 'no_stream' }),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      await expectRegistryError(
+        Promise.reject((outcomes[1] as PromiseRejectedResult).reason),
+        'invalid',
+        /refused the data while appending/,
+      );
+      expect((await collect(store.readAll())).map((e) => e.stream)).toEqual([
+        'process-ok-1',
+        'process-ok-2',
+      ]);
       await store.close();
       await dispose();
     });

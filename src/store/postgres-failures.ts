@@ -47,7 +47,8 @@ export const isConnectionFailure = (error: unknown): boolean => {
 
 /**
  * Turns a PostgreSQL or connection failure into `RegistryError('unavailable')` naming the
- * server, the operation and what to do. Anything else (our own `RegistryError`s, a bug)
+ * server, the operation and what to do (`invalid` for data the server refuses, which no
+ * retry can cure). Anything else (our own `RegistryError`s, a bug)
  * is returned as it is.
  */
 export const postgresFailure = (
@@ -70,6 +71,14 @@ export const postgresFailure = (
     return fail(
       `${at} is unreachable while ${operation}`,
       'check that the server is running and reachable from here and that the connection string (host, port, sslmode) is right, then retry',
+    );
+  }
+  if (code?.startsWith('22')) {
+    // a data exception: this request's values, not the server, are the problem
+    return new RegistryError(
+      'invalid',
+      `${at} refused the data while ${operation} (${detail}); text sent to PostgreSQL cannot contain NUL characters`,
+      { cause: error },
     );
   }
   if (code === '57014') {
