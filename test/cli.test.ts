@@ -247,7 +247,7 @@ describe('errors', () => {
     expectOneLineError(
       badUrl,
       2,
-      /unknown store `nope:\/\/x`; use memory:, sqlite:<path> or esdb:/,
+      /unknown store `nope:\/\/x`; use memory:, sqlite:<path>, postgres:\/\/.* or esdb:/,
     );
     expectOneLineError(missing, 3, /no process `nope` in sqlite:.*`procreg --store .* ls --all`/);
     expectOneLineError(noStore, 4, /no store at .*does not exist\); run `procreg demo`/);

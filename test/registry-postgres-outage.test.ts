@@ -50,6 +50,8 @@ describe.skipIf(!server)('registry on PostgreSQL: the server crashes', () => {
       timeoutMs: 120_000,
     });
     later.catch(() => {});
+    // the waiter reads the log before it listens: crash only once it is listening
+    await until(() => watcher.diagnostics().feedSubscribers === 1, 'the waiter to listen');
 
     await server!.crash();
     const ackedAtCrash = acked.size;

@@ -72,6 +72,8 @@ export class PostgresFeed {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
+  private connectAttempt: Promise<void> | undefined;
+  private readonly closing = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -127,12 +129,15 @@ export class PostgresFeed {
     }
   }
 
-  /** Completes every subscription and drops the LISTEN connection. */
-  close(): void {
+  /** Completes every subscription; resolves once the LISTEN connection is closed. */
+  async close(): Promise<void> {
     this.closed = true;
     this.stopListening();
     for (const { subscriber } of [...this.followers]) subscriber.complete();
     this.followers.clear();
+    // a connection still being opened is closed as soon as it is (see startListening)
+    await this.connectAttempt;
+    await Promise.all(this.closing);
   }
 
   /** Followers that have not seen `head` read the log (all of them when it is unknown). */
@@ -184,7 +189,7 @@ export class PostgresFeed {
     if (this.listener || this.connecting || this.reconnectTimer || this.closed) return;
     this.connecting = true;
     let lost = false;
-    this.source
+    this.connectAttempt = this.source
       .listen(
         (head) => this.wakeAll(head),
         (error) => {
@@ -248,6 +253,9 @@ export class PostgresFeed {
     this.failures = 0;
     const listener = this.listener;
     this.listener = undefined;
-    void listener?.close().catch(() => {});
+    if (!listener) return;
+    const closing = listener.close().catch(() => {});
+    this.closing.add(closing);
+    void closing.finally(() => this.closing.delete(closing));
   }
 }

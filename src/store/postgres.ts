@@ -217,7 +217,7 @@ class PostgresEventStore implements EventStore {
       else if (this.queue.length > 0) this.inFlight = this.flush();
       else await new Promise((resolve) => setImmediate(resolve));
     }
-    this.feed.close();
+    await this.feed.close();
     await this.pool.end().catch(() => {});
   }
 
