@@ -90,7 +90,7 @@ export const openRegistry = async (
       if (eventStore.models) {
         throw new RegistryError(
           'invalid',
-          'readModels is for stores that keep no read models (EventStoreDB); memory and SQLite stores keep their own',
+          'readModels is for stores that keep no read models (EventStoreDB, PostgreSQL); memory and SQLite stores keep their own',
         );
       }
       // loaded on demand, like every store driver: only this option needs SQLite here
@@ -154,7 +154,7 @@ const serviceUrlOf = (store: string | StoreOptions | EventStore): string | undef
   return url !== undefined && isServiceUrl(url) ? url : undefined;
 };
 
-/** An EventStoreDB store named with a read-models file: the store, and the file apart. */
+/** An EventStoreDB or PostgreSQL store named with a read-models file: the store, and the file apart. */
 const modelsFileOf = (
   store: string | StoreOptions | EventStore,
 ): { target: string | StoreOptions | EventStore; readModels?: string | undefined } => {
@@ -162,7 +162,11 @@ const modelsFileOf = (
     const { url, readModels } = splitReadModels(store);
     return { target: url, readModels: readModels?.replace(/^sqlite:/, '') };
   }
-  if (isEventStore(store) || !('kind' in store) || store.kind !== 'esdb') {
+  if (
+    isEventStore(store) ||
+    !('kind' in store) ||
+    (store.kind !== 'esdb' && store.kind !== 'postgres')
+  ) {
     return { target: store };
   }
   const { readModels, ...rest } = store;

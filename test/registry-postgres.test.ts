@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../src/index.ts';
+import { openStore } from '../src/store/open.ts';
+import { registration } from './conformance/fixtures.ts';
 import { jsonOf, runCli } from './support/cli-process.ts';
 import { seedStore } from './support/cli-seed.ts';
 import { testPostgres } from './support/postgres-server.ts';
@@ -48,6 +50,60 @@ describe.skipIf(!server)('postgres', () => {
         }
       };
       expect(await exported(fresh.url)).toEqual(await exported(from));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await fresh.drop();
+    }
+  }, 60_000);
+
+  it('keeps its read models in a local file (readModels=): a restart reads only what is new', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procreg-pg-models-'));
+    const fresh = server!.freshSchema();
+    try {
+      const models = `sqlite:${join(dir, 'models.db')}`;
+      const url = `${fresh.url}&readModels=${models}`;
+      const first = await openRegistry(url);
+      await first.registerProcess(registration('p'));
+      for (let i = 0; i < 30; i++) {
+        await first.appendEvent('p', { eventType: 'producer.line', payload: { text: `${i}` } });
+      }
+      await first.close();
+      // written while the models file was closed
+      const other = await openRegistry(fresh.url);
+      await other.appendEvent('p', { eventType: 'producer.line', payload: { text: 'late' } });
+      await other.close();
+      // count the events the registry reads from the log while opening and answering
+      const counted = async (readModels?: string) => {
+        const store = await openStore(fresh.url);
+        let read = 0;
+        const readAll = store.readAll.bind(store);
+        store.readAll = async function* (options) {
+          for await (const event of readAll(options)) {
+            read += 1;
+            yield event;
+          }
+        };
+        const registry = await openRegistry(store, readModels ? { readModels } : {});
+        const sequences = (await registry.eventsAfter('p', 0)).map((e) => e.sequence);
+        return { registry, sequences, read };
+      };
+      const withFile = await counted(models);
+      expect(withFile.sequences).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+      expect(withFile.read).toBe(1);
+      const inMemory = await counted();
+      expect(inMemory.read).toBe(32);
+      expect(await withFile.registry.verifyProjections()).toEqual([]);
+      await inMemory.registry.close();
+      await withFile.registry.close();
+      // the file follows this schema's log and no other
+      const elsewhere = server!.freshSchema();
+      await expect(openRegistry(`${elsewhere.url}&readModels=${models}`)).rejects.toMatchObject({
+        code: 'invalid',
+        message: expect.stringMatching(/follows postgres:\/\/.*schema=t_/),
+      });
+      await expect(openStore(`${fresh.url}&readModels=${models}`)).rejects.toMatchObject({
+        code: 'invalid',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await fresh.drop();

@@ -61,10 +61,10 @@ export const splitReadModels = (url: string): { url: string; readModels?: string
   const rest = params.toString();
   const base = url.slice(0, query);
   const path = models.startsWith('sqlite:') ? models.slice('sqlite:'.length) : '';
-  if (!/^(esdb|kurrent|kdb)/.test(url) || path.trim() === '') {
+  if (!/^(esdb|kurrent|kdb|postgres)/.test(url) || path.trim() === '') {
     throw new RegistryError(
       'invalid',
-      `readModels=${models} in store \`${url}\`; it is an EventStoreDB option and names a file: readModels=sqlite:./procreg-models.db`,
+      `readModels=${models} in store \`${url}\`; it is an EventStoreDB and PostgreSQL option and names a file: readModels=sqlite:./procreg-models.db`,
     );
   }
   return { url: rest ? `${base}?${rest}` : base, readModels: path };
@@ -93,6 +93,8 @@ export const StoreOptionsSchema = z.union([
     poolSize: z.number().int().min(1).max(1000).optional(),
     statementTimeoutMs: z.number().int().min(1).optional(),
     connectTimeoutMs: z.number().int().min(1).optional(),
+    /** a SQLite file for its read models (`readModels=` in a URL) */
+    readModels: z.string().optional(),
   }),
 ]);
 export type StoreOptions = z.input<typeof StoreOptionsSchema>;
@@ -115,7 +117,8 @@ export const openStoreFrom = async (options: StoreOptions): Promise<EventStore> 
       return openEventStoreDbStore(parsed.connectionString);
     }
     case 'postgres': {
-      const { kind: _, connectionString: url, ...explicit } = parsed;
+      // readModels is the registry's (openRegistry takes it off before opening the store)
+      const { kind: _, connectionString: url, readModels: __, ...explicit } = parsed;
       const { connectionString, options } = parsePostgresUrl(url);
       const { openPostgresStore } = await import('./postgres.ts');
       return openPostgresStore(connectionString, { ...options, ...explicit });
@@ -143,6 +146,12 @@ export const parsePostgresUrl = (
   const at = url.indexOf('?');
   if (at < 0) return { connectionString: url, options: {} };
   const params = new URLSearchParams(url.slice(at + 1));
+  if (params.has('readModels')) {
+    throw new RegistryError(
+      'invalid',
+      'readModels= in a PostgreSQL URL is for openRegistry (the registry keeps that file), not for the store alone',
+    );
+  }
   const options: Record<string, string | number> = {};
   for (const key of postgresParams) {
     const value = params.get(key);

@@ -93,6 +93,10 @@ export const openPostgresStore = async (
 
 class PostgresEventStore implements EventStore {
   readonly durabilityTier = 'durable' as const;
+  /** What this log is, for a read-models file (readModels=) to check it follows it. */
+  get source(): string {
+    return `postgres://${this.server}?schema=${this.settings.schema}`;
+  }
   private readonly reads: PostgresReads;
   private readonly feed: PostgresFeed;
   private queue: PendingAppend[] = [];
