@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRegistry, type RegistryError } from '../src/index.ts';
 import { registration } from './conformance/fixtures.ts';
+import { expectPostgresModelsMatchLog } from './support/postgres-models-check.ts';
 import { testPostgres } from './support/postgres-server.ts';
 
 // A server of its own (it is crashed), with PostgreSQL's default durability settings.
@@ -81,6 +82,8 @@ describe.skipIf(!server)('registry on PostgreSQL: the server crashes', () => {
     expect(await watcher.eventsAfter('p', 0)).toEqual(stored);
     expect(await watcher.verifyProjections()).toEqual([]);
     expect(await check.verifyProjections()).toEqual([]);
+    // the model tables in PostgreSQL committed with the events: at the head, equal to a rebuild
+    await expectPostgresModelsMatchLog(url, server!.url);
     for (const registry of [writer, watcher, check]) await registry.close();
   }, 180_000);
 });

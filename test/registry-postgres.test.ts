@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../src/index.ts';
 import { openStore } from '../src/store/open.ts';
 import { registration } from './conformance/fixtures.ts';
 import { jsonOf, runCli } from './support/cli-process.ts';
 import { seedStore } from './support/cli-seed.ts';
+import { expectPostgresModelsMatchLog } from './support/postgres-models-check.ts';
 import { testPostgres } from './support/postgres-server.ts';
 import { describeMultiProcess } from './support/registry-workers.ts';
 
@@ -18,7 +20,14 @@ describe.skipIf(!server)('postgres', () => {
   // each test on a fresh schema of one server; every worker process opens the same URL
   describeMultiProcess('PostgreSQL database', async () => {
     const fresh = server!.freshSchema();
-    return { url: fresh.url, dispose: fresh.drop };
+    return {
+      url: fresh.url,
+      // the model tables, written by every process's appends, equal a rebuild of the log
+      dispose: async () => {
+        await expectPostgresModelsMatchLog(fresh.url, server!.url);
+        await fresh.drop();
+      },
+    };
   });
 
   it('`procreg copy --to postgres://…` from SQLite, then `procreg verify` on the copy', async () => {
@@ -106,6 +115,68 @@ describe.skipIf(!server)('postgres', () => {
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await fresh.drop();
+    }
+  }, 60_000);
+
+  it('keeps the read models as PostgreSQL tables changed in each append transaction: they equal a rebuild of the log, also after catching up', async () => {
+    const fresh = server!.freshSchema();
+    const admin = new pg.Client({ connectionString: server!.url });
+    await admin.connect();
+    const a = await openRegistry(fresh.url);
+    const b = await openRegistry(fresh.url);
+    const expectTablesMatchRebuild = () => expectPostgresModelsMatchLog(fresh.url, server!.url);
+    try {
+      const alice = { sessionId: 'alice', agentFrameId: 'main' };
+      const bob = { sessionId: 'bob' };
+      for (const id of ['p1', 'p2', 'p3']) await a.registerProcess(registration(id));
+      await a.grantHandle(alice, 'p1', { label: 'one' });
+      await b.grantHandle(alice, 'p2', { kind: 'tool' });
+      await a.grantHandle(bob, 'p3', {});
+      // several processes in one transaction, from two instances
+      await b.transferHandleGrants(alice, bob, ['p1', 'p2']);
+      await a.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'x' } });
+      const { event } = await b.appendEvent('p1', {
+        eventType: 'producer.wake',
+        payload: { text: 'wake up' },
+        wakeTargetScope: alice,
+      });
+      await a.appendEvent('p2', {
+        eventType: 'producer.wake',
+        payload: { text: 'w' },
+        wakeTargetScope: bob,
+      });
+      await a.ackWake('p1', event.sequence);
+      const lease = await a.claimProcessLease('p2', 'worker', 60_000);
+      await b.renewProcessLease(lease, 120_000);
+      const other = await b.claimProcessLease('p3', 'worker', 60_000);
+      await a.completeProcessLease({ processId: 'p3', leaseToken: other.leaseToken });
+      await b.setExternalRef('p1', { backend: 'k8s', id: 'job-1' });
+      await a.completeProcess('p1', { type: 'success', value: 1 });
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? a : b).appendEvent('p3', {
+            eventType: 'producer.line',
+            payload: { text: `${i}` },
+          }),
+        ),
+      );
+      await b.deleteSessionProcessState('bob');
+      expect(await expectTablesMatchRebuild()).toBeGreaterThan(30);
+
+      // tables that missed events (emptied here; a schema written without a registry) are
+      // brought up to the log before the next append changes them
+      await admin.query(
+        `TRUNCATE ${['rm_processes', 'rm_grants', 'rm_leases', 'rm_wakes', 'rm_events']
+          .map((t) => `"${fresh.schema}".${t}`)
+          .join(', ')}; UPDATE "${fresh.schema}".rm_checkpoint SET position = 0`,
+      );
+      await a.appendEvent('p2', { eventType: 'producer.line', payload: { text: 'after' } });
+      await expectTablesMatchRebuild();
+    } finally {
+      await a.close();
+      await b.close();
+      await admin.end();
       await fresh.drop();
     }
   }, 60_000);

@@ -54,6 +54,7 @@ export class ProjectionRunner {
     this.inline = store.models !== undefined;
     this.tables = store.models?.tables ?? tables ?? new MemoryTables();
     store.models?.attach(inlineProjection(this.reader));
+    if (!store.models) store.attachProjection?.(inlineProjection(this.reader));
     // tables the runner feeds may be persisted (a models file): resume after their checkpoint
     this.published = this.tables.checkpoint();
   }

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Json } from '../domain/json.ts';
-import type { InlineModels } from './read-model-tables.ts';
+import type { InlineModels, InlineProjection } from './read-model-tables.ts';
 
 /**
  * The event-store port. Modelled on EventStoreDB's semantics so that every adapter
@@ -116,6 +116,14 @@ export interface EventStore {
 
   /** What this log is (`esdb://host:port`), for a read-models file to check it follows it. */
   readonly source?: string;
+
+  /**
+   * For a store that keeps read-model tables of its own, changed in each append's
+   * transaction, but answers no queries from them (PostgreSQL: its tables are a server
+   * away, and the tables' read interface is synchronous): the registry hands over its
+   * projection once, before its first append.
+   */
+  attachProjection?(projection: InlineProjection): void;
 
   appendToStream(
     stream: string,

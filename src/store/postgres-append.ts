@@ -7,6 +7,7 @@ import {
   type StreamWrite,
   WrongExpectedRevisionError,
 } from './port.ts';
+import type { ChangeRow, ProcessRows } from './postgres-model-changes.ts';
 import { type AppendOutcome, qualified } from './postgres-schema.ts';
 import { type EventRow, type SerializedEvent, toEventRow } from './sqlite-events.ts';
 
@@ -16,6 +17,10 @@ export type SerializedWrite = Omit<StreamWrite, 'events'> & { events: Serialized
 /** One appendToStreams call waiting for the next group commit. */
 export interface PendingAppend {
   writes: SerializedWrite[];
+  /** the read-model row changes its events cause (when the store projects inline) */
+  changes?: ChangeRow[];
+  /** the rows of its processes after those changes */
+  rowsAfter?: ProcessRows;
   resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
 }
@@ -45,7 +50,13 @@ export const commitBatch = async (
   schema: string,
   batch: readonly PendingAppend[],
   stored: (rows: EventRow[], headBefore: Position) => void,
-): Promise<void> => {
+  project: boolean,
+  settled?: (
+    pending: PendingAppend,
+    results: AppendResult[] | undefined,
+    replayed: boolean,
+  ) => void,
+): Promise<'done' | 'behind'> => {
   const params = {
     append: [] as number[],
     stream: [] as string[],
@@ -55,6 +66,17 @@ export const commitBatch = async (
     type: [] as string[],
     data: [] as string[],
     metadata: [] as string[],
+    c: {
+      append: [] as number[],
+      src: [] as number[],
+      table: [] as string[],
+      op: [] as string[],
+      k1: [] as string[],
+      k2: [] as (string | null)[],
+      k3: [] as (string | null)[],
+      row: [] as (string | null)[],
+      pos: [] as string[],
+    },
   };
   /** index (0-based) of each append's first write among all the batch's writes */
   const firstWrite: number[] = [];
@@ -72,10 +94,23 @@ export const commitBatch = async (
         params.metadata.push(event.metadata);
       }
     }
+    for (const change of pending.changes ?? []) {
+      const c = params.c;
+      c.append.push(a + 1);
+      c.src.push(change.source);
+      c.table.push(change.table);
+      c.op.push(change.op);
+      c.k1.push(change.k1);
+      c.k2.push(change.k2);
+      c.k3.push(change.k3);
+      c.row.push(change.row);
+      c.pos.push(String(change.position));
+    }
   });
   const { rows: outcomes } = await pool.query<OutcomeRow>({
     name: 'procreg-append-batch',
-    text: `SELECT * FROM ${qualified(schema, 'append_batch')}($1, $2, $3, $4, $5, $6, $7, $8)`,
+    text: `SELECT * FROM ${qualified(schema, 'append_batch')}($1, $2, $3, $4, $5, $6, $7, $8, $9,
+             $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
     values: [
       params.append,
       params.stream,
@@ -85,8 +120,19 @@ export const commitBatch = async (
       params.type,
       params.data,
       params.metadata,
+      project,
+      params.c.append,
+      params.c.src,
+      params.c.table,
+      params.c.op,
+      params.c.k1,
+      params.c.k2,
+      params.c.k3,
+      params.c.row,
+      params.c.pos,
     ],
   });
+  if (outcomes.some((row) => row.o_outcome === 'behind')) return 'behind';
   const byAppend = new Map<number, OutcomeRow[]>();
   let headBefore: Position = 0n;
   for (const row of outcomes) {
@@ -99,7 +145,10 @@ export const commitBatch = async (
     const refused = rows.find((row) => row.o_outcome !== 'ok');
     if (refused || rows.length !== pending.writes.length) {
       const error = refusal(pending, refused, firstWrite[a]!);
-      return () => pending.reject(error);
+      return () => {
+        settled?.(pending, undefined, false);
+        pending.reject(error);
+      };
     }
     const results = rows.map((row, i) => {
       const write = pending.writes[i]!;
@@ -114,11 +163,16 @@ export const commitBatch = async (
       }
       return result;
     });
-    return () => pending.resolve(results);
+    const replayed = rows.some((row) => row.o_detail === 'replay');
+    return () => {
+      settled?.(pending, results, replayed);
+      pending.resolve(results);
+    };
   });
   newRows.sort((x, y) => (x.position < y.position ? -1 : 1));
   stored(newRows, headBefore);
   for (const done of settle) done();
+  return 'done';
 };
 
 const refusal = (pending: PendingAppend, row: OutcomeRow | undefined, offset: number): Error => {

@@ -13,7 +13,7 @@ import { qualified } from './postgres-schema.ts';
 import { type EventRow, PAGE_SIZE, toStoredEvent } from './sqlite-events.ts';
 
 /** What node-postgres returns for an events row: bigints as text, JSON as its stored text. */
-interface PgEventRow {
+export interface PgEventRow {
   position: string;
   stream: string;
   revision: string;
@@ -23,9 +23,9 @@ interface PgEventRow {
   event_id: string;
 }
 
-const columns = 'position, stream, revision, type, data::text, metadata::text, event_id';
+export const columns = 'position, stream, revision, type, data::text, metadata::text, event_id';
 
-const toRow = (row: PgEventRow): EventRow => ({
+export const toRow = (row: PgEventRow): EventRow => ({
   ...row,
   position: BigInt(row.position),
   revision: BigInt(row.revision),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
+import { applyChangesFunction, modelTables } from './postgres-models.ts';
 
 /**
  * The procreg PostgreSQL schema, version 1. Everything lives in one PostgreSQL schema
@@ -57,7 +58,7 @@ const tables = (s: string): string => `
 `;
 
 /** `'wrong'` rows carry the stream's actual revision in `revision`. */
-export type AppendOutcome = 'head' | 'ok' | 'wrong' | 'conflict';
+export type AppendOutcome = 'head' | 'behind' | 'ok' | 'wrong' | 'conflict';
 
 /**
  * One round trip appends a whole group commit. Each append (a group of writes, `w_append`)
@@ -72,7 +73,9 @@ export type AppendOutcome = 'head' | 'ok' | 'wrong' | 'conflict';
 const appendFunction = (s: string): string => `
   CREATE FUNCTION ${qualified(s, 'append_batch')}(
     w_append int[], w_stream text[], w_expected bigint[], w_count int[],
-    e_id text[], e_type text[], e_data text[], e_metadata text[]
+    e_id text[], e_type text[], e_data text[], e_metadata text[],
+    p_project boolean, c_append int[], c_src int[], c_table text[], c_op text[],
+    c_k1 text[], c_k2 text[], c_k3 text[], c_row text[], c_pos bigint[]
   ) RETURNS TABLE (o_append int, o_write int, o_outcome text, o_revision bigint,
                    o_position bigint, o_detail text)
   LANGUAGE plpgsql AS $fn$
@@ -83,6 +86,9 @@ const appendFunction = (s: string): string => `
     actual bigint[]; replay_pos bigint[]; new_ids text[];
     found_ids text[]; found_pos bigint; failed boolean; cur bigint;
     c_id text; c_stream text; c_revision bigint;
+    e_pos bigint[] := '{}'; a_first int[] := '{}'; j int; src bigint;
+    r_table text[] := '{}'; r_op text[] := '{}'; r_k1 text[] := '{}'; r_k2 text[] := '{}';
+    r_k3 text[] := '{}'; r_row text[] := '{}'; r_pos bigint[] := '{}';
   BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
       RAISE EXCEPTION 'procreg appends need READ COMMITTED, not %',
@@ -92,10 +98,16 @@ const appendFunction = (s: string): string => `
     head_before := head;
     o_append := 0; o_outcome := 'head'; o_position := head_before;
     RETURN NEXT;
+    -- models that missed events (written without them) must catch up before they change
+    IF p_project AND (SELECT m.position FROM ${qualified(s, 'rm_checkpoint')} m) <> head_before THEN
+      o_outcome := 'behind';
+      RETURN NEXT;
+      RETURN;
+    END IF;
     WHILE w <= n LOOP
       last_w := w;
       WHILE last_w < n AND w_append[last_w + 1] = w_append[w] LOOP last_w := last_w + 1; END LOOP;
-      o_append := w_append[w]; failed := false;
+      o_append := w_append[w]; failed := false; a_first[w_append[w]] := e;
       actual := '{}'; replay_pos := '{}'; new_ids := '{}';
       ei := e;
       FOR i IN w..last_w LOOP
@@ -147,6 +159,7 @@ const appendFunction = (s: string): string => `
               SELECT head + g.n, w_stream[i], actual[i] + g.n, e_type[ei + g.n - 1],
                      e_data[ei + g.n - 1]::json, e_metadata[ei + g.n - 1]::json, e_id[ei + g.n - 1]
                 FROM generate_series(1, w_count[i]) AS g(n);
+            FOR j IN 1 .. w_count[i] LOOP e_pos[ei + j - 1] := head + j; END LOOP;
             head := head + w_count[i];
             o_revision := actual[i] + w_count[i];
             o_position := CASE WHEN w_count[i] > 0 THEN head ELSE (
@@ -159,6 +172,19 @@ const appendFunction = (s: string): string => `
       END LOOP;
       e := ei; w := last_w + 1;
     END LOOP;
+    -- the row changes of the events stored (not of refused or replayed appends), in order
+    FOR j IN 1 .. coalesce(cardinality(c_table), 0) LOOP
+      src := e_pos[a_first[c_append[j]] + c_src[j] - 1];
+      CONTINUE WHEN src IS NULL;
+      r_table := r_table || c_table[j]; r_op := r_op || c_op[j]; r_k1 := r_k1 || c_k1[j];
+      r_k2 := r_k2 || c_k2[j]; r_k3 := r_k3 || c_k3[j]; r_row := r_row || c_row[j];
+      r_pos := r_pos || CASE WHEN c_pos[j] < 0
+        THEN e_pos[a_first[c_append[j]] - c_pos[j]::int - 1] ELSE c_pos[j] END;
+    END LOOP;
+    PERFORM ${qualified(s, 'apply_model_changes')}(r_table, r_op, r_k1, r_k2, r_k3, r_row, r_pos);
+    IF p_project AND head > head_before THEN
+      UPDATE ${qualified(s, 'rm_checkpoint')} SET position = head;
+    END IF;
     IF head > head_before THEN
       UPDATE ${qualified(s, 'log_head')} SET position = head;
       PERFORM pg_notify('${channelOf(s)}', head::text);
@@ -179,6 +205,8 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
     if (state !== 'procreg') {
       if (state === 'missing') await client.query(`CREATE SCHEMA "${schema}"`);
       await client.query(tables(schema));
+      await client.query(modelTables(schema));
+      await client.query(applyChangesFunction(schema));
       await client.query(appendFunction(schema));
     }
     await client.query('COMMIT');

@@ -22,6 +22,7 @@ import {
   postgresFailure,
 } from './postgres-failures.ts';
 import { type Listener, PostgresFeed } from './postgres-feed.ts';
+import { PostgresProjection } from './postgres-projection.ts';
 import { PostgresReads } from './postgres-reads.ts';
 import { channelOf, ensureSchema } from './postgres-schema.ts';
 import {
@@ -31,6 +32,7 @@ import {
   type PostgresStoreOptions,
   postgresSettings,
 } from './postgres-settings.ts';
+import type { InlineProjection } from './read-model-tables.ts';
 import { serializeEvent } from './sqlite-events.ts';
 
 /**
@@ -102,6 +104,7 @@ class PostgresEventStore implements EventStore {
   private queue: PendingAppend[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
+  private projection: PostgresProjection | undefined;
   private closed = false;
 
   constructor(
@@ -179,18 +182,37 @@ class PostgresEventStore implements EventStore {
    * append, so that one append's problem fails that append only.
    */
   private async commit(batch: readonly PendingAppend[]): Promise<void> {
+    let included = batch;
     try {
-      await commitBatch(this.pool, this.settings.schema, batch, (rows, headBefore) =>
-        this.feed.publish(rows, headBefore),
-      );
+      for (let attempt = 1; ; attempt++) {
+        if (this.projection) included = await this.projection.project(included);
+        if (included.length === 0) return;
+        const outcome = await commitBatch(
+          this.pool,
+          this.settings.schema,
+          included,
+          (rows, headBefore) => this.feed.publish(rows, headBefore),
+          this.projection !== undefined,
+          (pending, results, replayed) => this.projection?.settled(pending, results, replayed),
+        );
+        if (outcome === 'done') return;
+        // events were stored without their read-model rows: those come first
+        if (attempt > 3) throw new Error('the read models kept falling behind the log');
+        await this.projection!.catchUp();
+      }
     } catch (error) {
-      if (batch.length > 1 && !isConnectionFailure(error)) {
-        for (const pending of batch) await this.commit([pending]);
+      if (included.length > 1 && !isConnectionFailure(error)) {
+        for (const pending of included) await this.commit([pending]);
         return;
       }
       const failure = this.failure(error, 'appending');
-      for (const pending of batch) pending.reject(failure);
+      for (const pending of included) pending.reject(failure);
     }
+  }
+
+  /** The registry's projection: from now on every append carries its read-model rows. */
+  attachProjection(projection: InlineProjection): void {
+    this.projection = new PostgresProjection(this.pool, this.settings.schema, projection);
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {

@@ -1,0 +1,186 @@
+import type pg from 'pg';
+import { STREAM_PREFIX } from '../domain/events.ts';
+import type { Json } from '../domain/json.ts';
+import type { ProcessLease, ProcessRecord } from '../domain/schemas.ts';
+import { MemoryTables } from './memory-tables.ts';
+import type { StoredEvent } from './port.ts';
+import { qualified } from './postgres-schema.ts';
+import type { InlineProjection, ReadModelTables, RowChange } from './read-model-tables.ts';
+import type { SerializedEvent } from './sqlite-events.ts';
+
+/**
+ * A row change as parameters of `apply_model_changes`. An `events` row's position is not
+ * known before the append: `eventIndex` (1-based, within the append) names the event that
+ * carries it.
+ */
+export interface ChangeRow {
+  /** the event (1-based, within its append) whose projection made this change */
+  source: number;
+  table: string;
+  op: 'put' | 'delete';
+  k1: string;
+  k2: string | null;
+  k3: string | null;
+  row: string | null;
+  /** an `events` row's position: -i for the append's i-th event, resolved when stored */
+  position: bigint;
+}
+
+const toChangeRow = (change: RowChange, source: number): ChangeRow => {
+  const base = { source, k2: null, k3: null, row: null, position: 0n };
+  switch (change.table) {
+    case 'processes': {
+      const r = change.put;
+      const running = r.status.state === 'running' ? 'running' : 'ended';
+      return { ...base, table: 'processes', op: 'put', k1: r.id, k2: running, row: json(r) };
+    }
+    case 'grants':
+      return 'put' in change
+        ? {
+            ...base,
+            table: 'grants',
+            op: 'put',
+            k1: change.put.scopeId,
+            k2: change.put.processId,
+            k3: change.put.sessionId,
+            row: json(change.put),
+          }
+        : {
+            ...base,
+            table: 'grants',
+            op: 'delete',
+            k1: change.delete.scopeId,
+            k2: change.delete.processId,
+          };
+    case 'leases':
+      return 'put' in change
+        ? { ...base, table: 'leases', op: 'put', k1: change.put.processId, row: json(change.put) }
+        : { ...base, table: 'leases', op: 'delete', k1: change.delete.processId };
+    case 'wakes': {
+      const { processId, sequence } = 'put' in change ? change.put : change.delete;
+      const op = 'put' in change ? 'put' : 'delete';
+      return { ...base, table: 'wakes', op, k1: processId, k2: String(sequence) };
+    }
+    case 'events': {
+      const { event, position } = change.put;
+      return {
+        ...base,
+        table: 'events',
+        op: 'put',
+        k1: event.processId,
+        k2: String(event.sequence),
+        position,
+      };
+    }
+  }
+};
+
+const json = (value: unknown): string => JSON.stringify(value);
+
+/** The rows a projection may read: each process's record and lease. */
+export type ProcessRows = Map<string, { record?: ProcessRecord; lease?: ProcessLease }>;
+
+/** Fetches the record and lease of each process, in one round trip. */
+export const fetchProcessRows = async (
+  client: pg.Pool | pg.ClientBase,
+  schema: string,
+  processIds: readonly string[],
+): Promise<ProcessRows> => {
+  const { rows } = await client.query<{ id: string; kind: 'record' | 'lease'; value: Json }>({
+    name: 'procreg-model-rows',
+    text: `SELECT id, 'record' AS kind, record AS value FROM ${qualified(schema, 'rm_processes')} WHERE id = ANY ($1)
+           UNION ALL
+           SELECT process_id, 'lease', lease FROM ${qualified(schema, 'rm_leases')} WHERE process_id = ANY ($1)`,
+    values: [processIds],
+  });
+  const out: ProcessRows = new Map();
+  for (const row of rows) {
+    const entry = out.get(row.id) ?? {};
+    if (row.kind === 'record') entry.record = row.value as unknown as ProcessRecord;
+    else entry.lease = row.value as unknown as ProcessLease;
+    out.set(row.id, entry);
+  }
+  return out;
+};
+
+/**
+ * Runs the projection over one append's events on a scratch copy of the rows it may read
+ * and returns the row changes, updating `rows` to what they will be after it. Events get
+ * provisional positions -1, -2 … (their index in the append), resolved by the database.
+ * Throws what the projection throws (an event it cannot read): then `rows` is unchanged.
+ */
+export const projectAppend = (
+  projection: InlineProjection,
+  rows: ProcessRows,
+  writes: readonly { stream: string; revision: number; events: readonly SerializedEvent[] }[],
+): ChangeRow[] => {
+  const stored: StoredEvent[] = [];
+  for (const write of writes) {
+    write.events.forEach((event, i) => {
+      stored.push({
+        id: event.id,
+        stream: write.stream,
+        revision: write.revision + i,
+        position: BigInt(-(stored.length + 1)),
+        type: event.type,
+        data: JSON.parse(event.data) as Json,
+        metadata: JSON.parse(event.metadata) as Json,
+      });
+    });
+  }
+  return projectEvents(projection, rows, stored);
+};
+
+/**
+ * The row changes of `events` (in log order), each tagged with the event (1-based) that
+ * caused it, computed on a scratch copy of `rows`; `rows` then holds what they will be.
+ * Throws what the projection throws (an event it cannot read), leaving `rows` unchanged.
+ */
+export const projectEvents = (
+  projection: InlineProjection,
+  rows: ProcessRows,
+  events: readonly StoredEvent[],
+): ChangeRow[] => {
+  const scratch = new MemoryTables();
+  for (const { record, lease } of rows.values()) {
+    if (record) scratch.write({ table: 'processes', put: record });
+    if (lease) scratch.write({ table: 'leases', put: lease });
+  }
+  const changes: ChangeRow[] = [];
+  const made: RowChange[] = [];
+  let source = 0;
+  const recording: ReadModelTables = Object.create(scratch, {
+    write: {
+      value: (change: RowChange) => {
+        made.push(change);
+        changes.push(toChangeRow(change, source));
+        scratch.write(change);
+      },
+    },
+  });
+  for (const event of events) {
+    source += 1;
+    projection.project([event], recording);
+  }
+  for (const change of made) {
+    if (change.table === 'processes') {
+      rows.set(change.put.id, { ...rows.get(change.put.id), record: change.put });
+    } else if (change.table === 'leases') {
+      const processId = 'put' in change ? change.put.processId : change.delete.processId;
+      const entry = { ...rows.get(processId) };
+      if ('put' in change) entry.lease = change.put;
+      else delete entry.lease;
+      rows.set(processId, entry);
+    }
+  }
+  return changes;
+};
+
+/** The processes whose streams these are (the rows their events may read). */
+export const processIdsOf = (streams: Iterable<string>): string[] => [
+  ...new Set(
+    [...streams].flatMap((s) =>
+      s.startsWith(STREAM_PREFIX) ? [s.slice(STREAM_PREFIX.length)] : [],
+    ),
+  ),
+];
