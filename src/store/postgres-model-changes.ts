@@ -3,7 +3,7 @@ import { STREAM_PREFIX } from '../domain/events.ts';
 import type { Json } from '../domain/json.ts';
 import type { ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import { MemoryTables } from './memory-tables.ts';
-import type { StoredEvent } from './port.ts';
+import { type Position, START, type StoredEvent } from './port.ts';
 import { qualified } from './postgres-schema.ts';
 import type { InlineProjection, ReadModelTables, RowChange } from './read-model-tables.ts';
 import type { SerializedEvent } from './sqlite-events.ts';
@@ -143,18 +143,18 @@ export const projectEvents = (
 ): ChangeRow[] => {
   const scratch = new MemoryTables();
   for (const { record, lease } of rows.values()) {
-    if (record) scratch.write({ table: 'processes', put: record });
-    if (lease) scratch.write({ table: 'leases', put: lease });
+    if (record) scratch.write({ table: 'processes', put: record, newVersion: false }, START);
+    if (lease) scratch.write({ table: 'leases', put: lease }, START);
   }
   const changes: ChangeRow[] = [];
   const made: RowChange[] = [];
   let source = 0;
   const recording: ReadModelTables = Object.create(scratch, {
     write: {
-      value: (change: RowChange) => {
+      value: (change: RowChange, position: Position) => {
         made.push(change);
         changes.push(toChangeRow(change, source));
-        scratch.write(change);
+        scratch.write(change, position);
       },
     },
   });
