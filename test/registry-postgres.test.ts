@@ -110,6 +110,7 @@ describe.skipIf(!server)('postgres', () => {
         code: 'invalid',
         message: expect.stringMatching(/follows postgres:\/\/.*schema=t_/),
       });
+      await elsewhere.drop();
       await expect(openStore(`${fresh.url}&readModels=${models}`)).rejects.toMatchObject({
         code: 'invalid',
       });

@@ -374,8 +374,10 @@ describe.skipIf(!server)('postgres', () => {
       // 8 stores (8 pools, up to 8 connections each) × 8 streams, 40 appends per stream;
       // one follower on another store, and a reader polling readAll from its last position.
       // (With positions from a plain sequence and no log lock, the poller misses hundreds.)
-      const writers = await Promise.all(Array.from({ length: 8 }, () => freshStoreOn(schema)));
-      const follower = await freshStoreOn(schema);
+      const fresh = server!.freshSchema();
+      const storeOn = () => openStore(fresh.url);
+      const writers = await Promise.all(Array.from({ length: 8 }, storeOn));
+      const follower = await storeOn();
       const followed: StoredEvent[] = [];
       const sub = follower.subscribeToAll().subscribe((e) => followed.push(e));
       const polled: StoredEvent[] = [];
@@ -421,11 +423,10 @@ describe.skipIf(!server)('postgres', () => {
         Array.from({ length: total }, (_, i) => BigInt(i + 1)),
       );
       for (const store of [...writers, follower]) await store.close();
+      await fresh.drop();
     }, 120_000);
 
     const perStream = 40;
     const total = 8 * 8 * perStream;
-    const schema = `t_order_${randomUUID().slice(0, 8)}`;
-    const freshStoreOn = (name: string) => openStore(`${server!.url}?schema=${name}`);
   });
 });
