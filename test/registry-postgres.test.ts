@@ -168,7 +168,14 @@ describe.skipIf(!server)('postgres', () => {
       // tables that missed events (emptied here; a schema written without a registry) are
       // brought up to the log before the next append changes them
       await admin.query(
-        `TRUNCATE ${['rm_processes', 'rm_grants', 'rm_leases', 'rm_wakes', 'rm_events']
+        `TRUNCATE ${[
+          'rm_processes',
+          'rm_grants',
+          'rm_leases',
+          'rm_wakes',
+          'rm_replays',
+          'rm_events',
+        ]
           .map((t) => `"${fresh.schema}".${t}`)
           .join(', ')}; UPDATE "${fresh.schema}".rm_checkpoint SET position = 0`,
       );

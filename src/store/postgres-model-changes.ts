@@ -61,6 +61,18 @@ const toChangeRow = (change: RowChange, source: number): ChangeRow => {
       const op = 'put' in change ? 'put' : 'delete';
       return { ...base, table: 'wakes', op, k1: processId, k2: String(sequence) };
     }
+    case 'replays': {
+      const { processId, key, sequence, payloadHash } = change.put;
+      return {
+        ...base,
+        table: 'replays',
+        op: 'put',
+        k1: processId,
+        k2: key,
+        k3: String(sequence),
+        row: payloadHash,
+      };
+    }
     case 'events': {
       const { event, position } = change.put;
       return {

@@ -44,6 +44,13 @@ export const modelTables = (s: string): string => `
     sequence   bigint NOT NULL,
     PRIMARY KEY (process_id, sequence)
   );
+  CREATE TABLE ${qualified(s, 'rm_replays')} (
+    process_id   text   NOT NULL,
+    key          text   NOT NULL,
+    sequence     bigint NOT NULL,
+    payload_hash text   NOT NULL,
+    PRIMARY KEY (process_id, key)
+  );
   CREATE TABLE ${qualified(s, 'rm_events')} (
     process_id text   NOT NULL,
     sequence   bigint NOT NULL,
@@ -80,6 +87,10 @@ export const applyChangesFunction = (s: string): string => `
           VALUES (c_k1[i], c_k2[i]::bigint) ON CONFLICT DO NOTHING;
       ELSIF c_table[i] = 'wakes' THEN
         DELETE FROM ${qualified(s, 'rm_wakes')} WHERE process_id = c_k1[i] AND sequence = c_k2[i]::bigint;
+      ELSIF c_table[i] = 'replays' THEN
+        -- the first event stored under a replay key keeps it
+        INSERT INTO ${qualified(s, 'rm_replays')} (process_id, key, sequence, payload_hash)
+          VALUES (c_k1[i], c_k2[i], c_k3[i]::bigint, c_row[i]) ON CONFLICT DO NOTHING;
       ELSIF c_table[i] = 'events' THEN
         INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position)
           VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i])
@@ -112,6 +123,12 @@ export const dumpPostgresModels = async (
   const wakes = await q<{ process_id: string; sequence: string }>(
     `SELECT process_id, sequence FROM ${t('rm_wakes')}`,
   );
+  const replays = await q<{
+    process_id: string;
+    key: string;
+    sequence: string;
+    payload_hash: string;
+  }>(`SELECT process_id, key, sequence, payload_hash FROM ${t('rm_replays')}`);
   const events = await q<{ event: ProcessEvent }>(
     `SELECT e.data -> 'event' AS event FROM ${t('rm_events')} m
        JOIN ${t('events')} e ON e.position = m.position`,
@@ -124,6 +141,10 @@ export const dumpPostgresModels = async (
       grants: grants.map((g) => [`${g.grant_row.scopeId} ${g.grant_row.processId}`, g.grant_row]),
       leases: leases.map((l) => [l.process_id, l.lease]),
       wakes: wakes.map((w) => [`${w.process_id} ${w.sequence}`, true]),
+      replays: replays.map((r) => [
+        `${r.process_id} ${r.key}`,
+        { sequence: Number(r.sequence), payloadHash: r.payload_hash },
+      ]),
       events: events.map(({ event }) => [`${event.processId} ${event.sequence}`, event]),
     }),
   };
