@@ -34,7 +34,7 @@ export const payloadHashOf = (eventType: string, payload: Json): string =>
   hashJson([eventType, payload]);
 
 /**
- * appendEvent, in SPEC order; the first failing rule throws and nothing is written.
+ * appendEvent, in the order of docs/SPEC.md ("Appending a process event"); the first failing rule throws and nothing is written.
  * A replayed key with the same payload hash returns the original event, with its wake
  * delivery materialized again for this request's target scope.
  */

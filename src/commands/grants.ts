@@ -146,6 +146,7 @@ export const decideDeleteSessionAll = (
     result: {
       sessionId: command.sessionId,
       revokedHandleCount: perProcess.reduce((sum, d) => sum + d.result.revoked, 0),
+      // nothing per session to delete: see SessionDeleteReportSchema
       deletedWakeCount: 0,
       cancelProcessIds: ids((r) => !r.grantsLeft),
       preservedProcessIds: ids((r) => r.grantsLeft),

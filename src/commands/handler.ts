@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodeEvent, readStoredEvent } from '../domain/codec.ts';
+import { encodeEvent, type OwnEvent, readStoredEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import {
   type DomainEvent,
@@ -17,7 +17,6 @@ import {
 } from '../domain/process-state.ts';
 import type { AuditContext } from '../domain/schemas.ts';
 import { UnreadableEventError } from '../domain/unreadable.ts';
-import type { OwnEvent } from '../projections/event-reader.ts';
 import {
   type AppendResult,
   type EventStore,

@@ -1,7 +1,7 @@
 import { decodeEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
-import { type ExportLine, ExportLineSchema } from '../queries/export.ts';
+import { type ExportLine, ExportLineSchema } from '../domain/export-line.ts';
 import type { EventStore, StreamWrite } from '../store/port.ts';
 
 /**

@@ -1,4 +1,3 @@
-import type { NewEvent, Position, StoredEvent, StreamRevision } from '../store/port.ts';
 import { RegistryError } from './errors.ts';
 import {
   type DomainEvent,
@@ -8,6 +7,7 @@ import {
   EventMetadataSchema,
 } from './events.ts';
 import type { Json } from './json.ts';
+import type { NewEvent, Position, StoredEvent, StreamRevision } from './stored-event.ts';
 import { unreadableEvent } from './unreadable.ts';
 
 /** A domain event as read back from the store, with where and when it was recorded. */
@@ -19,6 +19,9 @@ export interface RecordedDomainEvent {
   position: Position;
   eventId: string;
 }
+
+/** An event this instance is appending, as it holds it before the store assigns a position. */
+export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
 
 /**
  * The one place stored events become domain events. Data and metadata are parsed with zod,

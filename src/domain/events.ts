@@ -14,12 +14,12 @@ import {
  * so one expected revision guards every invariant of that process.
  *
  * Versioning: each stored event carries `eventVersion` in its metadata. A schema change
- * adds a version and an upcaster in `parseDomainEvent`; old events keep loading.
+ * adds a version and an upcaster in `decodeEvent` (codec.ts); old events keep loading.
  */
 export const EVENT_VERSION = 1;
 
-export const streamOf = (processId: string): string => `process-${processId}`;
 export const STREAM_PREFIX = 'process-';
+export const streamOf = (processId: string): string => `${STREAM_PREFIX}${processId}`;
 
 const ProcessRegistered = z.strictObject({
   type: z.literal('ProcessRegistered'),

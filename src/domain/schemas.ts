@@ -237,6 +237,11 @@ export type LeaseCompletion = z.infer<typeof LeaseCompletionSchema>;
 export const SessionDeleteReportSchema = z.strictObject({
   sessionId: z.string(),
   revokedHandleCount: z.number(),
+  /**
+   * Always 0, kept for the lash report shape: procreg stores no per-session wake state to
+   * delete. A wake is part of its process event (materialized for the target scope when
+   * delivered) and is acked per process (`ackWake`), so deleting a session removes grants only.
+   */
   deletedWakeCount: z.number(),
   cancelProcessIds: z.array(z.string()),
   preservedProcessIds: z.array(z.string()),

@@ -1,6 +1,6 @@
-import type { StoredEvent } from '../store/port.ts';
 import { RegistryError } from './errors.ts';
 import { EVENT_VERSION } from './events.ts';
+import type { StoredEvent } from './stored-event.ts';
 
 /**
  * An event this release cannot read: an unknown type, a newer `eventVersion`, data that

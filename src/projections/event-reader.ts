@@ -1,9 +1,6 @@
-import { type RecordedDomainEvent, readStoredEvent } from '../domain/codec.ts';
+import { type OwnEvent, type RecordedDomainEvent, readStoredEvent } from '../domain/codec.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { StoredEvent } from '../store/port.ts';
-
-/** An event this instance is appending, as it holds it before the store assigns a position. */
-export type OwnEvent = Pick<RecordedDomainEvent, 'event' | 'metadata' | 'eventId'>;
 
 /**
  * Turns stored events into domain events for the projections and the feed. Events this

@@ -30,7 +30,6 @@ import {
   type ResubscribePolicy,
   resilientAllSubscription,
 } from './eventstoredb-subscription.ts';
-import { revisionMatches } from './memory.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -46,6 +45,7 @@ import {
   type SubscribeOptions,
   WrongExpectedRevisionError,
 } from './port.ts';
+import { revisionMatches } from './shared.ts';
 
 export interface EventStoreDbOptions {
   /**

@@ -18,6 +18,7 @@ import {
   WrongExpectedRevisionError,
 } from './port.ts';
 import type { InlineModels, InlineProjection } from './read-model-tables.ts';
+import { appendOneVia, replayedAppend, revisionMatches, sliceStream } from './shared.ts';
 
 /**
  * In-process event store. Positions are 1, 2, 3 ... in append order. Stored data is
@@ -183,52 +184,6 @@ export class MemoryEventStore implements EventStore {
     if (this.closed) throw new RegistryError('unavailable', 'the memory store is closed');
   }
 }
-
-/** A single-stream append for stores whose real work is `appendToStreams`. */
-export const appendOneVia = async (
-  store: Pick<EventStore, 'appendToStreams'>,
-  write: StreamWrite,
-): Promise<AppendResult> => {
-  const [result] = await store.appendToStreams([write]);
-  return result!;
-};
-
-export const revisionMatches = (expected: ExpectedRevision, actual: StreamRevision): boolean =>
-  expected === 'any' || (expected === 'no_stream' ? actual === -1 : expected === actual);
-
-/**
- * A retried append (same event ids at the same expected revision) is answered with the
- * original result instead of storing the events twice.
- */
-export const replayedAppend = (
-  existing: readonly StoredEvent[],
-  write: StreamWrite,
-): AppendResult | undefined => {
-  const first = write.events[0];
-  if (
-    !first ||
-    (typeof write.expectedRevision !== 'number' && write.expectedRevision !== 'no_stream')
-  )
-    return undefined;
-  const start = write.expectedRevision === 'no_stream' ? 0 : write.expectedRevision + 1;
-  const same = write.events.every((event, i) => existing[start + i]?.id === event.id);
-  if (!same) return undefined;
-  const last = existing[start + write.events.length - 1]!;
-  return { nextRevision: last.revision, position: last.position };
-};
-
-export const sliceStream = (
-  events: readonly StoredEvent[],
-  { fromRevision, maxCount, direction = 'forwards' }: ReadStreamOptions,
-): StoredEvent[] => {
-  if (direction === 'backwards') {
-    const end = Math.min(fromRevision ?? events.length - 1, events.length - 1) + 1;
-    const start = maxCount === undefined ? 0 : Math.max(0, end - maxCount);
-    return events.slice(start, end).reverse();
-  }
-  const start = fromRevision ?? 0;
-  return events.slice(start, maxCount === undefined ? undefined : start + maxCount);
-};
 
 /** A JSON round trip, as a real store does: `undefined` members vanish, like on disk. */
 const frozenCopy = (value: Json): Json => deepFreeze(JSON.parse(JSON.stringify(value)) as Json);

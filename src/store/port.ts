@@ -1,6 +1,8 @@
 import type { Observable } from 'rxjs';
-import type { Json } from '../domain/json.ts';
+import type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
 import type { InlineModels, InlineProjection } from './read-model-tables.ts';
+
+export type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
 
 /**
  * The event-store port. Modelled on EventStoreDB's semantics so that every adapter
@@ -23,12 +25,7 @@ import type { InlineModels, InlineProjection } from './read-model-tables.ts';
  *   in an exact retry (SQLite does, with `conflict`).
  */
 
-/** Revision of the last event in a stream; `-1` for a stream with no events. */
-export type StreamRevision = number;
-
-/** Total order over the global log. Start of the log is `0n` (before the first event). */
-export type Position = bigint;
-
+/** Start of the global log: before the first event. */
 export const START: Position = 0n;
 
 export type ExpectedRevision =
@@ -38,25 +35,6 @@ export type ExpectedRevision =
   | 'any'
   /** the stream's last event must have this revision */
   | StreamRevision;
-
-export interface NewEvent {
-  /** UUID. Deterministic per command attempt so a retried append is deduplicated. */
-  id: string;
-  type: string;
-  data: Json;
-  metadata: Json;
-}
-
-export interface StoredEvent {
-  id: string;
-  stream: string;
-  /** 0-based revision within the stream */
-  revision: StreamRevision;
-  position: Position;
-  type: string;
-  data: Json;
-  metadata: Json;
-}
 
 export interface AppendResult {
   /** revision of the last event now in the stream */

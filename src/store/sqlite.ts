@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Observable } from 'rxjs';
 import { isRegistryError, RegistryError } from '../domain/errors.ts';
-import { appendOneVia, replayedAppend, revisionMatches } from './memory.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -18,6 +17,7 @@ import {
   WrongExpectedRevisionError,
 } from './port.ts';
 import type { InlineModels, InlineProjection } from './read-model-tables.ts';
+import { appendOneVia, replayedAppend, revisionMatches } from './shared.ts';
 import {
   type EventRow,
   type EventStatements,

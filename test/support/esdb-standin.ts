@@ -40,7 +40,7 @@ import type * as FeaturesGrpc from '@eventstore/db-client/generated/serverfeatur
 import type * as StreamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
 import type * as StreamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import type * as GrpcJs from '@grpc/grpc-js';
-import { replayedAppend, revisionMatches, sliceStream } from '../../src/store/memory.ts';
+import { replayedAppend, revisionMatches, sliceStream } from '../../src/store/shared.ts';
 import {
   appendResp,
   batchAppendResp,

@@ -1,0 +1,214 @@
+import { posix } from 'node:path';
+import ts from 'typescript';
+
+/**
+ * The layers of src/ and the imports allowed between them (docs/DESIGN.md, "Layers").
+ * Every file of src/ belongs to exactly one component; a relative import (static, dynamic,
+ * `export … from`, `import type`, `import('…').T`) may only point at a component its own
+ * component lists. Type-only imports count: a type is a dependency on the module that
+ * declares it, and moving the type is what keeps the layers honest.
+ *
+ *   domain ← commands, projections, queries ← registry ← cli, service
+ *   store: the port (port.ts, read-model-tables.ts) is what the layers above see; adapters
+ *   share store/shared.ts and store/tables-shared.ts, never each other's files.
+ */
+export const components = [
+  'domain',
+  'store-port',
+  'store-shared',
+  'store-scratch',
+  'store-memory',
+  'store-sqlite',
+  'store-models-file',
+  'store-eventstoredb',
+  'store-postgres',
+  'store-http',
+  'store-open',
+  'commands',
+  'projections',
+  'queries',
+  'registry',
+  'cli',
+  'service',
+] as const;
+export type Component = (typeof components)[number];
+
+/** Which component a src/ path belongs to; undefined for a file nobody has placed yet. */
+export const componentOf = (path: string): Component | undefined => {
+  const rel = path.replace(/^src\//, '');
+  const [top, ...rest] = rel.split('/');
+  const file = rest.join('/');
+  switch (top) {
+    case 'domain':
+    case 'commands':
+    case 'projections':
+    case 'queries':
+    case 'cli':
+    case 'service':
+      return top;
+    case 'index.ts':
+    case 'registry.ts':
+    case 'open-registry.ts':
+      return 'registry';
+    case 'store':
+      if (file === 'port.ts' || file === 'read-model-tables.ts') return 'store-port';
+      if (file === 'shared.ts' || file === 'tables-shared.ts') return 'store-shared';
+      if (file === 'memory-tables.ts') return 'store-scratch';
+      if (file === 'open.ts') return 'store-open';
+      if (file === 'sqlite-models-file.ts') return 'store-models-file';
+      if (/^memory[.-]/.test(file)) return 'store-memory';
+      if (/^sqlite[.-]/.test(file)) return 'store-sqlite';
+      if (/^eventstoredb[.-]/.test(file)) return 'store-eventstoredb';
+      if (/^postgres[.-]/.test(file)) return 'store-postgres';
+      if (/^http[.-]/.test(file)) return 'store-http';
+      return undefined;
+    default:
+      return undefined;
+  }
+};
+
+const adapter = [
+  'store-memory',
+  'store-sqlite',
+  'store-models-file',
+  'store-eventstoredb',
+  'store-postgres',
+  'store-http',
+] as const;
+const belowAdapters = ['domain', 'store-port', 'store-shared'] as const;
+
+/** component → the components its files may import (their own always included). */
+export const allowed: Record<Component, readonly Component[]> = {
+  domain: [],
+  'store-port': ['domain'],
+  'store-shared': ['domain', 'store-port'],
+  // the driverless tables: the memory store's models, and scratch space for a rebuild
+  // (verify), an asOf view and EventStoreDB's in-memory models
+  'store-scratch': belowAdapters,
+  'store-memory': [...belowAdapters, 'store-scratch'],
+  'store-sqlite': belowAdapters,
+  // the SQLite tables in a file of their own, for a store that keeps no models
+  'store-models-file': [...belowAdapters, 'store-sqlite'],
+  'store-eventstoredb': belowAdapters,
+  'store-postgres': belowAdapters,
+  'store-http': belowAdapters,
+  // the factory from a URL to an adapter (adapters only by dynamic import, see below)
+  'store-open': [...belowAdapters, ...adapter],
+  // commands decide on the fold of their streams: the domain and the store port, nothing
+  // the read side builds (the handler writes snapshots through the tables port)
+  commands: ['domain', 'store-port'],
+  projections: ['domain', 'store-port', 'store-scratch'],
+  // queries read what the projections build, and fold the log through them (asOf, verify)
+  queries: ['domain', 'store-port', 'store-scratch', 'projections'],
+  registry: [
+    'domain',
+    'store-port',
+    'store-scratch',
+    'store-open',
+    'store-models-file',
+    'commands',
+    'projections',
+    'queries',
+  ],
+  cli: ['domain', 'store-port', 'store-open', 'registry'],
+  service: ['domain', 'store-port', 'store-open', 'registry'],
+};
+
+/**
+ * Packages with native code or a network client: each may be imported only by its adapter
+ * (and the models file, which is SQLite too), so opening one store never loads another's.
+ */
+export const drivers: Record<string, readonly Component[]> = {
+  'better-sqlite3': ['store-sqlite', 'store-models-file'],
+  '@eventstore/db-client': ['store-eventstoredb'],
+  pg: ['store-postgres'],
+};
+
+/**
+ * Components loaded only when a URL names them: the rest of src/ reaches them by `import()`
+ * (or for types only); among themselves static imports are fine (already loaded on demand).
+ */
+export const lazy: readonly Component[] = adapter.filter((c) => c !== 'store-memory');
+
+export interface ImportEdge {
+  from: string;
+  specifier: string;
+  line: number;
+  kind: 'static' | 'type' | 'dynamic';
+}
+
+/** Every import of one file: static, `export … from`, type-only, `import()` and `import('…').T`. */
+export const importsOf = (path: string, text: string): ImportEdge[] => {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const edges: ImportEdge[] = [];
+  const add = (node: ts.Node, specifier: ts.Expression | undefined, kind: ImportEdge['kind']) => {
+    if (!specifier || !ts.isStringLiteralLike(specifier)) return;
+    const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+    edges.push({ from: path, specifier: specifier.text, line, kind });
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node)) {
+      // `import { type A }` is not erased under verbatimModuleSyntax: it still loads the module
+      const typeOnly = node.importClause?.isTypeOnly === true;
+      add(node, node.moduleSpecifier, typeOnly ? 'type' : 'static');
+    } else if (ts.isExportDeclaration(node)) {
+      add(node, node.moduleSpecifier, node.isTypeOnly ? 'type' : 'static');
+    } else if (ts.isImportEqualsDeclaration(node)) {
+      const ref = node.moduleReference;
+      if (ts.isExternalModuleReference(ref)) add(node, ref.expression, 'static');
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      add(node, node.arguments[0], 'dynamic');
+    } else if (ts.isImportTypeNode(node)) {
+      const arg = node.argument;
+      if (ts.isLiteralTypeNode(arg)) add(node, arg.literal, 'type');
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return edges;
+};
+
+/** A relative specifier resolved against its file, as a path from the repository root. */
+const resolve = (from: string, specifier: string): string =>
+  posix.normalize(posix.join(posix.dirname(from), specifier));
+
+/** What is wrong with one file's imports (empty when it keeps to the layers). */
+export const violationsOf = (path: string, text: string): string[] => {
+  const own = componentOf(path);
+  if (!own) {
+    return [`${path}: not in any layer; place it in test/support/layers.ts (componentOf)`];
+  }
+  const problems: string[] = [];
+  for (const edge of importsOf(path, text)) {
+    const where = `${path}:${edge.line}`;
+    if (!edge.specifier.startsWith('.')) {
+      const name = edge.specifier.startsWith('@')
+        ? edge.specifier.split('/').slice(0, 2).join('/')
+        : edge.specifier.split('/')[0]!;
+      const owners = drivers[name];
+      if (owners && !owners.includes(own) && edge.kind !== 'type') {
+        problems.push(`${where}: ${own} imports the driver ${name}; only ${owners.join(', ')} may`);
+      }
+      continue;
+    }
+    const target = resolve(path, edge.specifier);
+    const theirs = componentOf(target);
+    if (!theirs) {
+      problems.push(`${where}: imports ${target}, which is outside every layer`);
+      continue;
+    }
+    if (theirs === own) continue;
+    if (!allowed[own].includes(theirs)) {
+      problems.push(
+        `${where}: ${own} must not import ${theirs} (${target}); ${own} may import ${
+          allowed[own].join(', ') || 'nothing outside itself'
+        }`,
+      );
+    } else if (lazy.includes(theirs) && !lazy.includes(own) && edge.kind === 'static') {
+      problems.push(
+        `${where}: ${target} is a store driver's adapter; load it with import() when its URL is opened`,
+      );
+    }
+  }
+  return problems;
+};
