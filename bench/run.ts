@@ -18,6 +18,7 @@ import { markdownTable } from './lib/table.ts';
 
 /** In the order they run; each name is bench/<name>.ts. */
 const SCENARIOS = [
+  'startup',
   'append-sqlite',
   'append-memory',
   'cost-growth',

@@ -1,16 +1,12 @@
 #!/usr/bin/env node
-// The `procreg` command. Plain JS so it runs without a build: tsx compiles the TypeScript
-// sources on the fly, with this package's tsconfig whatever the working directory is.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-// Start-up time: the library's big plain-JS dependencies are loaded before tsx's loader is
-// registered, so its hooks (one cross-thread round trip per module) see only our own
-// TypeScript files, not zod's and rxjs's hundreds of modules. The TypeScript imports of
-// them then resolve to these same, already evaluated module instances.
-await Promise.all([import('zod'), import('rxjs')]);
-
-const { register } = await import('tsx/esm/api');
-const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
-register(existsSync(tsconfig) ? { tsconfig } : {});
-await import('../src/cli/main.ts');
+// The `procreg` command: the compiled CLI in dist/, built by `npm install` / `npm ci`
+// (the package's prepare script) or `npm run build`. No TypeScript loader at run time.
+try {
+  await import('../dist/cli/main.js');
+} catch (error) {
+  const missing =
+    error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/cli/main.js');
+  if (!missing) throw error;
+  process.stderr.write('procreg: dist/ is missing; run `npm run build` in the procreg package\n');
+  process.exitCode = 1;
+}

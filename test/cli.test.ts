@@ -9,8 +9,9 @@ import { type CliResult, jsonOf, runCli, startCli } from './support/cli-process.
 import { seedStore, T0 } from './support/cli-seed.ts';
 
 /**
- * The `procreg` CLI as users run it: the real executable (bin/procreg.js through tsx) as a
- * child process, against real SQLite files seeded through the library.
+ * The `procreg` CLI as users run it: a child process (from the current sources, through
+ * test/support/procreg-source.js; package.test.ts runs the built bin), against real SQLite
+ * files seeded through the library.
  */
 
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * The `procreg` executable (bin/procreg.js loads this through tsx). Runs one command line,
+ * The `procreg` executable (bin/procreg.js runs this, compiled, from dist/). Runs one command line,
  * sets the exit code and lets the event loop drain so piped output is written in full.
  */
 import { runCli } from './run.ts';

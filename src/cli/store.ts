@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { openRegistry, type ProcessRegistry, type RegistryOptions } from '../index.ts';
-import { defaultStoreUrl, sqliteFileOf } from '../store/open.ts';
+import type { ProcessRegistry, RegistryOptions } from '../index.ts';
+import { defaultStoreUrl } from '../store/default-store.ts';
 import { CliError, exitCodes } from './errors.ts';
 
 /** `--store`, else `$PROCREG_STORE`, else the default file in the working directory. */
@@ -19,6 +19,11 @@ export const openStoreAt = async (
   mode: OpenMode,
   options?: RegistryOptions,
 ): Promise<ProcessRegistry> => {
+  // Loaded here, not at start-up: `procreg help` and usage errors never load the registry.
+  const [{ openRegistry }, { sqliteFileOf }] = await Promise.all([
+    import('../open-registry.ts'),
+    import('../store/open.ts'),
+  ]);
   const path = sqliteFileOf(url);
   if (mode === 'read' && path !== undefined && !existsSync(path)) {
     throw new CliError(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { domainEventTypeNames } from './event-types.ts';
 import {
   ExternalRefSchema,
   HandleDescriptorSchema,
@@ -124,7 +125,7 @@ export type DomainEvent = z.infer<typeof DomainEventSchema>;
 export type DomainEventType = DomainEvent['type'];
 export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
 
-export const domainEventTypes = DomainEventSchema.options.map((o) => o.shape.type.value);
+export const domainEventTypes = domainEventTypeNames satisfies readonly DomainEventType[];
 
 /**
  * Audit metadata on every stored event. Without a caller context the audit fields are

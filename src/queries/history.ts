@@ -27,9 +27,7 @@ export const HistoryOptionsSchema = z
     /** only events recorded at or before this time (epoch ms) */
     toMs: z.number().optional(),
     /** only these domain event types */
-    types: z
-      .array(z.enum(domainEventTypes as [DomainEvent['type'], ...DomainEvent['type'][]]))
-      .optional(),
+    types: z.array(z.enum(domainEventTypes)).optional(),
     /** events read per store request while iterating */
     pageSize: z.number().int().positive().max(10_000).optional(),
   })

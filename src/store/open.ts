@@ -4,11 +4,7 @@ import { parseInput } from '../domain/validation.ts';
 import { MemoryEventStore } from './memory.ts';
 import type { EventStore } from './port.ts';
 
-export const DEFAULT_STORE = 'sqlite:./procreg.db';
-
-/** The store used when none is named: env PROCREG_STORE (when set and non-empty), else the default file. */
-export const defaultStoreUrl = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.PROCREG_STORE || DEFAULT_STORE;
+export { DEFAULT_STORE, defaultStoreUrl } from './default-store.ts';
 
 /** The file a `sqlite:` URL names (validated as `openStore` reads it), else undefined. */
 export const sqliteFileOf = (url: string): string | undefined =>

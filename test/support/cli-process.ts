@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Runs the real `procreg` executable as a child process, the way a user's shell would. */
+/**
+ * Runs the `procreg` command as a child process, the way a user's shell would, from the
+ * current sources (procreg-source.js: bin/procreg.js's twin through tsx, so no stale dist/
+ * is ever tested here; test/package.test.ts runs the real bin on dist/).
+ */
 
-export const BIN = fileURLToPath(new URL('../../bin/procreg.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('./procreg-source.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -54,7 +54,7 @@ export const componentOf = (path: string): Component | undefined => {
       if (file === 'port.ts' || file === 'read-model-tables.ts') return 'store-port';
       if (file === 'shared.ts' || file === 'tables-shared.ts') return 'store-shared';
       if (file === 'memory-tables.ts') return 'store-scratch';
-      if (file === 'open.ts') return 'store-open';
+      if (file === 'open.ts' || file === 'default-store.ts') return 'store-open';
       if (file === 'sqlite-models-file.ts') return 'store-models-file';
       if (/^memory[.-]/.test(file)) return 'store-memory';
       if (/^sqlite[.-]/.test(file)) return 'store-sqlite';

@@ -1,4 +1,4 @@
-import { domainEventTypes } from '../../domain/events.ts';
+import { domainEventTypeNames as domainEventTypes } from '../../domain/event-types.ts';
 import type { HistoryEntry, HistoryOptions, ProcessRegistry } from '../../index.ts';
 import { type CommandContext, type CommandDef, positionalArgs } from '../context.ts';
 import { entryText } from '../describe.ts';
