@@ -34,7 +34,8 @@ export const payloadHashOf = (eventType: string, payload: Json): string =>
   hashJson([eventType, payload]);
 
 /**
- * appendEvent, in the order of docs/SPEC.md ("Appending a process event"); the first failing rule throws and nothing is written.
+ * appendEvent, in the order of docs/SPEC.md ("Appending a process event"); the first
+ * failing rule throws and nothing is written.
  * A replayed key with the same payload hash returns the original event, with its wake
  * delivery materialized again for this request's target scope.
  */
@@ -192,7 +193,7 @@ const materializeSemantics = (
 
 /**
  * The awaitOutput of a terminal event: the selected value when it parses as one, otherwise
- * built from the terminal state (SPEC "Terminal").
+ * built from the terminal state (docs/SPEC.md, "Appending a process event", Terminal).
  */
 export const awaitOutputFor = (
   state: TerminalState,

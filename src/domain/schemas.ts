@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { type JsonObject, JsonObjectSchema, JsonSchema } from './json.ts';
 
 /**
- * Every shape of SPEC.md, declared once as a zod schema; the TypeScript types are inferred
- * from these. Public inputs are parsed with them at the edge (see validation.ts).
+ * Every shape of docs/SPEC.md, declared once as a zod schema; the TypeScript types are
+ * inferred from these. Public inputs are parsed with them at the edge (see validation.ts).
  */
 
 /** Longest id or name the registry accepts; longer ones are `invalid`, not stored. */

@@ -104,7 +104,7 @@ interface PendingWrite {
   stream: string;
   expectedRevision: ExpectedRevision;
   events: SerializedEvent[];
-  /** the caller's write, for the replay check shared with the memory store */
+  /** the caller's write, for the replay check every adapter shares (shared.ts) */
   original: StreamWrite;
 }
 

@@ -4,7 +4,7 @@ import { runCli } from '../../src/cli/run.ts';
 /**
  * Runs a command line in this process with captured streams: for the many small cases
  * (argument errors, time formats) where a child process would only add start-up time.
- * The contract itself is checked against the real executable (cli-process.ts).
+ * The contract itself is checked on the command run as a child process (cli-process.ts).
  */
 export const runInProcess = async (
   argv: readonly string[],

@@ -12,7 +12,7 @@ import { waiterRules } from '../conformance/waiters.ts';
 import { type BackendUnderTest, ConformanceContext } from './harness.ts';
 
 /**
- * The registry conformance suite: every rule of SPEC.md, run against one backend. Each store
+ * The registry conformance suite: every rule of docs/SPEC.md, run against one backend. Each store
  * adapter's test file calls this unchanged with its backend.
  */
 export const describeConformance = (backend: BackendUnderTest): void => {
