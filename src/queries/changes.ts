@@ -1,10 +1,10 @@
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
+import { byCodeUnits } from '../domain/order.ts';
 import type { ProcessAwaitOutput, ProcessLease, ProcessStatus } from '../domain/schemas.ts';
 import { scopeIdOf } from '../domain/scope.ts';
 import type { EventReader } from '../projections/event-reader.ts';
 import type { EventStore, Position } from '../store/port.ts';
-import { byCodeUnits } from '../store/tables-shared.ts';
 
 /** What happened to one process between two moments, in log order within each list. */
 export interface ProcessChanges {

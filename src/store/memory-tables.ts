@@ -1,5 +1,6 @@
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
+import { byCodeUnits } from '../domain/order.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -8,7 +9,7 @@ import type {
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange } from './read-model-tables.ts';
-import { byCodeUnits, byGrantOrder, tableDump } from './tables-shared.ts';
+import { byGrantOrder, tableDump } from './tables-shared.ts';
 
 /**
  * The read-model tables in memory: for `memory:` stores, for EventStoreDB without a models

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
+import { byCodeUnits } from '../domain/order.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -10,7 +11,7 @@ import type {
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
 import { SqliteVersions, VERSIONED_TABLES } from './sqlite-versions.ts';
-import { byCodeUnits, byGrantOrder, tableDump } from './tables-shared.ts';
+import { byGrantOrder, tableDump } from './tables-shared.ts';
 
 /**
  * The read-model tables in a SQLite file. In a procreg store file they sit next to

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
+import { byCodeUnits } from '../domain/order.ts';
 import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
-import { byCodeUnits } from './tables-shared.ts';
 
 /**
  * System-versioned read models (in the manner of SQL:2011): every version of a process

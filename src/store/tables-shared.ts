@@ -1,8 +1,6 @@
 import type { Json } from '../domain/json.ts';
+import { byCodeUnits } from '../domain/order.ts';
 import type { ProcessHandleGrant } from '../domain/schemas.ts';
-
-/** Code-unit order: stable across locales and machines (SQL collations sort bytes). */
-export const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A process's grants: by sessionId, then scope id. */
 export const byGrantOrder = (a: ProcessHandleGrant, b: ProcessHandleGrant): number =>

@@ -1,4 +1,4 @@
-import type { ProcessChanges } from '../../queries/changes.ts';
+import type { ProcessChanges } from '../../index.ts';
 import { type CommandDef, positionalArgs } from '../context.ts';
 import { exitCodes } from '../errors.ts';
 import { renderTable } from '../table.ts';
