@@ -3,7 +3,6 @@ import type { Lookups } from './commands/lookups.ts';
 import { RegistryError } from './domain/errors.ts';
 import { type ModelProgress, ProjectionRunner } from './projections/runner.ts';
 import { ProcessRegistry } from './registry.ts';
-import { isServiceUrl, openRemoteRegistry } from './service/remote-open.ts';
 import {
   defaultStoreUrl,
   openStore,
@@ -70,6 +69,8 @@ export const openRegistry = async (
     }
     // The remote registry has the same public surface; TypeScript treats the class type as
     // nominal (private members), hence the cast at this one place.
+    // the HTTP client loads only for a service URL, like every store driver
+    const { openRemoteRegistry } = await import('./service/remote-open.ts');
     return (await openRemoteRegistry(serviceUrl, options)) as unknown as ProcessRegistry;
   }
   const { stateCacheSize } = options;
@@ -151,7 +152,7 @@ const serviceUrlOf = (store: string | StoreOptions | EventStore): string | undef
       : !isEventStore(store) && 'url' in store && typeof store.url === 'string'
         ? store.url
         : undefined;
-  return url !== undefined && isServiceUrl(url) ? url : undefined;
+  return url !== undefined && /^https?:\/\//i.test(url) ? url : undefined;
 };
 
 /** An EventStoreDB or PostgreSQL store named with a read-models file: the store, and the file apart. */

@@ -3,8 +3,6 @@ import type { DurabilityTier } from '../store/port.ts';
 import { type Connection, connectionAgent, sendJson } from './remote-http.ts';
 import { RemoteRegistry } from './remote-registry.ts';
 
-export const isServiceUrl = (url: string): boolean => /^https?:\/\//i.test(url);
-
 /**
  * Connects to a procreg service with `options.token`, else env PROCREG_TOKEN (so the CLI
  * works against a service: `PROCREG_TOKEN=… procreg --store http://host:7411 ls`). Resolves

@@ -8,7 +8,7 @@ import ts from 'typescript';
  * component lists. Type-only imports count: a type is a dependency on the module that
  * declares it, and moving the type is what keeps the layers honest.
  *
- *   domain ← commands, projections, queries ← registry ← cli, service
+ *   domain ← commands, projections, queries ← registry (and its HTTP twin, remote) ← service ← cli
  *   store: the port (port.ts, read-model-tables.ts) is what the layers above see; adapters
  *   share store/shared.ts and store/tables-shared.ts, never each other's files.
  */
@@ -28,8 +28,10 @@ export const components = [
   'projections',
   'queries',
   'registry',
-  'cli',
+  'wire',
+  'remote',
   'service',
+  'cli',
 ] as const;
 export type Component = (typeof components)[number];
 
@@ -44,8 +46,11 @@ export const componentOf = (path: string): Component | undefined => {
     case 'projections':
     case 'queries':
     case 'cli':
-    case 'service':
       return top;
+    case 'service':
+      if (file === 'errors.ts') return 'wire';
+      if (file.startsWith('remote-')) return 'remote';
+      return 'service';
     case 'index.ts':
     case 'registry.ts':
     case 'open-registry.ts':
@@ -109,26 +114,43 @@ export const allowed: Record<Component, readonly Component[]> = {
     'commands',
     'projections',
     'queries',
+    'remote',
   ],
-  cli: ['domain', 'store-port', 'store-open', 'registry'],
-  service: ['domain', 'store-port', 'store-open', 'registry'],
+  // the HTTP wire's error mapping (codes ↔ statuses), shared by the service and its client
+  wire: ['domain'],
+  // the ProcessRegistry over HTTP: a registry of its own, with the registry's types; the
+  // registry opens it (by import()) for an http(s):// URL
+  remote: ['domain', 'store-port', 'commands', 'projections', 'queries', 'registry', 'wire'],
+  // the HTTP service serves a registry; it parses requests with the queries' schemas too
+  service: ['domain', 'store-port', 'store-open', 'queries', 'registry', 'wire'],
+  cli: ['domain', 'store-port', 'store-open', 'registry', 'service'],
 };
 
 /**
- * Packages with native code or a network client: each may be imported only by its adapter
- * (and the models file, which is SQLite too), so opening one store never loads another's.
+ * Packages with native code, a network client or a server: each may be imported only by its
+ * adapter (the models file is SQLite too) or the service, so opening one store never loads
+ * another's, and nothing but `procreg serve` loads the HTTP stack.
  */
 export const drivers: Record<string, readonly Component[]> = {
   'better-sqlite3': ['store-sqlite', 'store-models-file'],
   '@eventstore/db-client': ['store-eventstoredb'],
   pg: ['store-postgres'],
+  hono: ['service'],
+  '@hono/node-server': ['service'],
+  pino: ['service'],
+  'prom-client': ['service'],
 };
 
 /**
- * Components loaded only when a URL names them: the rest of src/ reaches them by `import()`
- * (or for types only); among themselves static imports are fine (already loaded on demand).
+ * Components loaded only when a URL names them (the adapters, the HTTP client) or a command
+ * runs them (the service): the rest of src/ reaches them by `import()` (or for types only);
+ * among themselves static imports are fine (already loaded on demand).
  */
-export const lazy: readonly Component[] = adapter.filter((c) => c !== 'store-memory');
+export const lazy: readonly Component[] = [
+  ...adapter.filter((c) => c !== 'store-memory'),
+  'remote',
+  'service',
+];
 
 export interface ImportEdge {
   from: string;
@@ -206,7 +228,7 @@ export const violationsOf = (path: string, text: string): string[] => {
       );
     } else if (lazy.includes(theirs) && !lazy.includes(own) && edge.kind === 'static') {
       problems.push(
-        `${where}: ${target} is a store driver's adapter; load it with import() when its URL is opened`,
+        `${where}: ${target} loads on demand (a store driver's adapter, the HTTP client, the service); reach it with import() when it is needed`,
       );
     }
   }

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { RegistryError } from '../../domain/errors.ts';
-import { startService } from '../../service/server.ts';
-import { newToken, TokenTable } from '../../service/tokens.ts';
 import { type CommandDef, positionalArgs } from '../context.ts';
 import { usageError } from '../errors.ts';
 
@@ -50,6 +48,11 @@ export const serveCommand: CommandDef = {
   ],
   run: async (ctx) => {
     positionalArgs(ctx, [], serveCommand.usage);
+    // the HTTP stack (hono, pino, prom-client) loads only for this command
+    const [{ startService }, { TokenTable }] = await Promise.all([
+      import('../../service/server.ts'),
+      import('../../service/tokens.ts'),
+    ]);
     const tokens = TokenTable.load(ctx.flags.tokens, process.env);
     const tls = readTls(ctx.flags['tls-cert'], ctx.flags['tls-key']);
     const registry = await ctx.open(ctx.storeUrl, 'write');
@@ -95,6 +98,7 @@ export const tokenCommand: CommandDef = {
     if (sessions.length > 0 === (ctx.flags.admin === true)) {
       throw usageError(`give either --session or --admin; usage: procreg ${tokenCommand.usage}`);
     }
+    const { newToken } = await import('../../service/tokens.ts');
     const { token, entry } = newToken(actor, ctx.flags.admin ? { admin: true } : { sessions });
     if (ctx.out.json) ctx.out.document({ token, entry });
     else {
