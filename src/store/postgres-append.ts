@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
+import { type EventRow, type SerializedEvent, toEventRow } from './event-rows.ts';
 import {
   type AppendResult,
   type ExpectedRevision,
@@ -9,7 +10,6 @@ import {
 } from './port.ts';
 import type { ChangeRow, ProcessRows } from './postgres-model-changes.ts';
 import { type AppendOutcome, qualified } from './postgres-schema.ts';
-import { type EventRow, type SerializedEvent, toEventRow } from './sqlite-events.ts';
 
 /** A write with its JSON already serialized, so the batch is built without surprises. */
 export type SerializedWrite = Omit<StreamWrite, 'events'> & { events: SerializedEvent[] };

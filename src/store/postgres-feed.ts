@@ -1,7 +1,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
+import { type EventRow, PAGE_SIZE, toStoredEvent } from './event-rows.ts';
 import { type Position, START, type StoredEvent, type SubscribeOptions } from './port.ts';
-import { type EventRow, PAGE_SIZE, toStoredEvent } from './sqlite-events.ts';
 
 /** A page of the log read in one snapshot, with that snapshot's head. */
 export interface LogPage {

@@ -2,11 +2,11 @@ import type pg from 'pg';
 import { STREAM_PREFIX } from '../domain/events.ts';
 import type { Json } from '../domain/json.ts';
 import type { ProcessLease, ProcessRecord } from '../domain/schemas.ts';
+import type { SerializedEvent } from './event-rows.ts';
 import { MemoryTables } from './memory-tables.ts';
 import { type Position, START, type StoredEvent } from './port.ts';
 import { qualified } from './postgres-schema.ts';
 import type { InlineProjection, ReadModelTables, RowChange } from './read-model-tables.ts';
-import type { SerializedEvent } from './sqlite-events.ts';
 
 /**
  * A row change as parameters of `apply_model_changes`. An `events` row's position is not

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { toStoredEvent } from './event-rows.ts';
 import type { AppendResult } from './port.ts';
 import type { PendingAppend } from './postgres-append.ts';
 import {
@@ -12,7 +13,6 @@ import {
 import { columns, type PgEventRow, toRow } from './postgres-reads.ts';
 import { qualified } from './postgres-schema.ts';
 import type { InlineProjection } from './read-model-tables.ts';
-import { toStoredEvent } from './sqlite-events.ts';
 
 /** processes whose rows are remembered between appends (least recently used dropped) */
 const CACHE_SIZE = 10_000;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type EventRow, PAGE_SIZE, toStoredEvent } from './event-rows.ts';
 import {
   type Position,
   type ReadAllOptions,
@@ -10,7 +11,6 @@ import {
 import type { PostgresOperation } from './postgres-failures.ts';
 import type { LogPage } from './postgres-feed.ts';
 import { qualified } from './postgres-schema.ts';
-import { type EventRow, PAGE_SIZE, toStoredEvent } from './sqlite-events.ts';
 
 /** What node-postgres returns for an events row: bigints as text, JSON as its stored text. */
 export interface PgEventRow {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Observable } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
-import { appendOneVia } from './memory.ts';
+import { serializeEvent } from './event-rows.ts';
 import type {
   AppendResult,
   EventStore,
@@ -33,7 +33,7 @@ import {
   postgresSettings,
 } from './postgres-settings.ts';
 import type { InlineProjection } from './read-model-tables.ts';
-import { serializeEvent } from './sqlite-events.ts';
+import { appendOneVia } from './shared.ts';
 
 /**
  * Opens the PostgreSQL store (node-postgres, a pool of `poolSize` connections) on a

@@ -1,21 +1,6 @@
 import type Database from 'better-sqlite3';
-import { RegistryError } from '../domain/errors.ts';
-import type { Json } from '../domain/json.ts';
-import type { NewEvent, Position, StoredEvent } from './port.ts';
-
-/** A row of the `events` table, read with safe integers so positions arrive as bigint. */
-export interface EventRow {
-  position: bigint;
-  stream: string;
-  revision: bigint;
-  type: string;
-  data: string;
-  metadata: string;
-  event_id: string;
-}
-
-/** How many rows one query of the global log reads: bounded memory for any log size. */
-export const PAGE_SIZE = 500;
+import type { EventRow } from './event-rows.ts';
+import type { Position } from './port.ts';
 
 const columns = 'position, stream, revision, type, data, metadata, event_id';
 
@@ -87,57 +72,3 @@ export const readPage = (
   prefix
     ? statements.prefixPage.all(after, upTo, prefix, prefix, limit)
     : statements.page.all(after, upTo, limit);
-
-/** An event with its JSON already serialized, so no serializing happens under the write lock. */
-export interface SerializedEvent {
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-}
-
-export const serializeEvent = (event: NewEvent): SerializedEvent => ({
-  id: event.id,
-  type: event.type,
-  data: serialize(event.data, `data of event ${event.id}`),
-  metadata: serialize(event.metadata, `metadata of event ${event.id}`),
-});
-
-const serialize = (value: Json, what: string): string => {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new RegistryError('invalid', `the ${what} is not JSON: ${(error as Error).message}`);
-  }
-  if (typeof text !== 'string') {
-    throw new RegistryError('invalid', `the ${what} is not JSON (it serializes to nothing)`);
-  }
-  return text;
-};
-
-export const toEventRow = (
-  event: SerializedEvent,
-  stream: string,
-  revision: number,
-  position: Position,
-): EventRow => ({
-  position,
-  stream,
-  revision: BigInt(revision),
-  type: event.type,
-  data: event.data,
-  metadata: event.metadata,
-  event_id: event.id,
-});
-
-/** Parsed afresh for every reader and subscriber, so none can alter what another sees. */
-export const toStoredEvent = (row: EventRow): StoredEvent => ({
-  id: row.event_id,
-  stream: row.stream,
-  revision: Number(row.revision),
-  position: row.position,
-  type: row.type,
-  data: JSON.parse(row.data) as Json,
-  metadata: JSON.parse(row.metadata) as Json,
-});

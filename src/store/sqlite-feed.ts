@@ -1,6 +1,6 @@
 import { Observable, type Subscriber } from 'rxjs';
+import { type EventRow, PAGE_SIZE, toStoredEvent } from './event-rows.ts';
 import { type Position, START, type StoredEvent, type SubscribeOptions } from './port.ts';
-import { type EventRow, PAGE_SIZE, toStoredEvent } from './sqlite-events.ts';
 import type { WakeWatch } from './sqlite-wake.ts';
 
 /** What the feed needs from the store: reads of the file and its error translation. */

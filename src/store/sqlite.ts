@@ -2,6 +2,14 @@ import type Database from 'better-sqlite3';
 import type { Observable } from 'rxjs';
 import { isRegistryError, RegistryError } from '../domain/errors.ts';
 import {
+  type EventRow,
+  PAGE_SIZE,
+  type SerializedEvent,
+  serializeEvent,
+  toEventRow,
+  toStoredEvent,
+} from './event-rows.ts';
+import {
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
@@ -18,17 +26,7 @@ import {
 } from './port.ts';
 import type { InlineModels, InlineProjection } from './read-model-tables.ts';
 import { appendOneVia, replayedAppend, revisionMatches } from './shared.ts';
-import {
-  type EventRow,
-  type EventStatements,
-  PAGE_SIZE,
-  prepareEventStatements,
-  readPage,
-  type SerializedEvent,
-  serializeEvent,
-  toEventRow,
-  toStoredEvent,
-} from './sqlite-events.ts';
+import { type EventStatements, prepareEventStatements, readPage } from './sqlite-events.ts';
 import { type SqliteOperation, sqliteCode, sqliteFailure } from './sqlite-failures.ts';
 import { type FeedPolling, SqliteFeed } from './sqlite-feed.ts';
 import { openDatabase } from './sqlite-file.ts';

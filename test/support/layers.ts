@@ -57,7 +57,7 @@ export const componentOf = (path: string): Component | undefined => {
       return 'registry';
     case 'store':
       if (file === 'port.ts' || file === 'read-model-tables.ts') return 'store-port';
-      if (file === 'shared.ts' || file === 'tables-shared.ts') return 'store-shared';
+      if (['shared.ts', 'tables-shared.ts', 'event-rows.ts'].includes(file)) return 'store-shared';
       if (file === 'memory-tables.ts') return 'store-scratch';
       if (file === 'open.ts' || file === 'default-store.ts') return 'store-open';
       if (file === 'sqlite-models-file.ts') return 'store-models-file';
@@ -91,12 +91,12 @@ export const allowed: Record<Component, readonly Component[]> = {
   // (verify), an asOf view and EventStoreDB's in-memory models
   'store-scratch': belowAdapters,
   'store-memory': [...belowAdapters, 'store-scratch'],
-  'store-sqlite': belowAdapters,
+  'store-sqlite': [...belowAdapters, 'store-scratch'],
   // the SQLite tables in a file of their own, for a store that keeps no models
-  'store-models-file': [...belowAdapters, 'store-sqlite'],
-  'store-eventstoredb': belowAdapters,
-  'store-postgres': belowAdapters,
-  'store-http': belowAdapters,
+  'store-models-file': [...belowAdapters, 'store-scratch', 'store-sqlite'],
+  'store-eventstoredb': [...belowAdapters, 'store-scratch'],
+  'store-postgres': [...belowAdapters, 'store-scratch'],
+  'store-http': [...belowAdapters, 'store-scratch'],
   // the factory from a URL to an adapter (adapters only by dynamic import, see below)
   'store-open': [...belowAdapters, ...adapter],
   // commands decide on the fold of their streams: the domain and the store port, nothing
