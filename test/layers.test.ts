@@ -42,6 +42,10 @@ describe('layers (docs/DESIGN.md)', () => {
       ['src/store/memory.ts', "import Database from 'better-sqlite3';"],
       ['src/registry.ts', "import { openSqliteStore } from './store/sqlite.ts';"],
       ['src/stray.ts', "import { z } from 'zod';"],
+      ['src/open-registry.ts', "import { openRemoteRegistry } from './service/remote-open.ts';"],
+      ['src/registry.ts', "import { Hono } from 'hono';"],
+      ['src/service/remote-http.ts', "import { startService } from './server.ts';"],
+      ['src/store/postgres-feed.ts', "import { toStoredEvent } from './sqlite-events.ts';"],
     ] as const;
     for (const [path, text] of wrong) {
       expect(violationsOf(path, `${text}\n`), `${path}: ${text}`).toHaveLength(1);
@@ -55,6 +59,11 @@ describe('layers (docs/DESIGN.md)', () => {
       ['src/store/sqlite-ok.ts', "import { revisionMatches } from './shared.ts';"],
       ['src/store/open.ts', "const { openSqliteStore } = await import('./sqlite.ts');"],
       ['src/cli/ok.ts', "import type { ProcessRegistry } from '../index.ts';"],
+      [
+        'src/cli/commands/ok.ts',
+        "const { startService } = await import('../../service/server.ts');",
+      ],
+      ['src/store/postgres-ok.ts', "import { toStoredEvent } from './event-rows.ts';"],
     ] as const;
     for (const [path, text] of right) expect(violationsOf(path, `${text}\n`)).toEqual([]);
   });
