@@ -60,20 +60,21 @@ const granted = (sessionId: string): DomainEvent => ({
   data: { processId: 'p', scope: { sessionId }, descriptor: { label: 'L' }, atMs: T0 },
 });
 
+const transferAToB: DomainEvent = {
+  type: 'HandleTransferred',
+  data: {
+    processId: 'p',
+    from: { sessionId: 'a' },
+    to: { sessionId: 'b' },
+    descriptor: { label: 'L' },
+    atMs: T0 + 1,
+  },
+};
+
 describe('read-model definitions: given events, when one more, then these row changes', () => {
   it('a transfer moves the grant: delete under the old scope, put under the new', () => {
     const tables = given(new MemoryTables(), [registered, granted('a')]);
-    const when: DomainEvent = {
-      type: 'HandleTransferred',
-      data: {
-        processId: 'p',
-        from: { sessionId: 'a' },
-        to: { sessionId: 'b' },
-        descriptor: { label: 'L' },
-        atMs: T0 + 1,
-      },
-    };
-    const changes = grantsModel.apply({ event: when, position: 3n, metadata: at }, tables);
+    const changes = grantsModel.apply({ event: transferAToB, position: 3n, metadata: at }, tables);
     expect(changes).toEqual([
       { table: 'grants', delete: { scopeId: 'session:a', processId: 'p' } },
       {
@@ -130,20 +131,7 @@ describe('read-model definitions: given events, when one more, then these row ch
 
 describe.each(implementations)('projections into %s', (_name, open) => {
   it('given a grant then a transfer, the grant is indexed under the new scope only', () => {
-    const tables = given(open(), [
-      registered,
-      granted('a'),
-      {
-        type: 'HandleTransferred',
-        data: {
-          processId: 'p',
-          from: { sessionId: 'a' },
-          to: { sessionId: 'b' },
-          descriptor: { label: 'L' },
-          atMs: T0 + 1,
-        },
-      },
-    ]);
+    const tables = given(open(), [registered, granted('a'), transferAToB]);
     expect(tables.grantsOfScope('session:a')).toEqual([]);
     expect(tables.grantsOfScope('session:b').map((g) => g.descriptor)).toEqual([{ label: 'L' }]);
     expect(tables.grantsOfProcess('p').map((g) => g.scopeId)).toEqual(['session:b']);
