@@ -1,23 +1,17 @@
-import { hashJson, stringOf } from '../domain/canonical.ts';
+import { hashJson } from '../domain/canonical.ts';
 import { RegistryError } from '../domain/errors.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { Json } from '../domain/json.ts';
+import { materializeSemantics, materializeWakeDelivery } from '../domain/materialization.ts';
 import { payloadCheckFor } from '../domain/payload-schema.ts';
-import { evolve, isTerminal, type ProcessState } from '../domain/process-state.ts';
+import { fold, fork, isTerminal, type ProcessState } from '../domain/process-state.ts';
 import type {
   AppendRequest,
-  DedupeKey,
-  ProcessAwaitOutput,
   ProcessEvent,
   ProcessEventType,
-  ProcessRecord,
-  Scope,
-  TerminalState,
   WakeDelivery,
 } from '../domain/schemas.ts';
-import { ProcessAwaitOutputSchema } from '../domain/schemas.ts';
-import { normalizeScope, scopeIdOf } from '../domain/scope.ts';
-import { isTruthy, selectValue } from '../domain/selectors.ts';
+import { normalizeScope } from '../domain/scope.ts';
 import type { Decision } from './decision.ts';
 import { requireRecord } from './require.ts';
 
@@ -141,120 +135,18 @@ export const decideAppendBatch = (
 ): Decision<AppendOutcome[]> => {
   const { processId, requests, now } = command;
   requireRecord(state, processId);
-  // A private copy of what folding an appended event changes; the given state stays as is.
-  const shadow: ProcessState = {
-    ...state!,
-    replayKeys: new Map(state!.replayKeys),
-    wakeSequences: new Set(state!.wakeSequences),
-  };
+  // decided on a fork, so the given state stays as it is
+  const shadow = fork(state!);
   const events: DomainEvent[] = [];
   const results: AppendOutcome[] = [];
   for (const request of requests) {
     const decision = decideAppend(shadow, { processId, request, now });
     results.push(decision.result);
-    for (const event of decision.events) {
-      evolve(shadow, event);
-      events.push(event);
-    }
+    fold(shadow, decision.events);
+    events.push(...decision.events);
   }
   return { events, result: results };
 };
 
 const withWake = (event: ProcessEvent, wakeDelivery: WakeDelivery | undefined): AppendOutcome =>
   wakeDelivery ? { event, wakeDelivery } : { event };
-
-const materializeSemantics = (
-  eventType: ProcessEventType,
-  payload: Json,
-  processId: string,
-  sequence: number,
-): ProcessEvent['semantics'] => {
-  const semantics: ProcessEvent['semantics'] = {};
-  const terminal = eventType.semantics?.terminal;
-  if (terminal) {
-    const selected =
-      terminal.awaitOutput === undefined
-        ? payload
-        : selectValue(terminal.awaitOutput, payload, processId);
-    semantics.terminal = {
-      state: terminal.state,
-      awaitOutput: awaitOutputFor(terminal.state, selected, terminal.awaitOutput !== undefined),
-    };
-  }
-  const wake = eventType.semantics?.wake;
-  if (wake && (wake.when === undefined || isTruthy(selectValue(wake.when, payload, processId)))) {
-    semantics.wake = {
-      input: stringOf(selectValue(wake.input, payload, processId)),
-      dedupeKey: dedupeKeyFor(wake.dedupeKey, payload, processId, sequence),
-    };
-  }
-  return semantics;
-};
-
-/**
- * The awaitOutput of a terminal event: the selected value when it parses as one, otherwise
- * built from the terminal state (docs/SPEC.md, "Appending a process event", Terminal).
- */
-export const awaitOutputFor = (
-  state: TerminalState,
-  value: Json,
-  fromSelector: boolean,
-): ProcessAwaitOutput => {
-  if (fromSelector) {
-    const parsed = ProcessAwaitOutputSchema.safeParse(value);
-    if (parsed.success) return parsed.data;
-  }
-  switch (state) {
-    case 'completed':
-      return { type: 'success', value };
-    case 'failed':
-      return {
-        type: 'failure',
-        class: 'execution',
-        code: 'process_failed',
-        message: stringOf(value),
-        raw: value,
-      };
-    case 'cancelled':
-      return { type: 'cancelled', message: stringOf(value), raw: value };
-  }
-};
-
-const dedupeKeyFor = (
-  dedupeKey: DedupeKey | undefined,
-  payload: Json,
-  processId: string,
-  sequence: number,
-): string => {
-  if (!dedupeKey || dedupeKey.kind === 'eventIdentity') return `${processId}:${sequence}`;
-  if (dedupeKey.kind === 'const') return dedupeKey.value;
-  return stringOf(selectValue(dedupeKey.selector, payload, processId));
-};
-
-/**
- * The wake delivery of an event for a target scope. Its id depends only on the target and
- * the dedupe key, so the same wake for the same target always has the same `wakeId`.
- */
-export const materializeWakeDelivery = (
-  record: ProcessRecord,
-  event: ProcessEvent,
-  target: Scope | undefined,
-): WakeDelivery | undefined => {
-  const wake = event.semantics.wake;
-  if (!wake || !target) return undefined;
-  const targetScopeId = scopeIdOf(target);
-  const causedBy = record.provenance.causedBy;
-  return {
-    wakeId: `wake:${hashJson([targetScopeId, wake.dedupeKey])}`,
-    targetSessionId: target.sessionId,
-    targetScopeId,
-    processId: event.processId,
-    sequence: event.sequence,
-    eventType: event.eventType,
-    eventInvocation: event.invocation,
-    ...(causedBy !== undefined ? { processCausedBy: causedBy } : {}),
-    dedupeKey: wake.dedupeKey,
-    input: wake.input,
-    createdAtMs: event.occurredAtMs,
-  };
-};

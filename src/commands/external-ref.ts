@@ -1,4 +1,4 @@
-import type { ProcessState } from '../domain/process-state.ts';
+import { type ProcessState, recordWithExternalRef } from '../domain/process-state.ts';
 import type { ExternalRef, ProcessRecord } from '../domain/schemas.ts';
 import type { Decision } from './decision.ts';
 import { requireRecord } from './require.ts';
@@ -16,6 +16,6 @@ export const decideSetExternalRef = (
         data: { processId: command.processId, externalRef: command.externalRef, atMs: command.now },
       },
     ],
-    result: { ...record, externalRef: command.externalRef, updatedAtMs: command.now },
+    result: recordWithExternalRef(record, command.externalRef, command.now),
   };
 };

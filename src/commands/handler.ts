@@ -10,7 +10,7 @@ import {
 } from '../domain/events.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import {
-  evolve,
+  fold,
   foldRecorded,
   initialProcessState,
   type ProcessState,
@@ -306,7 +306,7 @@ export class CommandHandler {
       const state = this.cache.get(write.processId);
       const result = results[i];
       if (!state || !result) return;
-      for (const event of write.domainEvents) evolve(state, event);
+      fold(state, write.domainEvents);
       state.revision = result.nextRevision;
       if (this.settings.lookups) shed(state);
       this.maybeSnapshot(write.processId, state);

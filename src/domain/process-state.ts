@@ -1,6 +1,7 @@
 import type { RecordedDomainEvent } from './codec.ts';
 import type { DomainEvent } from './events.ts';
 import type {
+  ExternalRef,
   HandleDescriptor,
   ProcessEvent,
   ProcessLease,
@@ -56,21 +57,17 @@ export const initialProcessState = (): ProcessState => ({
 
 /**
  * Folds one domain event into the state. Deterministic, no I/O. It updates `state` in place
- * and returns it: the handler owns the cached state, and copying maps on every event would
- * make an append cost O(stream). Callers that need the old state must not pass it here.
+ * (copying maps on every event would make an append cost O(stream)), so it stays private:
+ * callers fold a state they own (`fold`), or a `fork` of one they must keep.
  */
-export const evolve = (state: ProcessState, event: DomainEvent): ProcessState => {
+const evolve = (state: ProcessState, event: DomainEvent): ProcessState => {
   switch (event.type) {
     case 'ProcessRegistered':
       state.record = event.data.record;
       break;
     case 'ExternalRefSet':
       if (state.record) {
-        state.record = {
-          ...state.record,
-          externalRef: event.data.externalRef,
-          updatedAtMs: event.data.atMs,
-        };
+        state.record = recordWithExternalRef(state.record, event.data.externalRef, event.data.atMs);
       }
       break;
     case 'HandleGranted':
@@ -120,6 +117,31 @@ export const evolve = (state: ProcessState, event: DomainEvent): ProcessState =>
   }
   return state;
 };
+
+/**
+ * Folds events into a state the caller owns, in place, and returns it. The one way states
+ * change: the handler folds its cached states, decisions fold a `fork`.
+ */
+export const fold = (state: ProcessState, events: readonly DomainEvent[]): ProcessState => {
+  for (const event of events) evolve(state, event);
+  return state;
+};
+
+/** A copy that folding leaves the original untouched by (records and events are frozen). */
+export const fork = (state: ProcessState): ProcessState => ({
+  ...state,
+  replayKeys: new Map(state.replayKeys),
+  grants: new Map(state.grants),
+  wakeSequences: new Set(state.wakeSequences),
+  ackedWakes: new Set(state.ackedWakes),
+});
+
+/** A record with an external ref set at `atMs` (setExternalRef overwrites). */
+export const recordWithExternalRef = (
+  record: ProcessRecord,
+  externalRef: ExternalRef,
+  atMs: number,
+): ProcessRecord => ({ ...record, externalRef, updatedAtMs: atMs });
 
 /** A record after one of its process events: terminal events set the status. */
 export const recordAfterEvent = (record: ProcessRecord, event: ProcessEvent): ProcessRecord => ({

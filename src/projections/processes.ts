@@ -1,4 +1,4 @@
-import { recordAfterEvent } from '../domain/process-state.ts';
+import { recordAfterEvent, recordWithExternalRef } from '../domain/process-state.ts';
 import type { ReadModel } from './definition.ts';
 
 /**
@@ -17,7 +17,7 @@ export const processesModel: ReadModel = {
         return [
           {
             table: 'processes',
-            put: { ...record, externalRef: event.data.externalRef, updatedAtMs: event.data.atMs },
+            put: recordWithExternalRef(record, event.data.externalRef, event.data.atMs),
             newVersion: true,
           },
         ];

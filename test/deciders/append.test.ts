@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideAppend, decideAppendBatch, payloadHashOf } from '../../src/commands/append.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
-import { evolve, initialProcessState } from '../../src/domain/process-state.ts';
+import { fold, initialProcessState } from '../../src/domain/process-state.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
 import { completedEvent, registered, T0 } from './fixtures.ts';
 
@@ -132,7 +132,7 @@ describe('decideAppendBatch', () => {
   });
 
   it('never changes the given state', () => {
-    const state = [registered, lineAppended(1)].reduce(evolve, initialProcessState());
+    const state = fold(initialProcessState(), [registered, lineAppended(1)]);
     decideAppendBatch(state, {
       processId: 'p',
       requests: [request(2, 'k2'), request(3)],

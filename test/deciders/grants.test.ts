@@ -6,7 +6,7 @@ import {
   decideTransfer,
 } from '../../src/commands/grants.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
-import { evolve, initialProcessState } from '../../src/domain/process-state.ts';
+import { fold, initialProcessState } from '../../src/domain/process-state.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
 import { completedFor, record, registered, T0 } from './fixtures.ts';
 
@@ -54,12 +54,7 @@ describe('decideGrant / decideRevoke', () => {
 
 /** Multi-process deciders take a map of states: fold each process's given events. */
 const statesOf = (streams: Record<string, DomainEvent[]>) =>
-  new Map(
-    Object.entries(streams).map(([id, events]) => [
-      id,
-      events.reduce(evolve, initialProcessState()),
-    ]),
-  );
+  new Map(Object.entries(streams).map(([id, events]) => [id, fold(initialProcessState(), events)]));
 const registeredAs = (id: string): DomainEvent => ({
   type: 'ProcessRegistered',
   data: { record: { ...record, id } },

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { Decision } from '../../src/commands/decision.ts';
 import type { RegistryErrorCode } from '../../src/domain/errors.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
-import { evolve, initialProcessState, type ProcessState } from '../../src/domain/process-state.ts';
+import { fold, initialProcessState, type ProcessState } from '../../src/domain/process-state.ts';
 
 /**
  * Given/when/then for pure deciders, in the manner of Emmett's DeciderSpecification:
@@ -12,7 +12,7 @@ import { evolve, initialProcessState, type ProcessState } from '../../src/domain
 export const deciderSpec =
   <C, R>(decide: (state: ProcessState, command: C) => Decision<R>) =>
   (given: readonly DomainEvent[]) => {
-    const state = given.reduce(evolve, initialProcessState());
+    const state = fold(initialProcessState(), given);
     return {
       when: (command: C) => {
         const run = () => decide(state, command);
