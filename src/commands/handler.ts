@@ -1,20 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { encodeEvent, type OwnEvent, readStoredEvent } from '../domain/codec.ts';
+import type { OwnEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
-import {
-  type DomainEvent,
-  EVENT_VERSION,
-  type EventMetadata,
-  processIdOf,
-  streamOf,
-} from '../domain/events.ts';
-import { deepFreeze } from '../domain/freeze.ts';
-import {
-  fold,
-  foldRecorded,
-  initialProcessState,
-  type ProcessState,
-} from '../domain/process-state.ts';
+import { streamOf } from '../domain/events.ts';
 import type { AuditContext } from '../domain/schemas.ts';
 import { UnreadableEventError } from '../domain/unreadable.ts';
 import {
@@ -26,9 +13,10 @@ import {
 } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { Decision, States } from './decision.ts';
-import { eventIdFor } from './event-ids.ts';
+import { metadataFor, ownEventsOf, writesFor } from './encode.ts';
 import { type CommandNeeds, hydrate, type Lookups, shed } from './lookups.ts';
-import { decodeState, encodeState, SNAPSHOT_EVERY } from './snapshot.ts';
+import { StateCache } from './state-cache.ts';
+import { asRegistryError } from './store-errors.ts';
 import { StreamLocks } from './stream-locks.ts';
 
 export interface CommandOptions {
@@ -61,22 +49,32 @@ export interface HandlerSettings {
 }
 
 /**
- * Runs commands: load (cached fold + only the newer events; on the first attempt the cache
- * alone) → decide → append with the expected revision it read → on a conflict with another instance, reload and decide again
- * with jittered backoff until the retry budget is spent (`concurrency`) → apply to the read
- * models → return. A decision with no events writes nothing.
+ * Runs commands, one process stream at a time within this instance (StreamLocks), in
+ * numbered steps:
+ * 1. load the folded states (state-cache.ts; on the first attempt the cache alone, which
+ *    only a successful append proves current);
+ * 2. decide (a pure function; with lookups, the indexed facts it names go in first);
+ * 3. encode the events with the command's metadata and deterministic ids (encode.ts);
+ * 4. append with the expected revision the decision was made on, re-sending the same write
+ *    after a lost reply;
+ * 5. on a conflict with another instance, decide again on states read again, with jittered
+ *    backoff, until the retry budget is spent (`concurrency`);
+ * 6. remember the events in the cache and bring the read models up to the append.
+ * A decision with no events writes nothing.
  */
 export class CommandHandler {
   private readonly locks = new StreamLocks();
-  private readonly cache = new Map<string, ProcessState>();
-  /** revision of the newest persisted snapshot of each cached process */
-  private readonly snapshotAt = new Map<string, number>();
+  private readonly states: StateCache;
   private readonly retryBudgetMs: number;
-  private readonly cacheSize: number;
 
   constructor(private readonly settings: HandlerSettings) {
     this.retryBudgetMs = settings.retryBudgetMs ?? 10_000;
-    this.cacheSize = settings.cacheSize ?? 20_000;
+    this.states = new StateCache({
+      store: settings.store,
+      cacheSize: settings.cacheSize ?? 20_000,
+      snapshots: settings.snapshots,
+      lookups: settings.lookups,
+    });
   }
 
   execute<R>(
@@ -113,9 +111,11 @@ export class CommandHandler {
       // successful append proves them current (its expected revision matched), so any
       // other outcome of a trusted attempt (an error, a no-op, a conflict) is decided
       // again on states read from the store, at no cost to the retry budget.
-      const cached = attempt === 0 ? this.cached(options.processIds) : undefined;
+      // 1. load
+      const cached = attempt === 0 ? this.states.cached(options.processIds) : undefined;
       const trusted = cached !== undefined;
-      const states = cached ?? (await this.load(options.processIds));
+      const states = cached ?? (await this.states.load(options.processIds));
+      // 2. decide
       const now = this.settings.clock();
       let decision: Decision<R>;
       try {
@@ -128,27 +128,12 @@ export class CommandHandler {
         if (trusted) continue;
         return decision.result;
       }
-      const metadata: EventMetadata = {
-        eventVersion: EVENT_VERSION,
-        command: options.command,
-        commandId,
-        recordedAtMs: now,
-        actor: options.audit?.actor ?? null,
-        correlationId: options.audit?.correlationId ?? null,
-        causationId: options.audit?.causationId ?? null,
-      };
+      // 3. encode
+      const metadata = metadataFor(options.command, options.audit, commandId, now);
       const writes = writesFor(decision.events, states, commandId, attempt, metadata);
+      const forget = this.settings.announce?.(ownEventsOf(writes, metadata));
+      // 4. append, retrying lost replies with the same write
       let results: AppendResult[];
-      const forget = this.settings.announce?.(
-        writes.flatMap((write) =>
-          write.domainEvents.map((event, i) => ({
-            // frozen: the same objects go to the read models and back to the caller
-            event: deepFreeze(event),
-            metadata,
-            eventId: write.events[i]!.id,
-          })),
-        ),
-      );
       try {
         results = await this.appendRetryingLostReplies(writes, options, startedAt);
       } catch (error) {
@@ -162,10 +147,12 @@ export class CommandHandler {
             { cause: error },
           );
         }
+        // 5. retry a conflict with another instance on states read again
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
         continue;
       }
-      this.remember(writes, results);
+      // 6. remember and apply: fold into the cache, bring the read models up to the append
+      this.states.remember(writes, results);
       try {
         // writes are stored in order, so the last one has the highest position
         await this.settings.afterAppend(results.at(-1)!.position);
@@ -217,78 +204,6 @@ export class CommandHandler {
     }
   }
 
-  /** The cached states of all these processes, or undefined when any is not cached. */
-  private cached(processIds: readonly string[]): Map<string, ProcessState> | undefined {
-    const states = new Map<string, ProcessState>();
-    for (const processId of processIds) {
-      const state = this.cache.get(processId);
-      if (!state) return undefined;
-      // touch: most recently used last
-      this.cache.delete(processId);
-      this.cache.set(processId, state);
-      states.set(processId, state);
-    }
-    return states;
-  }
-
-  /**
-   * Cached state of each process (else its persisted snapshot, else the initial state),
-   * brought up to date with whatever was appended since.
-   */
-  private async load(processIds: readonly string[]): Promise<Map<string, ProcessState>> {
-    const states = new Map<string, ProcessState>();
-    for (const processId of processIds) {
-      const state = this.cache.get(processId) ?? this.fromSnapshot(processId);
-      this.cache.delete(processId);
-      const newer = await this.settings.store
-        .readStream(streamOf(processId), { fromRevision: state.revision + 1 })
-        .catch((error: unknown) => {
-          throw asRegistryError(error);
-        });
-      // frozen: decisions hand parts of the state (records, events) back to callers
-      foldRecorded(
-        state,
-        newer.map((stored) => deepFreeze(readStoredEvent(stored))),
-      );
-      if (this.settings.lookups) shed(state);
-      this.cache.set(processId, state);
-      this.maybeSnapshot(processId, state);
-      states.set(processId, state);
-    }
-    while (this.cache.size > this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.cache.delete(oldest);
-      this.snapshotAt.delete(oldest);
-    }
-    return states;
-  }
-
-  private fromSnapshot(processId: string): ProcessState {
-    const snapshot = this.settings.snapshots?.snapshot(processId);
-    const state = snapshot && decodeState(snapshot.state);
-    if (!state) return initialProcessState();
-    this.snapshotAt.set(processId, state.revision);
-    return state;
-  }
-
-  /**
-   * Persists the state once it is SNAPSHOT_EVERY revisions past the last snapshot. Best
-   * effort: a snapshot is only a shortcut, so failing to write one fails nothing.
-   */
-  private maybeSnapshot(processId: string, state: ProcessState): void {
-    const { snapshots } = this.settings;
-    if (!snapshots || state.revision - (this.snapshotAt.get(processId) ?? -1) < SNAPSHOT_EVERY) {
-      return;
-    }
-    this.snapshotAt.set(processId, state.revision);
-    try {
-      snapshots.saveSnapshot(processId, state.revision, encodeState(state));
-    } catch {
-      // the next fold past SNAPSHOT_EVERY tries again
-    }
-  }
-
   private append(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
     const { store } = this.settings;
     const [only] = writes;
@@ -299,64 +214,6 @@ export class CommandHandler {
     }
     return store.appendToStreams(writes);
   }
-
-  /** Folds our own appended events into the cache, so the next command reads nothing. */
-  private remember(writes: readonly ProcessWrite[], results: readonly AppendResult[]): void {
-    writes.forEach((write, i) => {
-      const state = this.cache.get(write.processId);
-      const result = results[i];
-      if (!state || !result) return;
-      fold(state, write.domainEvents);
-      state.revision = result.nextRevision;
-      if (this.settings.lookups) shed(state);
-      this.maybeSnapshot(write.processId, state);
-    });
-  }
 }
-
-interface ProcessWrite extends StreamWrite {
-  processId: string;
-  domainEvents: DomainEvent[];
-}
-
-/** One write per touched stream, expecting the revision the decision was made on. */
-const writesFor = (
-  events: readonly DomainEvent[],
-  states: ReadonlyMap<string, ProcessState>,
-  commandId: string,
-  attempt: number,
-  metadata: EventMetadata,
-): ProcessWrite[] => {
-  const byProcess = new Map<string, DomainEvent[]>();
-  for (const event of events) {
-    const processId = processIdOf(event);
-    const list = byProcess.get(processId);
-    if (list) list.push(event);
-    else byProcess.set(processId, [event]);
-  }
-  return [...byProcess].map(([processId, domainEvents]) => {
-    const revision = states.get(processId)?.revision ?? -1;
-    const stream = streamOf(processId);
-    return {
-      processId,
-      domainEvents,
-      stream,
-      expectedRevision: revision === -1 ? 'no_stream' : revision,
-      events: domainEvents.map((event, index) =>
-        encodeEvent(eventIdFor(commandId, attempt, stream, index), event, metadata),
-      ),
-    };
-  });
-};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Store failures that are not ours become `unavailable`: the caller may retry. */
-export const asRegistryError = (error: unknown): RegistryError =>
-  error instanceof RegistryError
-    ? error
-    : new RegistryError(
-        'unavailable',
-        `the event store failed: ${(error as Error)?.message ?? String(error)}; check that the store is reachable and retry`,
-        { cause: error },
-      );
