@@ -99,6 +99,14 @@ describe('read-model definitions: given events, when one more, then these row ch
     expect(change).toMatchObject({ table: 'processes', put: { status: { state: 'completed' } } });
   });
 
+  it('a non-terminal process event only touches updatedAtMs, without reading the record', () => {
+    const tables = given(new MemoryTables(), []); // no record: a put would need one
+    const line = wakeAt(1);
+    expect(processesModel.apply({ event: line, position: 2n, metadata: at }, tables)).toEqual([
+      { table: 'processes', touch: { processId: 'p', updatedAtMs: T0 } },
+    ]);
+  });
+
   it('a stale release changes nothing; the holder’s release deletes the lease', () => {
     const tables = given(new MemoryTables(), [
       registered,

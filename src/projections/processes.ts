@@ -3,14 +3,15 @@ import type { ReadModel } from './definition.ts';
 
 /**
  * Every process record; the `running` ones are the recovery worklist. A record changes on
- * registration, on each process event (updatedAtMs, terminal status) and on an external ref.
+ * registration, on an external ref and on a terminal event (`put`, a new version); any
+ * other process event only moves its updatedAtMs (`touch`: no need to read the record).
  */
 export const processesModel: ReadModel = {
   name: 'processes',
   apply({ event }, rows) {
     switch (event.type) {
       case 'ProcessRegistered':
-        return [{ table: 'processes', put: event.data.record, newVersion: true }];
+        return [{ table: 'processes', put: event.data.record }];
       case 'ExternalRefSet': {
         const record = rows.process(event.data.processId);
         if (!record) return [];
@@ -18,17 +19,18 @@ export const processesModel: ReadModel = {
           {
             table: 'processes',
             put: recordWithExternalRef(record, event.data.externalRef, event.data.atMs),
-            newVersion: true,
           },
         ];
       }
       case 'ProcessEventAppended': {
         const appended = event.data.event;
+        if (!appended.semantics.terminal) {
+          const { processId, occurredAtMs: updatedAtMs } = appended;
+          return [{ table: 'processes', touch: { processId, updatedAtMs } }];
+        }
         const record = rows.process(appended.processId);
         if (!record) return [];
-        const next = recordAfterEvent(record, appended);
-        const newVersion = next.status.state !== record.status.state;
-        return [{ table: 'processes', put: next, newVersion }];
+        return [{ table: 'processes', put: recordAfterEvent(record, appended) }];
       }
       default:
         return [];

@@ -99,6 +99,12 @@ export class MemoryTables implements ReadModelTables {
   write(change: RowChange, _position: Position): void {
     switch (change.table) {
       case 'processes': {
+        if ('touch' in change) {
+          const { processId, updatedAtMs } = change.touch;
+          const record = this.records.get(processId);
+          if (record) this.records.set(processId, deepFreeze({ ...record, updatedAtMs }));
+          return;
+        }
         const record = deepFreeze(change.put);
         this.records.set(record.id, record);
         if (record.status.state === 'running') this.running.add(record.id);

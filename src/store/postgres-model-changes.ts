@@ -26,7 +26,10 @@ export interface ChangeRow {
   position: bigint;
 }
 
-const toChangeRow = (change: RowChange, source: number): ChangeRow => {
+/** A row change as PostgreSQL stores it: whole records, no touches. */
+type StoredChange = Exclude<RowChange, { touch: unknown }>;
+
+const toChangeRow = (change: StoredChange, source: number): ChangeRow => {
   const base = { source, k2: null, k3: null, row: null, position: 0n };
   switch (change.table) {
     case 'processes': {
@@ -155,18 +158,25 @@ export const projectEvents = (
 ): ChangeRow[] => {
   const scratch = new MemoryTables();
   for (const { record, lease } of rows.values()) {
-    if (record) scratch.write({ table: 'processes', put: record, newVersion: false }, START);
+    if (record) scratch.write({ table: 'processes', put: record }, START);
     if (lease) scratch.write({ table: 'leases', put: lease }, START);
   }
   const changes: ChangeRow[] = [];
-  const made: RowChange[] = [];
+  const made: StoredChange[] = [];
   let source = 0;
   const recording: ReadModelTables = Object.create(scratch, {
     write: {
       value: (change: RowChange, position: Position) => {
-        made.push(change);
-        changes.push(toChangeRow(change, source));
         scratch.write(change, position);
+        // PostgreSQL stores whole records: a touch becomes a put of the touched record
+        let row: StoredChange;
+        if ('touch' in change) {
+          const record = scratch.process(change.touch.processId);
+          if (!record) return;
+          row = { table: 'processes', put: record };
+        } else row = change;
+        made.push(row);
+        changes.push(toChangeRow(row, source));
       },
     },
   });

@@ -42,8 +42,10 @@ export interface ReadModelReader {
 
 /** One change to one row. `event` rows point at the stored event that carries them. */
 export type RowChange =
-  /** `newVersion`: registered, status or external ref changed (not only `updatedAtMs`) */
-  | { table: 'processes'; put: ProcessRecord; newVersion: boolean }
+  /** registered, status or external ref changed: a new version of the record */
+  | { table: 'processes'; put: ProcessRecord }
+  /** a process event that only moves the record's `updatedAtMs` */
+  | { table: 'processes'; touch: { processId: string; updatedAtMs: number } }
   | { table: 'grants'; put: ProcessHandleGrant }
   | { table: 'grants'; delete: { scopeId: string; processId: string } }
   | { table: 'leases'; put: ProcessLease }

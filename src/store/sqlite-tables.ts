@@ -271,10 +271,16 @@ export class SqliteTables implements ReadModelTables {
     const overlay = this.overlay;
     switch (change.table) {
       case 'processes':
-        this.history?.putRecord(change.put, position, change.newVersion);
+        if ('touch' in change) {
+          const { processId, updatedAtMs } = change.touch;
+          const pending = overlay?.records.get(processId);
+          if (pending) overlay!.records.set(processId, { ...pending, updatedAtMs });
+          else s.touchProcess.run(updatedAtMs, processId);
+          return;
+        }
+        this.history?.putRecord(change.put, position);
         if (overlay) overlay.records.set(change.put.id, change.put);
-        else if (change.newVersion) this.putProcess(change.put);
-        else s.touchProcess.run(change.put.updatedAtMs, change.put.id);
+        else this.putProcess(change.put);
         return;
       case 'grants':
         if ('put' in change) {

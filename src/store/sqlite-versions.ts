@@ -162,9 +162,8 @@ export class SqliteVersions {
     };
   }
 
-  /** A record put at `position`; a new version only when more than `updatedAtMs` moved. */
-  putRecord(record: ProcessRecord, position: Position, newVersion: boolean): void {
-    if (!newVersion) return;
+  /** A new version of a record at `position` (a touch of `updatedAtMs` makes none). */
+  putRecord(record: ProcessRecord, position: Position): void {
     const at = Number(position);
     this.closeRecord(record.id, at);
     const running = record.status.state === 'running';
