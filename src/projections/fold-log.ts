@@ -6,20 +6,16 @@ import type { EventReader } from './event-reader.ts';
 import { applyEvent } from './project.ts';
 
 export interface FoldOptions {
-  /** fold the events strictly after this position (default: the tables' checkpoint) */
-  after?: Position;
-  /** and up to this one, inclusive */
+  /** fold the events after the tables' checkpoint up to this position, inclusive */
   upTo?: Position;
-  /** false leaves an event out (an `asOf` by time); the checkpoint still moves past it */
-  include?: (recorded: RecordedDomainEvent) => boolean;
   /** after each event is in the tables */
   onEvent?: (recorded: RecordedDomainEvent) => void;
 }
 
 /**
  * Folds the store's log into tables, in position order, moving their checkpoint with each
- * event: the one loop behind the feed-fed models (EventStoreDB), the scratch rebuild that
- * `verifyProjections` compares with, and `asOf` views. Stops (throws `unavailable`) at an
+ * event: the one loop behind rebuilding feed-fed models (EventStoreDB), the scratch rebuild
+ * that `verifyProjections` compares with, and `asOf` listings on stores without versions. Stops (throws `unavailable`) at an
  * event it cannot read, with the checkpoint just before it.
  */
 export const foldLog = async (
@@ -28,14 +24,14 @@ export const foldLog = async (
   reader: EventReader,
   options: FoldOptions = {},
 ): Promise<void> => {
-  const { upTo, include, onEvent } = options;
+  const { upTo, onEvent } = options;
   for await (const stored of store.readAll({
-    fromPosition: options.after ?? tables.checkpoint(),
+    fromPosition: tables.checkpoint(),
     streamPrefix: STREAM_PREFIX,
   })) {
     if (upTo !== undefined && stored.position > upTo) return;
     const recorded = reader.read(stored);
-    if (include?.(recorded) !== false) applyEvent(tables, recorded);
+    applyEvent(tables, recorded);
     tables.setCheckpoint(stored.position);
     onEvent?.(recorded);
   }
