@@ -178,13 +178,46 @@ export type ProcessEvent = z.infer<typeof ProcessEventSchema>;
 /** Largest serialized payload `appendEvent` accepts (bytes of its JSON). */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-export const AppendRequestSchema = z.strictObject({
-  eventType: IdSchema,
-  payload: JsonSchema,
-  replayKey: z.string().max(MAX_ID_LENGTH).optional(),
-  wakeTargetScope: ScopeSchema.optional(),
-});
+/** JSON size of a payload in bytes: what the payload limits count. */
+export const payloadBytes = (payload: unknown): number =>
+  Buffer.byteLength(JSON.stringify(payload));
+
+export const AppendRequestSchema = z
+  .strictObject({
+    eventType: IdSchema,
+    payload: JsonSchema,
+    replayKey: z.string().max(MAX_ID_LENGTH).optional(),
+    wakeTargetScope: ScopeSchema.optional(),
+  })
+  .superRefine((request, ctx) => {
+    const bytes = payloadBytes(request.payload);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payload'],
+        message: `is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; store large data elsewhere and append a reference`,
+      });
+    }
+  });
 export type AppendRequest = z.infer<typeof AppendRequestSchema>;
+
+/** One `appendEvents` batch is one write: at most this many events and bytes of payload. */
+export const MAX_BATCH_EVENTS = 1_000;
+export const MAX_BATCH_BYTES = 4 * MAX_PAYLOAD_BYTES;
+
+export const AppendBatchSchema = z
+  .array(AppendRequestSchema)
+  .max(MAX_BATCH_EVENTS)
+  .superRefine((batch, ctx) => {
+    let bytes = 0;
+    for (const request of batch) bytes += payloadBytes(request.payload);
+    if (bytes > MAX_BATCH_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the batch carries ${bytes} bytes of payload, over the ${MAX_BATCH_BYTES}-byte limit; split it`,
+      });
+    }
+  });
 
 export const HandleDescriptorSchema = z.strictObject({
   kind: z.string().max(MAX_ID_LENGTH).optional(),

@@ -5,6 +5,7 @@ import type { ImportProgress, LineSource } from '../commands/import.ts';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import {
+  AppendBatchSchema,
   type AppendRequest,
   AppendRequestSchema,
   type AuditContext,
@@ -62,7 +63,6 @@ export type RegistrySurface = Omit<
 };
 
 const ProcessIdsSchema = z.array(IdSchema).max(10_000);
-const AppendBatchSchema = z.array(AppendRequestSchema).max(1_000);
 const AsOfPointSchema = z.union([
   z.strictObject({ timeMs: z.number().finite() }),
   z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),

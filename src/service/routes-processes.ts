@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
-import { z } from 'zod';
 import {
+  AppendBatchSchema,
   AppendRequestSchema,
   ExternalRefSchema,
   ProcessAwaitOutputSchema,
@@ -14,8 +14,6 @@ import { AckBodySchema } from './bodies.ts';
 import { ServiceError } from './errors.ts';
 import { readSideOf } from './read-side.ts';
 import { type Env, intQuery, json, noContent, pathParam, readJson, stringify } from './wire.ts';
-
-const AppendBatchBodySchema = z.array(AppendRequestSchema).max(1000);
 
 /**
  * Process routes: one per registry method, each checking that the token may see the process
@@ -101,7 +99,7 @@ export const processRoutes = (app: Hono<Env>): void => {
   app.post('/processes/:id/event-batches', async (c) => {
     c.set('operation', 'appendEvents');
     const id = pathParam(c, 'id');
-    const requests = await readJson(c, AppendBatchBodySchema, 'append requests');
+    const requests = await readJson(c, AppendBatchSchema, 'append requests');
     await requireVisible(c.get('registry'), c.get('principal'), id);
     return json(c, await c.get('registry').appendEvents(id, requests));
   });

@@ -52,6 +52,7 @@ export const componentOf = (path: string): Component | undefined => {
       if (file.startsWith('remote-')) return 'remote';
       return 'service';
     case 'index.ts':
+    case 'registry':
     case 'registry.ts':
     case 'open-registry.ts':
       return 'registry';
