@@ -28,6 +28,7 @@ const SCENARIOS = [
   'recovery',
   'open-scale',
   'as-of',
+  'worklists',
   'memory',
   'esdb-standin',
   'http',

@@ -11,6 +11,12 @@ export {
 } from './domain/errors.ts';
 export type { DomainEvent, EventMetadata } from './domain/events.ts';
 export type { Json } from './domain/json.ts';
+export {
+  byListOrder,
+  listCursor as cursorAfter,
+  type Page,
+  type ProcessFilter,
+} from './domain/process-list.ts';
 export type * from './domain/schemas.ts';
 export { openRegistry, type RegistryOptions, type StoreOptions } from './open-registry.ts';
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';
@@ -18,5 +24,6 @@ export type { Changes, ProcessChanges } from './queries/changes.ts';
 export type { HandleGrantEntry } from './queries/grants.ts';
 export type { HistoryEntry, HistoryOptions } from './queries/history.ts';
 export type { ProjectionDifference } from './queries/verify.ts';
-export { ProcessRegistry, type RegistryDiagnostics } from './registry.ts';
+export type { ProcessList } from './queries/views.ts';
+export { type ChangedProcesses, ProcessRegistry, type RegistryDiagnostics } from './registry.ts';
 export type { DurabilityTier, EventStore } from './store/port.ts';

@@ -6,11 +6,19 @@ import type { RecordedDomainEvent } from './domain/codec.ts';
 import { RegistryError } from './domain/errors.ts';
 import { streamOf } from './domain/events.ts';
 import {
+  CursorSchema,
+  changeCursor,
+  DEFAULT_PAGE_LIMIT,
+  PageLimitSchema,
+  readChangeCursor,
+} from './domain/process-list.ts';
+import {
   type AuditContext,
   AuditContextSchema,
   IdSchema,
   type ProcessAwaitOutput,
   type ProcessEvent,
+  type ProcessRecord,
   SequenceSchema,
   type WaitOptions,
 } from './domain/schemas.ts';
@@ -29,9 +37,15 @@ import {
 import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts';
 import { processEvents$, processOutcome$ } from './queries/waiters.ts';
 import { ProcessCommands } from './registry/commands.ts';
-import type { DurabilityTier } from './store/port.ts';
+import { type DurabilityTier, START } from './store/port.ts';
 
 export type { RegistryCore } from './registry/base.ts';
+
+/** A page of the change feed (see `processesChangedSince`). */
+export interface ChangedProcesses {
+  records: ProcessRecord[];
+  nextCursor: string;
+}
 
 const AsOfPointSchema = z.union([
   z.strictObject({ timeMs: z.number().finite() }),
@@ -163,6 +177,24 @@ export class ProcessRegistry extends ProcessCommands {
       },
       await start.leases(),
     );
+  }
+
+  /**
+   * The change feed: the processes whose record changed after `cursor` (registered, status,
+   * external ref, a process event moving updatedAtMs), each once at its latest state, in
+   * the order of their last change. `nextCursor` resumes after this page (the same cursor
+   * when nothing changed); it is a global log position, stable across restarts. A process
+   * that changes again after a page moves behind the cursor, so a follower sees it again.
+   */
+  async processesChangedSince(cursor?: string, limit?: number): Promise<ChangedProcesses> {
+    const c = parseInput(CursorSchema.optional(), cursor, 'cursor');
+    const n = parseInput(PageLimitSchema, limit ?? DEFAULT_PAGE_LIMIT, 'limit');
+    const after = c === undefined ? START : readChangeCursor(c);
+    const rows = (await this.models()).changedSince(after, n);
+    return {
+      records: rows.map((row) => row.record),
+      nextCursor: changeCursor(rows.at(-1)?.position ?? after),
+    };
   }
 
   /** The whole log as NDJSON lines, in log order (see `importEvents`). */

@@ -62,7 +62,8 @@ describe('reading a seeded store', () => {
     expect(running.stdout).toContain('2025-01-15 12:10:00');
 
     const { processes } = jsonOf<{ processes: ProcessRecord[] }>(all);
-    expect(ids(processes)).toEqual(['job-1', 'tool-1', 'turn-1']);
+    // oldest first
+    expect(ids(processes)).toEqual(['tool-1', 'job-1', 'turn-1']);
     expect(processes.find((p) => p.id === 'tool-1')?.status).toEqual({
       state: 'completed',
       awaitOutput: { type: 'success', value: { exitCode: 0 } },
@@ -71,6 +72,44 @@ describe('reading a seeded store', () => {
       'tool-1',
       'turn-1',
     ]);
+  });
+
+  it('ls filters by status, type and creation time, and pages with --limit and --cursor', async () => {
+    const [completed, jobs, late, first, badStatus] = await Promise.all([
+      on(seeded, 'ls', '--status', 'completed', '--json'),
+      on(seeded, 'ls', '--all', '--type', 'job', '--json'),
+      on(seeded, 'ls', '--all', '--since', '2025-01-15T12:05:00Z', '--json'),
+      on(seeded, 'ls', '--all', '--limit', '2', '--json'),
+      on(seeded, 'ls', '--status', 'asleep'),
+    ]);
+    type Page = { processes: ProcessRecord[]; nextCursor?: string };
+    expect(ids(jsonOf<Page>(completed).processes)).toEqual(['tool-1']);
+    expect(ids(jsonOf<Page>(jobs).processes)).toEqual(['job-1']);
+    expect(ids(jsonOf<Page>(late).processes)).toEqual(['job-1', 'turn-1']);
+    const page = jsonOf<Page>(first);
+    expect(ids(page.processes)).toEqual(['tool-1', 'job-1']);
+    const rest = await on(seeded, 'ls', '--all', '--limit', '2', '--cursor', page.nextCursor!);
+    expect(rest.stdout).toMatch(/^ID .*\nturn-1 /);
+    expect(rest.stdout).not.toContain('more:');
+    const table = await on(seeded, 'ls', '--all', '--limit', '1');
+    expect(table.stdout).toMatch(/more: add --cursor \S+/);
+    expectOneLineError(badStatus, 2, /--status takes one of running, completed/);
+  });
+
+  it('changes lists changed processes in change order and resumes from its cursor', async () => {
+    const all = jsonOf<{ records: ProcessRecord[]; nextCursor: string }>(
+      await on(seeded, 'changes', '--json'),
+    );
+    // tool-1 completed before job-1 was registered; turn-1's event is the last change
+    expect(ids(all.records)).toEqual(['tool-1', 'job-1', 'turn-1']);
+    const firstTwo = jsonOf<{ records: ProcessRecord[]; nextCursor: string }>(
+      await on(seeded, 'changes', '--limit', '2', '--json'),
+    );
+    expect(ids(firstTwo.records)).toEqual(['tool-1', 'job-1']);
+    const after = await on(seeded, 'changes', '--cursor', firstTwo.nextCursor);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toMatch(/turn-1\s+running\s+agent_turn/);
+    expect(after.stdout).toContain(`next: --cursor ${all.nextCursor}`);
   });
 
   it('show gives the record, grants, lease and last events; history a timeline', async () => {
@@ -160,8 +199,8 @@ describe('reading a seeded store', () => {
     const byPosition = jsonOf<{ at: unknown; processes: ProcessRecord[] }>(atPosition);
     expect(byPosition.at).toEqual({ position: '6' });
     expect(byPosition.processes.map((p) => [p.id, p.status.state])).toEqual([
-      ['job-1', 'running'],
       ['tool-1', 'completed'],
+      ['job-1', 'running'],
     ]);
     expect(jsonOf<{ entries: unknown[] }>(historyThen).entries).toHaveLength(3);
   });

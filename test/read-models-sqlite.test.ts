@@ -8,6 +8,7 @@ import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { EventReader } from '../src/projections/event-reader.ts';
 import { inlineProjection } from '../src/projections/project.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
+import { SCHEMA_VERSION } from '../src/store/sqlite-file.ts';
 import { registration } from './conformance/fixtures.ts';
 import { record, T0 } from './deciders/fixtures.ts';
 
@@ -15,7 +16,10 @@ const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url)
 
 /** What the fixture's registry answered, from the same calls as its generator made. */
 const answersOf = async (registry: ProcessRegistry) => ({
-  listProcesses: await registry.listProcesses(),
+  // 0.1.0 listed every process by id; the listing now pages in creation order
+  listProcesses: (await registry.listProcesses({}, { limit: 1000 })).records
+    .slice()
+    .sort((a, b) => (a.id < b.id ? -1 : 1)),
   listNonTerminal: await registry.listNonTerminal(),
   grants: Object.fromEntries(
     await Promise.all(
@@ -73,7 +77,7 @@ describe('upgrading a store written by procreg 0.1.0 (events only)', () => {
     await registry.close();
 
     const after = new Database(path, { readonly: true });
-    expect(after.pragma('user_version', { simple: true })).toBe(2);
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const [checkpoint, head] = after
       .prepare('SELECT (SELECT position FROM rm_checkpoint), (SELECT max(position) FROM events)')
       .raw()

@@ -37,6 +37,13 @@ export const flagDefs = {
   version: { kind: 'boolean', description: 'print the version' },
   all: { kind: 'boolean', short: 'a', description: 'include completed, failed and cancelled' },
   session: { kind: 'string', value: '<id>', description: 'only processes of this session' },
+  status: {
+    kind: 'string',
+    value: '<state>',
+    description: 'only processes in this state: running, completed, failed, cancelled, terminal',
+  },
+  limit: { kind: 'string', value: '<n>', description: 'at most this many (default 100, max 1000)' },
+  cursor: { kind: 'string', value: '<cursor>', description: 'continue where a listing stopped' },
   last: {
     kind: 'string',
     short: 'n',

@@ -1,4 +1,5 @@
 import { atCommand } from './commands/at.ts';
+import { changesCommand } from './commands/changes.ts';
 import { copyCommand } from './commands/copy.ts';
 import { demoCommand } from './commands/demo.ts';
 import { diffCommand } from './commands/diff.ts';
@@ -22,6 +23,7 @@ export const commands: readonly CommandDef[] = [
   eventsCommand,
   atCommand,
   diffCommand,
+  changesCommand,
   verifyCommand,
   rebuildCommand,
   exportCommand,

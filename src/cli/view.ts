@@ -1,4 +1,12 @@
-import type { ProcessEvent, ProcessHandleGrant, ProcessLease, ProcessRecord } from '../index.ts';
+import type {
+  Page,
+  ProcessEvent,
+  ProcessFilter,
+  ProcessHandleGrant,
+  ProcessLease,
+  ProcessList,
+  ProcessRecord,
+} from '../index.ts';
 import { type CommandContext, cliPrefix } from './context.ts';
 import { type CliError, notFoundError } from './errors.ts';
 import { formatAbsolute, formatRelative, type TimePoint } from './times.ts';
@@ -9,8 +17,7 @@ import { formatAbsolute, formatRelative, type TimePoint } from './times.ts';
  */
 export interface ReadView {
   getProcess(processId: string): Promise<ProcessRecord | undefined>;
-  listProcesses(): Promise<ProcessRecord[]>;
-  listNonTerminal(): Promise<ProcessRecord[]>;
+  listProcesses(filter?: ProcessFilter, page?: Page): Promise<ProcessList>;
   handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]>;
   getProcessLease(processId: string): Promise<ProcessLease | undefined>;
   eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]>;

@@ -1,5 +1,15 @@
 import type { RegistryError } from '../domain/errors.ts';
 import {
+  DEFAULT_PAGE_LIMIT,
+  listCursor,
+  MAX_PAGE_LIMIT,
+  type Page,
+  PageSchema,
+  type ProcessFilter,
+  ProcessFilterSchema,
+  readListCursor,
+} from '../domain/process-list.ts';
+import {
   IdSchema,
   type ProcessEvent,
   type ProcessHandleGrant,
@@ -13,6 +23,12 @@ import { scopeIdOf } from '../domain/scope.ts';
 import { parseInput } from '../domain/validation.ts';
 import type { GlobalReader, ReadModelReader } from '../store/read-model-tables.ts';
 import type { HandleGrantEntry } from './grants.ts';
+
+/** A page of `listProcesses`: `nextCursor` is absent on the last page. */
+export interface ProcessList {
+  records: ProcessRecord[];
+  nextCursor?: string;
+}
 
 /**
  * The read side, written once for the live registry and for `asOf` views: each method
@@ -80,9 +96,20 @@ export abstract class ReadViews {
     return (await this.globalModels()).processes('running');
   }
 
-  /** Every process, running or terminal, by processId ascending (listings, tooling). */
-  async listProcesses(): Promise<ProcessRecord[]> {
-    return (await this.globalModels()).processes('all');
+  /**
+   * A page of the processes that match `filter`, in (createdAtMs, id) order, with the
+   * cursor of the next page when there may be more (see domain/process-list.ts).
+   */
+  async listProcesses(filter?: ProcessFilter, page?: Page): Promise<ProcessList> {
+    const f = parseInput(ProcessFilterSchema, filter ?? {}, 'process filter');
+    const p = parseInput(PageSchema, page ?? {}, 'page');
+    const after = p.cursor === undefined ? undefined : readListCursor(p.cursor);
+    const limit = p.limit ?? DEFAULT_PAGE_LIMIT;
+    const models = await this.globalModels();
+    // one more than asked: whether a next page exists, without a second query
+    const rows = models.listProcesses({ filter: f, ...(after ? { after } : {}), limit: limit + 1 });
+    const records = rows.slice(0, limit);
+    return rows.length > limit ? { records, nextCursor: listCursor(records.at(-1)!) } : { records };
   }
 
   /** The process id, once the models know it; else `not_found`. */
@@ -92,4 +119,20 @@ export abstract class ReadViews {
     if (!models.process(id)) throw this.unknownProcess(id);
     return { id, models };
   }
+}
+
+/** Every process matching `filter`, page by page: a listing of any length (tooling). */
+export async function* everyProcess(
+  view: Pick<ReadViews, 'listProcesses'>,
+  filter?: ProcessFilter,
+): AsyncGenerator<ProcessRecord> {
+  let cursor: string | undefined;
+  do {
+    const page = await view.listProcesses(filter, {
+      limit: MAX_PAGE_LIMIT,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    yield* page.records;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
 }

@@ -49,7 +49,9 @@ export type Param =
   | 'live'
   | 'processId'
   | 'history'
-  | 'window';
+  | 'window'
+  | 'filter'
+  | 'page';
 export interface Operation {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
@@ -85,6 +87,27 @@ export const operations: Operation[] = [
       'Running processes (all=true: every process, listProcesses); session= keeps those a session owns or holds a grant on',
     params: ['all', 'session', 'asOf'],
     response: z.array(ProcessRecordSchema),
+  },
+  {
+    method: 'get',
+    path: '/process-pages',
+    operationId: 'listProcesses',
+    summary:
+      'A page of processes matching the filter, oldest first ((createdAtMs, id) order), with nextCursor when there may be more',
+    params: ['filter', 'page', 'asOf'],
+    response: z.strictObject({
+      records: z.array(ProcessRecordSchema),
+      nextCursor: z.string().optional(),
+    }),
+  },
+  {
+    method: 'get',
+    path: '/process-changes',
+    operationId: 'processesChangedSince',
+    summary:
+      'The change feed: processes whose record changed after cursor, each once at its latest state, in change order',
+    params: ['page'],
+    response: z.strictObject({ records: z.array(ProcessRecordSchema), nextCursor: z.string() }),
   },
   {
     method: 'get',

@@ -45,6 +45,19 @@ const parameters: Record<Param, object[]> = {
     { name: 'from', in: 'query', required: true, schema: { type: 'string' } },
     { name: 'to', in: 'query', required: true, schema: { type: 'string' } },
   ],
+  filter: [
+    query('status', 'running, completed, failed, cancelled, or terminal (any of the three)'),
+    query('ownerSessionId', "the owner scope's session"),
+    query('grantedSessionId', 'a session holding a grant on the process'),
+    query('inputType', 'input.type'),
+    query('label', "a grant descriptor's label"),
+    query('createdFromMs', 'created at or after (epoch ms)', { type: 'number' }),
+    query('createdToMs', 'created before (epoch ms)', { type: 'number' }),
+  ],
+  page: [
+    query('limit', 'page size (default 100, at most 1000)', { type: 'integer', minimum: 1 }),
+    query('cursor', 'nextCursor of the previous page; absent: from the start'),
+  ],
   history: [
     query('fromMs', 'recorded at or after (epoch ms)', { type: 'number' }),
     query('toMs', 'recorded at or before (epoch ms)', { type: 'number' }),

@@ -1,5 +1,11 @@
 import { RegistryError } from '../domain/errors.ts';
 import {
+  type Page,
+  PageSchema,
+  type ProcessFilter,
+  ProcessFilterSchema,
+} from '../domain/process-list.ts';
+import {
   IdSchema,
   type ProcessEvent,
   type ProcessHandleGrant,
@@ -11,6 +17,7 @@ import {
 } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
 import type { HandleGrantEntry } from '../queries/grants.ts';
+import type { ProcessList } from '../queries/views.ts';
 import { type AuditHeaders, type Connection, encodePath, sendJson } from './remote-http.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -101,8 +108,10 @@ export class RemoteReads {
     return this.json('GET', '/processes');
   }
 
-  async listProcesses(): Promise<ProcessRecord[]> {
-    return this.json('GET', '/processes', undefined, { all: true });
+  async listProcesses(filter?: ProcessFilter, page?: Page): Promise<ProcessList> {
+    const f = parseInput(ProcessFilterSchema, filter ?? {}, 'process filter');
+    const p = parseInput(PageSchema, page ?? {}, 'page');
+    return this.json('GET', '/process-pages', undefined, { ...f, ...p });
   }
 
   /** Like listHandleGrants, non-terminal processes only. */

@@ -4,6 +4,7 @@ import type { AppendOutcome } from '../commands/append.ts';
 import type { ImportProgress, LineSource } from '../commands/import.ts';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
+import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
 import {
   AppendBatchSchema,
   type AppendRequest,
@@ -40,7 +41,7 @@ import {
   HistoryOptionsSchema,
 } from '../queries/history.ts';
 import type { ProjectionDifference } from '../queries/verify.ts';
-import type { ProcessRegistry, RegistryDiagnostics } from '../registry.ts';
+import type { ChangedProcesses, ProcessRegistry, RegistryDiagnostics } from '../registry.ts';
 import type { DurabilityTier } from '../store/port.ts';
 import { type Connection, encodePath } from './remote-http.ts';
 import {
@@ -94,6 +95,12 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     audit: AuditContext = {},
   ) {
     super(conn, audit);
+  }
+
+  async processesChangedSince(cursor?: string, limit?: number): Promise<ChangedProcesses> {
+    const c = parseInput(CursorSchema.optional(), cursor, 'cursor');
+    const n = parseInput(PageLimitSchema.optional(), limit, 'limit');
+    return this.json('GET', '/process-changes', undefined, { cursor: c, limit: n });
   }
 
   withContext(context: AuditContext): RemoteRegistry {

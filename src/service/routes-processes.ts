@@ -1,4 +1,6 @@
 import type { Hono } from 'hono';
+import { byCodeUnits } from '../domain/order.ts';
+import type { Page, ProcessFilter } from '../domain/process-list.ts';
 import {
   AppendBatchSchema,
   AppendRequestSchema,
@@ -9,11 +11,21 @@ import {
 } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
 import { HistoryOptionsSchema } from '../queries/history.ts';
+import { everyProcess } from '../queries/views.ts';
 import { canSee, requireVisible, unknownProcess, visibleRecords } from './access.ts';
 import { AckBodySchema } from './bodies.ts';
 import { ServiceError } from './errors.ts';
-import { readSideOf } from './read-side.ts';
-import { type Env, intQuery, json, noContent, pathParam, readJson, stringify } from './wire.ts';
+import { type ReadSide, readSideOf } from './read-side.ts';
+import {
+  type Ctx,
+  type Env,
+  intQuery,
+  json,
+  noContent,
+  pathParam,
+  readJson,
+  stringify,
+} from './wire.ts';
 
 /**
  * Process routes: one per registry method, each checking that the token may see the process
@@ -55,20 +67,35 @@ export const processRoutes = (app: Hono<Env>): void => {
     const all = c.req.query('all') === 'true' || c.req.query('all') === '1';
     c.set('operation', all ? 'listProcesses' : 'listNonTerminal');
     const view = readSideOf(c);
-    let records: ProcessRecord[] = all ? await view.listProcesses() : await view.listNonTerminal();
-    const session = c.req.query('session');
-    if (session !== undefined && session !== '') {
-      const kept: ProcessRecord[] = [];
-      for (const record of records) {
-        if (record.provenance.ownerScope.sessionId === session) kept.push(record);
-        else if (
-          (await view.handleGrantsForProcess(record.id)).some((g) => g.sessionId === session)
-        )
-          kept.push(record);
-      }
-      records = kept;
+    const records: ProcessRecord[] = [];
+    for await (const record of everyProcess(view, all ? {} : { status: 'running' })) {
+      records.push(record);
     }
-    return json(c, await visibleRecords(view, c.get('principal'), records));
+    records.sort((a, b) => byCodeUnits(a.id, b.id));
+    const session = c.req.query('session');
+    const kept =
+      session === undefined || session === '' ? records : await ofSession(view, records, session);
+    return json(c, await visibleRecords(view, c.get('principal'), kept));
+  });
+
+  app.get('/process-pages', async (c) => {
+    c.set('operation', 'listProcesses');
+    const view = readSideOf(c);
+    const { records, nextCursor } = await view.listProcesses(filterQuery(c), pageQuery(c));
+    const visible = await visibleRecords(view, c.get('principal'), records);
+    return json(c, { records: visible, ...(nextCursor ? { nextCursor } : {}) });
+  });
+
+  app.get('/process-changes', async (c) => {
+    c.set('operation', 'processesChangedSince');
+    const registry = c.get('registry');
+    const cursor = c.req.query('cursor');
+    const { records, nextCursor } = await registry.processesChangedSince(
+      cursor === '' ? undefined : cursor,
+      intQuery(c, 'limit'),
+    );
+    const visible = await visibleRecords(registry, c.get('principal'), records);
+    return json(c, { records: visible, nextCursor });
   });
 
   app.get('/processes/:id', async (c) => {
@@ -178,4 +205,49 @@ const historyOptions = (query: Record<string, string>) => {
   }
   if (query.types) options.types = query.types.split(',');
   return parseInput(HistoryOptionsSchema, options, 'history options');
+};
+
+/** The processes a session owns or holds a grant on. */
+const ofSession = async (
+  view: ReadSide,
+  records: ProcessRecord[],
+  session: string,
+): Promise<ProcessRecord[]> => {
+  const kept: ProcessRecord[] = [];
+  for (const record of records) {
+    if (record.provenance.ownerScope.sessionId === session) kept.push(record);
+    else if ((await view.handleGrantsForProcess(record.id)).some((g) => g.sessionId === session)) {
+      kept.push(record);
+    }
+  }
+  return kept;
+};
+
+const filterTexts = ['status', 'ownerSessionId', 'grantedSessionId', 'inputType', 'label'] as const;
+const filterNumbers = ['createdFromMs', 'createdToMs'] as const;
+
+/**
+ * `listProcesses`' filter from the query string, one parameter per member; the registry's
+ * schema checks it (a wrong value is `invalid`, as in the library).
+ */
+const filterQuery = (c: Ctx): ProcessFilter => {
+  const filter: Record<string, unknown> = {};
+  for (const name of filterTexts) {
+    const value = c.req.query(name);
+    if (value !== undefined) filter[name] = value;
+  }
+  for (const name of filterNumbers) {
+    const value = c.req.query(name);
+    if (value !== undefined) filter[name] = value === '' ? Number.NaN : Number(value);
+  }
+  return filter as ProcessFilter;
+};
+
+const pageQuery = (c: Ctx): Page => {
+  const cursor = c.req.query('cursor');
+  const limit = intQuery(c, 'limit');
+  return {
+    ...(cursor === undefined ? {} : { cursor }),
+    ...(limit === undefined ? {} : { limit }),
+  };
 };

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { everyProcess } from '../queries/views.ts';
 import { canSee, visibleRecords } from './access.ts';
 import { ServiceError } from './errors.ts';
 import { parseAsOf } from './read-side.ts';
@@ -30,9 +31,9 @@ export const temporalRoutes = (app: Hono<Env>): void => {
     const principal = c.get('principal');
     const leases = await view.leases();
     if (principal.kind !== 'sessions') return json(c, leases);
-    const visible = new Set(
-      (await visibleRecords(view, principal, await view.listProcesses())).map((r) => r.id),
-    );
+    const records = [];
+    for await (const record of everyProcess(view)) records.push(record);
+    const visible = new Set((await visibleRecords(view, principal, records)).map((r) => r.id));
     return json(
       c,
       leases.filter((lease) => visible.has(lease.processId)),

@@ -1,6 +1,7 @@
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
 import { byCodeUnits } from '../domain/order.ts';
+import { listFromRecords, type ProcessQuery } from '../domain/process-list.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -32,6 +33,11 @@ export class MemoryTables implements ReadModelTables {
     Map<string, { sequence: number; payloadHash: string }>
   >();
   private readonly snapshots = new Map<string, { revision: number; state: Json }>();
+  /**
+   * process id → position of the last change to its record, in change order: a change
+   * deletes and re-inserts the entry, so iteration order is ascending position.
+   */
+  private readonly changed = new Map<string, Position>();
   private position: Position = START;
 
   process(processId: string): ProcessRecord | undefined {
@@ -41,6 +47,20 @@ export class MemoryTables implements ReadModelTables {
   processes(which: 'all' | 'running'): ProcessRecord[] {
     const ids = which === 'all' ? [...this.records.keys()] : [...this.running];
     return ids.sort(byCodeUnits).map((id) => this.records.get(id)!);
+  }
+
+  listProcesses(query: ProcessQuery): ProcessRecord[] {
+    return listFromRecords(this.records.values(), query, (id) => this.grantsOfProcess(id));
+  }
+
+  changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[] {
+    const page: { position: Position; record: ProcessRecord }[] = [];
+    for (const [id, position] of this.changed) {
+      if (position <= after) continue;
+      page.push({ position, record: this.records.get(id)! });
+      if (page.length === limit) break;
+    }
+    return page;
   }
 
   grantsOfScope(scopeId: string): ProcessHandleGrant[] {
@@ -96,9 +116,12 @@ export class MemoryTables implements ReadModelTables {
     return this.position;
   }
 
-  write(change: RowChange, _position: Position): void {
+  write(change: RowChange, position: Position): void {
     switch (change.table) {
       case 'processes': {
+        const id = 'touch' in change ? change.touch.processId : change.put.id;
+        this.changed.delete(id);
+        this.changed.set(id, position);
         if ('touch' in change) {
           const { processId, updatedAtMs } = change.touch;
           const record = this.records.get(processId);
@@ -171,6 +194,7 @@ export class MemoryTables implements ReadModelTables {
     const rows = tableDump({
       processes: [...this.records.values()].map((r) => [r.id, r]),
       running: [...this.running].map((id) => [id, true]),
+      changed: [...this.changed].map(([id, position]) => [id, String(position)]),
       grants: grants.map((g) => [`${g.scopeId} ${g.processId}`, g]),
       leases: [...this.leaseRows].map(([id, lease]) => [id, lease]),
       wakes: [...this.wakes].flatMap(([id, set]) =>
@@ -194,6 +218,7 @@ export class MemoryTables implements ReadModelTables {
       this.leaseRows,
       this.wakes,
       this.replays,
+      this.changed,
     ]) {
       map.clear();
     }

@@ -1,4 +1,5 @@
 import type { Json } from '../domain/json.ts';
+import type { ProcessQuery } from '../domain/process-list.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -21,6 +22,16 @@ export interface ReadModelReader {
   process(processId: string): ProcessRecord | undefined;
   /** every process record (or only the running ones), by processId in code-unit order */
   processes(which: 'all' | 'running'): ProcessRecord[];
+  /**
+   * Up to `query.limit` records matching the filter, after `query.after`, in list order
+   * (createdAtMs, then id by code point: see domain/process-list.ts).
+   */
+  listProcesses(query: ProcessQuery): ProcessRecord[];
+  /**
+   * Up to `limit` processes whose record changed (a put or a touch) after `after`, each once,
+   * at its latest state, ascending by the position of its last change.
+   */
+  changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[];
   grantsOfScope(scopeId: string): ProcessHandleGrant[];
   grantsOfProcess(processId: string): ProcessHandleGrant[];
   hasGrant(scopeId: string, processId: string): boolean;
@@ -61,7 +72,7 @@ export type RowChange =
 /** The global views of the past that versioned tables answer by index (see sqlite-versions.ts). */
 export type GlobalReader = Pick<
   ReadModelReader,
-  'process' | 'processes' | 'grantsOfScope' | 'leases'
+  'process' | 'processes' | 'listProcesses' | 'grantsOfScope' | 'leases'
 >;
 
 export interface VersionedTables {

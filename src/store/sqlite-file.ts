@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
+import { addListing } from './sqlite-listing.ts';
 import { tablesSchema } from './sqlite-tables.ts';
 import { versionsSchema } from './sqlite-versions.ts';
 
@@ -10,7 +11,7 @@ import { versionsSchema } from './sqlite-versions.ts';
  * is the schema version, so a file from a newer procreg is refused rather than misread.
  */
 export const APPLICATION_ID = 0x70726567; // "preg"
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Version 1 (procreg 0.1.0) held only `events`; version 2 adds the read-model tables
@@ -119,6 +120,7 @@ const createSchema = (db: Database.Database, path: string): void => {
     if (found === 'empty') db.exec(schema);
     db.exec(tablesSchema);
     db.exec(versionsSchema);
+    addListing(db);
     // Header fields, written in the same transaction as the tables: all or nothing.
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
+import { addListing } from './sqlite-listing.ts';
 import { SqliteTables, tablesSchema } from './sqlite-tables.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
@@ -41,6 +42,7 @@ export const openModelsFile = (
         db.exec('CREATE TABLE rm_source (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT)');
         db.prepare('INSERT INTO rm_source (id, source) VALUES (1, ?)').run(source);
         db.pragma(`application_id = ${MODELS_APPLICATION_ID}`);
+        addListing(db);
         return;
       }
       if (id !== MODELS_APPLICATION_ID) {
@@ -56,6 +58,7 @@ export const openModelsFile = (
           `the read-models file ${path} follows ${String(known)}, not ${source}; name another file (or delete it to rebuild)`,
         );
       }
+      addListing(db);
     }).immediate();
   } catch (error) {
     db.close();

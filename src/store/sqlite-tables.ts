@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
 import { byCodeUnits } from '../domain/order.ts';
+import { listFromRecords, type ProcessQuery } from '../domain/process-list.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -10,6 +11,15 @@ import type {
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
+import { listingColumns, SqliteListing } from './sqlite-listing.ts';
+import {
+  bindable,
+  json,
+  positionOf,
+  type RecordRow,
+  recordOf,
+  sortablePosition,
+} from './sqlite-rows.ts';
 import { SqliteVersions, VERSIONED_TABLES } from './sqlite-versions.ts';
 import { byGrantOrder, tableDump } from './tables-shared.ts';
 
@@ -32,7 +42,9 @@ export const tablesSchema = `
     running    INTEGER NOT NULL,
     record     TEXT NOT NULL,
     -- the record's updatedAtMs: a process event moves only this, not the record's JSON
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    -- the worklist columns (sqlite-listing.ts; addListing adds them to older tables)
+    ${listingColumns.join(',\n    ')}
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS rm_processes_running ON rm_processes (id) WHERE running = 1;
   CREATE TABLE IF NOT EXISTS rm_grants (
@@ -97,8 +109,14 @@ export class SqliteTables implements ReadModelTables {
    * catch-up chunk touches each record many times (every process event updates it).
    */
   private overlay:
-    | { records: Map<string, ProcessRecord>; leases: Map<string, ProcessLease | undefined> }
+    | {
+        records: Map<string, ProcessRecord>;
+        /** the position of each overlaid record's last change */
+        changed: Map<string, Position>;
+        leases: Map<string, ProcessLease | undefined>;
+      }
     | undefined;
+  private readonly listing: SqliteListing;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
   /** every version of records and grants (store files only: see sqlite-versions.ts) */
@@ -110,11 +128,17 @@ export class SqliteTables implements ReadModelTables {
     private readonly eventsInFile: boolean,
   ) {
     this.history = eventsInFile ? new SqliteVersions(db) : undefined;
+    this.listing = new SqliteListing(db);
     const history = this.history;
     this.versions = history && {
       at: (position) => ({
         process: (id) => history.recordAt(id, position),
         processes: (which) => history.recordsAt(position, which),
+        // every record as of the point, filtered in memory: O(processes then), not an index
+        listProcesses: (query) =>
+          listFromRecords(history.recordsAt(position, 'all'), query, (id) =>
+            history.grantsOfProcessAt(id, position),
+          ),
         grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, position),
         leases: () => history.leasesAt(position),
       }),
@@ -132,7 +156,9 @@ export class SqliteTables implements ReadModelTables {
       running: p<RecordRow>(
         'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE running = 1',
       ),
-      touchProcess: db.prepare('UPDATE rm_processes SET updated_at = ? WHERE id = ?'),
+      touchProcess: db.prepare(
+        'UPDATE rm_processes SET updated_at = ?, changed_at = ? WHERE id = ?',
+      ),
       grantsOfScope: p<string>('SELECT grant_row FROM rm_grants WHERE scope_id = ?').pluck(),
       grantsOfProcess: p<string>('SELECT grant_row FROM rm_grants WHERE process_id = ?').pluck(),
       hasGrant: p<number>('SELECT 1 FROM rm_grants WHERE scope_id = ? AND process_id = ?').pluck(),
@@ -155,7 +181,7 @@ export class SqliteTables implements ReadModelTables {
         .safeIntegers(),
       setCheckpoint: db.prepare('UPDATE rm_checkpoint SET position = ? WHERE id = 1'),
       putProcess: db.prepare(
-        'INSERT OR REPLACE INTO rm_processes (id, running, record, updated_at) VALUES (?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO rm_processes (id, running, record, updated_at, changed_at) VALUES (?, ?, ?, ?, ?)',
       ),
       putGrant: db.prepare(
         'INSERT OR REPLACE INTO rm_grants (scope_id, process_id, session_id, grant_row) VALUES (?, ?, ?, ?)',
@@ -192,6 +218,9 @@ export class SqliteTables implements ReadModelTables {
       ),
       dumpEvents: p<string>(`SELECT ${eventColumn} FROM rm_events m`).pluck(),
       runningIds: p<string>('SELECT id FROM rm_processes WHERE running = 1').pluck(),
+      dumpChanged: p<{ id: string; changedAt: bigint | string }>(
+        'SELECT id, changed_at AS changedAt FROM rm_processes',
+      ).safeIntegers(),
     };
   }
 
@@ -205,6 +234,14 @@ export class SqliteTables implements ReadModelTables {
   processes(which: 'all' | 'running'): ProcessRecord[] {
     const rows = (which === 'all' ? this.s.allProcesses : this.s.running).all();
     return rows.map(recordOf).sort((a, b) => byCodeUnits(a.id, b.id));
+  }
+
+  listProcesses(query: ProcessQuery): ProcessRecord[] {
+    return this.listing.list(query);
+  }
+
+  changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[] {
+    return this.listing.changedSince(after, limit);
   }
 
   grantsOfScope(scopeId: string): ProcessHandleGrant[] {
@@ -274,13 +311,17 @@ export class SqliteTables implements ReadModelTables {
         if ('touch' in change) {
           const { processId, updatedAtMs } = change.touch;
           const pending = overlay?.records.get(processId);
-          if (pending) overlay!.records.set(processId, { ...pending, updatedAtMs });
-          else s.touchProcess.run(updatedAtMs, processId);
+          if (pending) {
+            overlay!.records.set(processId, { ...pending, updatedAtMs });
+            overlay!.changed.set(processId, position);
+          } else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
           return;
         }
         this.history?.putRecord(change.put, position);
-        if (overlay) overlay.records.set(change.put.id, change.put);
-        else this.putProcess(change.put);
+        if (overlay) {
+          overlay.records.set(change.put.id, change.put);
+          overlay.changed.set(change.put.id, position);
+        } else this.putProcess(change.put, position);
         return;
       case 'grants':
         if ('put' in change) {
@@ -325,11 +366,13 @@ export class SqliteTables implements ReadModelTables {
    */
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
-    this.overlay = { records: new Map(), leases: new Map() };
+    this.overlay = { records: new Map(), changed: new Map(), leases: new Map() };
     this.history?.setBatching(true);
     try {
       const result = work();
-      for (const record of this.overlay.records.values()) this.putProcess(record);
+      for (const record of this.overlay.records.values()) {
+        this.putProcess(record, this.overlay.changed.get(record.id)!);
+      }
       for (const [processId, lease] of this.overlay.leases) {
         this.putLease(
           lease ? { table: 'leases', put: lease } : { table: 'leases', delete: { processId } },
@@ -342,9 +385,16 @@ export class SqliteTables implements ReadModelTables {
     }
   }
 
-  private putProcess(record: ProcessRecord): void {
+  private putProcess(record: ProcessRecord, changedAt: Position): void {
     const running = record.status.state === 'running' ? 1 : 0;
-    this.s.putProcess.run(record.id, running, json(record), record.updatedAtMs);
+    const { putProcess } = this.s;
+    putProcess.run(
+      record.id,
+      running,
+      json(record),
+      record.updatedAtMs,
+      sortablePosition(changedAt),
+    );
   }
 
   private putLease(change: Extract<RowChange, { table: 'leases' }>): void {
@@ -378,6 +428,7 @@ export class SqliteTables implements ReadModelTables {
     return tableDump({
       processes: records.map((r) => [r.id, r]),
       running: s.runningIds.all().map((id) => [id, true]),
+      changed: s.dumpChanged.all().map((row) => [row.id, String(positionOf(row.changedAt))]),
       grants: grants.map((g) => [`${g.scopeId} ${g.processId}`, g]),
       leases: leases.map((lease) => [lease.processId, lease]),
       wakes: s.dumpWakes.all().map((w) => [`${w.process_id} ${w.sequence}`, true]),
@@ -417,28 +468,3 @@ export class SqliteTables implements ReadModelTables {
     }
   }
 }
-
-const json = (value: unknown): string => JSON.stringify(value);
-
-interface RecordRow {
-  record: string;
-  updatedAt: number;
-}
-
-/** The stored record with its current updatedAtMs (kept apart, see rm_processes). */
-const recordOf = (row: RecordRow): ProcessRecord => {
-  const record = JSON.parse(row.record) as ProcessRecord;
-  record.updatedAtMs = row.updatedAt;
-  return deepFreeze(record);
-};
-
-const INT64_MAX = 2n ** 63n - 1n;
-
-/**
- * Positions of EventStoreDB logs are 128-bit (commit << 64 | prepare), more than a SQLite
- * integer holds: those are kept as decimal text, in columns declared without a type so
- * SQLite stores them as given (an INTEGER column would turn them into lossy REALs).
- * Positions are only compared in JavaScript, never ordered by SQL.
- */
-const bindable = (position: Position): bigint | string =>
-  position <= INT64_MAX ? position : position.toString();

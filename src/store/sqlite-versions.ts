@@ -46,6 +46,7 @@ export const versionsSchema = `
   CREATE INDEX IF NOT EXISTS rm_grant_versions_current
     ON rm_grant_versions (scope_id, process_id) WHERE valid_to IS NULL;
   CREATE INDEX IF NOT EXISTS rm_grant_versions_scope ON rm_grant_versions (scope_id, valid_from);
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_process ON rm_grant_versions (process_id, valid_from);
   CREATE TABLE IF NOT EXISTS rm_lease_versions (
     id         INTEGER PRIMARY KEY,
     process_id TEXT NOT NULL,
@@ -159,6 +160,10 @@ export class SqliteVersions {
         `SELECT grant_row FROM rm_grant_versions WHERE scope_id = @a AND valid_from <= @b
          AND (valid_to IS NULL OR valid_to > @b)`,
       ).pluck(),
+      grantsOfProcessAt: p<string>(
+        `SELECT grant_row FROM rm_grant_versions WHERE process_id = @a AND valid_from <= @b
+         AND (valid_to IS NULL OR valid_to > @b)`,
+      ).pluck(),
     };
   }
 
@@ -254,6 +259,12 @@ export class SqliteVersions {
       .all({ a: scopeId, b: Number(position) })
       .map((text) => parse<ProcessHandleGrant>(text))
       .sort((a, b) => byCodeUnits(a.processId, b.processId));
+  }
+
+  grantsOfProcessAt(processId: string, position: Position): ProcessHandleGrant[] {
+    return this.s.grantsOfProcessAt
+      .all({ a: processId, b: Number(position) })
+      .map((text) => parse<ProcessHandleGrant>(text));
   }
 
   /**

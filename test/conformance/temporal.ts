@@ -34,7 +34,7 @@ const snapshot = async (view: ReadSide) => {
     alice: await view.listHandleGrants(alice),
     bob: await view.listHandleGrants(bob),
     nonTerminal: await view.listNonTerminal(),
-    all: await view.listProcesses(),
+    all: await view.listProcesses().then((page) => page.records),
   };
 };
 

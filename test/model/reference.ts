@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { byListOrder } from '../../src/domain/process-list.ts';
 
 /**
  * The reference model: what SPEC.md says the registry does, written as plain maps with no
@@ -567,8 +568,13 @@ export class ReferenceModel {
     return { ok: outcomes };
   }
 
+  /** Every process in list order: createdAtMs, then id (see domain/process-list.ts). */
   listProcesses(): Expected {
-    return { ok: this.ids().map((id) => this.record(id)) };
+    return {
+      ok: this.ids()
+        .map((id) => this.record(id))
+        .sort(byListOrder),
+    };
   }
 
   listNonTerminal(): Expected {

@@ -10,6 +10,7 @@ import {
   type ProcessRegistry,
 } from '../../src/index.ts';
 import type { AsOfView } from '../../src/queries/as-of.ts';
+import { everyProcess } from '../../src/queries/views.ts';
 import { MemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
@@ -197,7 +198,7 @@ const asOfQuery = (view: AsOfView, q: Extract<Command, { op: 'asOf' }>): Promise
     case 'listNonTerminal':
       return view.listNonTerminal();
     case 'listProcesses':
-      return view.listProcesses();
+      return allProcesses(view);
   }
 };
 
@@ -233,7 +234,7 @@ const query = (r: ProcessRegistry, q: Extract<Command, { op: 'query' }>): Promis
     case 'listNonTerminal':
       return r.listNonTerminal();
     case 'listProcesses':
-      return r.listProcesses();
+      return allProcesses(r);
     case 'getProcessLease':
       return r.getProcessLease(q.id);
   }
@@ -535,3 +536,10 @@ export const runSequence = async (
 /** A failing list as a test case to paste into a test file. */
 export const replayCase = (backend: BackendName, steps: readonly Step[], instances: number) =>
   `it('replays a model divergence', () =>\n  runSequence('${backend}', [\n    ${steps.map((s) => JSON.stringify(s)).join(',\n    ')},\n  ], ${instances}));`;
+
+/** Every page of `listProcesses`, joined: what the model predicts as one list. */
+const allProcesses = async (view: Parameters<typeof everyProcess>[0]) => {
+  const records = [];
+  for await (const record of everyProcess(view)) records.push(record);
+  return records;
+};

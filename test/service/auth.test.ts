@@ -364,7 +364,11 @@ describe('the service with tokens: authentication, scopes, bad input', () => {
     await expect(openRegistry(base, { token: 'wrong' })).rejects.toMatchObject({ code: 'invalid' });
     const alice = await openRegistry(base, { token: tokens.alice });
     try {
-      expect((await alice.listProcesses()).map((r) => r.id)).toEqual(['alice-new', 'pa', 'shared']);
+      expect((await alice.listProcesses()).records.map((r) => r.id).sort()).toEqual([
+        'alice-new',
+        'pa',
+        'shared',
+      ]);
       expect(await alice.getProcess('pb')).toBeUndefined();
       await expect(alice.eventsAfter('pb', 0)).rejects.toMatchObject({ code: 'not_found' });
       await expect(alice.listHandleGrants({ sessionId: 'bob' })).rejects.toMatchObject({

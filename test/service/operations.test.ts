@@ -57,6 +57,8 @@ describe('operations: OpenAPI, health, readiness, metrics', () => {
       'getProcess',
       'ackWake',
       'listNonTerminal',
+      'listProcesses',
+      'processesChangedSince',
       'claimProcessLease',
       'renewProcessLease',
       'completeProcessLease',

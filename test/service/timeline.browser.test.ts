@@ -96,7 +96,7 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     ).toEqual(running);
     await page.check('#filter-all');
     await page.click('#filters button');
-    const all = (await local.listProcesses()).map((r) => r.id);
+    const all = (await local.listProcesses({}, { limit: 1000 })).records.map((r) => r.id);
     await waitForCount('#process-list tr[data-id]', all.length);
     await page.fill('#filter-session', 'nobody');
     await page.click('#filters button');
@@ -165,7 +165,7 @@ describe.skipIf(!hasChromium)('the web timeline in headless Chromium', () => {
     await page.click('#live');
     await page.locator('#main[data-rendered="#/?all=1"]').waitFor({ state: 'attached' });
     expect(await page.locator('#process-list tr[data-id]').count()).toBe(
-      (await local.listProcesses()).length,
+      (await local.listProcesses({}, { limit: 1000 })).records.length,
     );
     expect(await page.locator('#asof-banner').count()).toBe(0);
   });

@@ -9,6 +9,7 @@ import { semanticsRules } from '../conformance/semantics.ts';
 import { temporalRules } from '../conformance/temporal.ts';
 import { validationRules } from '../conformance/validation.ts';
 import { waiterRules } from '../conformance/waiters.ts';
+import { worklistRules } from '../conformance/worklists.ts';
 import { type BackendUnderTest, ConformanceContext } from './harness.ts';
 
 /**
@@ -31,5 +32,6 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('concurrency', () => concurrencyRules(ctx));
     describe('audit and rebuild', () => auditRules(ctx));
     describe('history, asOf, export and import', () => temporalRules(ctx));
+    describe('worklists and the change feed', () => worklistRules(ctx));
   });
 };

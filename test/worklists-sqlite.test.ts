@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { byListOrder, openRegistry, type ProcessFilter, type ProcessRecord } from '../src/index.ts';
+import { everyProcess } from '../src/queries/views.ts';
+import { registration } from './conformance/fixtures.ts';
+
+/**
+ * Worklists at a size where an unindexed or mis-paged listing shows: 10 000 processes,
+ * loaded into memory: and imported into a SQLite file, paged through with filters on both.
+ */
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'procreg-worklists-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const collect = async (iterable: AsyncIterable<ProcessRecord>) => {
+  const records: ProcessRecord[] = [];
+  for await (const record of iterable) records.push(record);
+  return records;
+};
+
+describe('paging through 10 000 processes', () => {
+  it('gets each process exactly once, in list order, with and without filters, on memory and SQLite', async () => {
+    let now = 1_700_000_000_000;
+    const memory = await openRegistry('memory:', { clock: () => now });
+    const sessions = ['s0', 's1', 's2', 's3', 's4'];
+    for (let i = 0; i < 10_000; i++) {
+      // creation times collide in runs of 7, so ids must break ties
+      if (i % 7 === 0) now += 1;
+      const id = `p${(i * 7919) % 10_000}`;
+      await memory.registerProcess(
+        registration(id, {
+          input: { type: i % 3 === 0 ? 'agent.turn' : 'tool.exec' },
+          provenance: { ownerScope: { sessionId: sessions[i % 5]! }, hostProfileId: 'h' },
+        }),
+      );
+      if (i % 4 === 0) await memory.completeProcess(id, { type: 'success', value: i });
+      if (i % 11 === 0) await memory.grantHandle({ sessionId: 'watcher' }, id, { label: 'hot' });
+    }
+    const lines: string[] = [];
+    for await (const line of memory.exportEvents()) lines.push(line);
+    const sqlite = await openRegistry(`sqlite:${join(dir, 'big.db')}`);
+    await sqlite.importEvents(() => lines);
+
+    const all = await collect(everyProcess(memory));
+    expect(all).toHaveLength(10_000);
+    const sorted = [...all].sort(byListOrder);
+    expect(all.map((r) => r.id)).toEqual(sorted.map((r) => r.id));
+
+    const filters: ProcessFilter[] = [
+      {},
+      { status: 'running' },
+      { status: 'terminal', inputType: 'agent.turn' },
+      { ownerSessionId: 's3' },
+      { grantedSessionId: 'watcher', status: 'running' },
+      { label: 'hot' },
+      { createdFromMs: 1_700_000_000_300, createdToMs: 1_700_000_001_000 },
+    ];
+    for (const filter of filters) {
+      const expected = all.filter((r) => {
+        if (filter.status === 'running' && r.status.state !== 'running') return false;
+        if (filter.status === 'terminal' && r.status.state === 'running') return false;
+        if (filter.inputType && r.input.type !== filter.inputType) return false;
+        if (filter.ownerSessionId && r.provenance.ownerScope.sessionId !== filter.ownerSessionId)
+          return false;
+        if (filter.createdFromMs !== undefined && r.createdAtMs < filter.createdFromMs)
+          return false;
+        if (filter.createdToMs !== undefined && r.createdAtMs >= filter.createdToMs) return false;
+        return true;
+      });
+      for (const registry of [memory, sqlite]) {
+        const got: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await registry.listProcesses(filter, {
+            limit: 337,
+            ...(cursor ? { cursor } : {}),
+          });
+          got.push(...page.records.map((r) => r.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(new Set(got).size, JSON.stringify(filter)).toBe(got.length);
+        if (filter.grantedSessionId === undefined && filter.label === undefined) {
+          expect(got, JSON.stringify(filter)).toEqual(expected.map((r) => r.id));
+        } else {
+          // every eleventh registration was granted: check against the grants themselves
+          const granted = [];
+          for (const r of expected) {
+            const grants = await memory.handleGrantsForProcess(r.id);
+            if (grants.some((g) => g.sessionId === 'watcher' && g.descriptor.label === 'hot')) {
+              granted.push(r.id);
+            }
+          }
+          expect(granted.length).toBeGreaterThan(0);
+          expect(got, JSON.stringify(filter)).toEqual(granted);
+        }
+      }
+    }
+    await memory.close();
+    await sqlite.close();
+  }, 180_000);
+});
+
+describe('a store file from before worklists (schema 2)', () => {
+  it('gains the listing indexes and the change positions on open, answering as a fresh store does', async () => {
+    const path = join(dir, 'v2.db');
+    let now = 1_700_000_000_000;
+    const registry = await openRegistry(`sqlite:${path}`, { clock: () => now });
+    for (const id of ['a', 'b', 'c']) {
+      now += 1_000;
+      await registry.registerProcess(registration(id));
+    }
+    await registry.appendEvent('a', { eventType: 'producer.line', payload: { text: 'x' } });
+    await registry.completeProcess('b', { type: 'success', value: 1 });
+    const expectedChanges = (await registry.processesChangedSince()).records.map((r) => r.id);
+    expect(expectedChanges).toEqual(['c', 'a', 'b']);
+    await registry.close();
+
+    // take the file back to schema 2: no listing columns, no listing indexes
+    const db = new Database(path);
+    for (const index of db
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name IN
+        ('rm_processes_created', 'rm_processes_state', 'rm_processes_terminal',
+         'rm_processes_owner', 'rm_processes_type', 'rm_processes_changed', 'rm_grants_label')`)
+      .pluck()
+      .all() as string[]) {
+      db.exec(`DROP INDEX ${index}`);
+    }
+    for (const column of ['owner_session', 'input_type', 'state', 'created_at', 'changed_at']) {
+      db.exec(`ALTER TABLE rm_processes DROP COLUMN ${column}`);
+    }
+    db.pragma('user_version = 2');
+    db.close();
+
+    const reopened = await openRegistry(`sqlite:${path}`);
+    expect((await reopened.processesChangedSince()).records.map((r) => r.id)).toEqual(
+      expectedChanges,
+    );
+    expect((await reopened.listProcesses({ status: 'running' })).records.map((r) => r.id)).toEqual([
+      'a',
+      'c',
+    ]);
+    expect(await reopened.verifyProjections()).toEqual([]);
+    await reopened.close();
+    const after = new Database(path, { readonly: true });
+    const plan = after
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT id FROM rm_processes WHERE state = 'running' ORDER BY created_at, id LIMIT 5`,
+      )
+      .all() as { detail: string }[];
+    after.close();
+    expect(plan.map((row) => row.detail).join(' ')).toMatch(/USING INDEX rm_processes_state/);
+  });
+});
