@@ -45,6 +45,18 @@ const parameters: Record<Param, object[]> = {
     { name: 'from', in: 'query', required: true, schema: { type: 'string' } },
     { name: 'to', in: 'query', required: true, schema: { type: 'string' } },
   ],
+  limit: [
+    {
+      name: 'limit',
+      in: 'query',
+      required: true,
+      schema: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+  ],
+  count: [
+    query('eventType', 'count only events of this type'),
+    query('upToSequence', 'count only sequences up to this one', { type: 'integer', minimum: 0 }),
+  ],
   history: [
     query('fromMs', 'recorded at or after (epoch ms)', { type: 'number' }),
     query('toMs', 'recorded at or before (epoch ms)', { type: 'number' }),
