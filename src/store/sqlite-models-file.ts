@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
-import { SqliteTables, tablesSchema } from './sqlite-tables.ts';
+import { resetModelsWithoutEventTypes, SqliteTables, tablesSchema } from './sqlite-tables.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
 export const MODELS_APPLICATION_ID = 0x70726d64;
@@ -57,6 +57,7 @@ export const openModelsFile = (
         );
       }
     }).immediate();
+    resetModelsWithoutEventTypes(db);
   } catch (error) {
     db.close();
     throw sqliteFailure(error, path, 'open', 5_000);
