@@ -8,6 +8,8 @@ const done: ProcessAwaitOutput = { type: 'success', value: { rows: 3 } };
 /** completeProcessWithLease (fenced completion) and reclaimProcessLease (CAS takeover). */
 export const leaseTakeoverRules = (ctx: ConformanceContext): void => {
   const setUp = () => ctx.registry.registerProcess(registration('p1'));
+  const reclaimP1 = (owner: string, observedLeaseToken: string, ttlMs: number) =>
+    ctx.registry.reclaimProcessLease('p1', { owner, observedLeaseToken, ttlMs });
 
   it('completes and releases the held lease in one write', async () => {
     await setUp();
@@ -133,11 +135,7 @@ export const leaseTakeoverRules = (ctx: ConformanceContext): void => {
     await setUp();
     const dead = await ctx.registry.claimProcessLease('p1', 'w1', 60_000);
     ctx.clock.advance(5);
-    const taken = await ctx.registry.reclaimProcessLease('p1', {
-      owner: 'w2',
-      observedLeaseToken: dead.leaseToken,
-      ttlMs: 1000,
-    });
+    const taken = await reclaimP1('w2', dead.leaseToken, 1000);
     expect(taken).toEqual({
       schemaVersion: 1,
       processId: 'p1',
@@ -173,19 +171,10 @@ export const leaseTakeoverRules = (ctx: ConformanceContext): void => {
   it('refuses a reclaim whose observed lease is no longer the stored one, naming the holder', async () => {
     await setUp();
     const dead = await ctx.registry.claimProcessLease('p1', 'w1', 60_000);
-    const winner = await ctx.registry.reclaimProcessLease('p1', {
-      owner: 'w2',
-      observedLeaseToken: dead.leaseToken,
-      ttlMs: 60_000,
-    });
+    const winner = await reclaimP1('w2', dead.leaseToken, 60_000);
     await expectRejectedWithoutWrite(
       ctx,
-      () =>
-        ctx.registry.reclaimProcessLease('p1', {
-          owner: 'w3',
-          observedLeaseToken: dead.leaseToken,
-          ttlMs: 60_000,
-        }),
+      () => reclaimP1('w3', dead.leaseToken, 60_000),
       'lease_held',
       `already leased by \`w2\` until ${winner.expiresAtMs}`,
     );
@@ -196,18 +185,10 @@ export const leaseTakeoverRules = (ctx: ConformanceContext): void => {
     await setUp();
     const dead = await ctx.registry.claimProcessLease('p1', 'w1', 100);
     ctx.clock.advance(100);
-    const second = await ctx.registry.reclaimProcessLease('p1', {
-      owner: 'w2',
-      observedLeaseToken: dead.leaseToken,
-      ttlMs: 100,
-    });
+    const second = await reclaimP1('w2', dead.leaseToken, 100);
     expect(second.fencingToken).toBe(2);
     await ctx.registry.completeProcessLease({ processId: 'p1', leaseToken: second.leaseToken });
-    const third = await ctx.registry.reclaimProcessLease('p1', {
-      owner: 'w3',
-      observedLeaseToken: second.leaseToken,
-      ttlMs: 100,
-    });
+    const third = await reclaimP1('w3', second.leaseToken, 100);
     expect(third).toMatchObject({ ownerId: 'w3', fencingToken: 3 });
   });
 
