@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
-import { resetModelsWithoutEventTypes, tablesSchema } from './sqlite-tables.ts';
+import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
+import { tablesSchema } from './sqlite-tables.ts';
 import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
 
 /**

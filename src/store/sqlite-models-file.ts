@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
-import { resetModelsWithoutEventTypes, SqliteTables, tablesSchema } from './sqlite-tables.ts';
+import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
+import { SqliteTables, tablesSchema } from './sqlite-tables.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
 export const MODELS_APPLICATION_ID = 0x70726d64;
