@@ -22,6 +22,7 @@ const SCENARIOS = [
   'append-sqlite',
   'append-memory',
   'cost-growth',
+  'event-counts',
   'waiter-latency',
   'waiter-scale',
   'waiter-memory',

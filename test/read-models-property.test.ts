@@ -32,6 +32,8 @@ type Command =
   | { kind: 'claim'; id: string; owner: string; ttl: number }
   | { kind: 'renew'; ttl: number }
   | { kind: 'release' }
+  | { kind: 'reclaim'; owner: string; ttl: number }
+  | { kind: 'completeWithLease' }
   | { kind: 'complete'; id: string; outcome: 'success' | 'cancelled' }
   | { kind: 'deleteSession'; sessionId: string }
   | { kind: 'tick'; ms: number };
@@ -69,6 +71,12 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('renew' as const), ttl: fc.integer({ min: 1, max: 50 }) }),
   fc.record({ kind: fc.constant('release' as const) }),
+  fc.record({
+    kind: fc.constant('reclaim' as const),
+    owner: fc.constantFrom('w1', 'w3'),
+    ttl: fc.integer({ min: 1, max: 50 }),
+  }),
+  fc.record({ kind: fc.constant('completeWithLease' as const) }),
   fc.record({
     kind: fc.constant('complete' as const),
     id: pid,
@@ -126,6 +134,19 @@ const run = async (
           processId: lease.processId,
           leaseToken: lease.leaseToken,
         });
+      return;
+    }
+    case 'reclaim': {
+      const lease = state.leases.at(-1);
+      if (lease) {
+        const reclaim = { owner: c.owner, observedLeaseToken: lease.leaseToken, ttlMs: c.ttl };
+        state.leases.push(await registry.reclaimProcessLease(lease.processId, reclaim));
+      }
+      return;
+    }
+    case 'completeWithLease': {
+      const lease = state.leases.at(-1);
+      if (lease) await registry.completeProcessWithLease(lease, { type: 'success', value: 2 });
       return;
     }
     case 'complete':
@@ -192,6 +213,27 @@ const compareVersionsWithReplay = async (registry: ProcessRegistry, end: number)
 };
 let versionChecks = 0;
 
+/** countEvents and recentEvents (read by index) agree with the full list of events. */
+const compareCountsWithEvents = async (registry: ProcessRegistry) => {
+  const types = ['producer.line', 'producer.wake', 'process.completed', 'process.cancelled'];
+  for (const { id } of (await registry.listProcesses({}, { limit: 1000 })).records) {
+    const events = await registry.eventsAfter(id, 0);
+    for (const upToSequence of [0, 1, 3, 100]) {
+      const upTo = events.filter((e) => e.sequence <= upToSequence);
+      expect(await registry.countEvents(id, { upToSequence })).toBe(upTo.length);
+      for (const eventType of types) {
+        const count = await registry.countEvents(id, { eventType, upToSequence });
+        expect(count, `${id} ${eventType} ≤ ${upToSequence}`).toBe(
+          upTo.filter((e) => e.eventType === eventType).length,
+        );
+      }
+    }
+    for (const limit of [1, 2, 5]) {
+      expect(await registry.recentEvents(id, limit)).toEqual(events.slice(-limit));
+    }
+  }
+};
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'procreg-prop-'));
@@ -223,6 +265,7 @@ describe('persisted read models (property, fast-check)', () => {
             );
           }
           expect(await registry.verifyProjections()).toEqual([]);
+          await compareCountsWithEvents(follower);
           expect(await follower.verifyProjections()).toEqual([]);
           expect(await follower.listProcesses()).toEqual(await registry.listProcesses());
           await compareVersionsWithReplay(registry, state.now);

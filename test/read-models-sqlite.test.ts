@@ -125,6 +125,39 @@ describe('upgrading a store written by procreg 0.1.0 (events only)', () => {
   });
 });
 
+describe('upgrading read models written before countEvents (rm_events without types)', () => {
+  it('empties them and projects the log again on open, then counts by type', async () => {
+    const path = join(dir, 'untyped.db');
+    const before = await openRegistry(`sqlite:${path}`);
+    await before.registerProcess(registration('p'));
+    await before.appendEvents(
+      'p',
+      Array.from({ length: 5 }, (_, i) => ({
+        eventType: 'producer.line',
+        payload: { text: `${i}` },
+      })),
+    );
+    await before.close();
+    // the table as schema 2 had it before the type columns
+    const db = new Database(path);
+    db.exec(`DROP INDEX rm_events_by_type;
+      ALTER TABLE rm_events DROP COLUMN type_ordinal;
+      ALTER TABLE rm_events DROP COLUMN event_type;`);
+    db.close();
+    const progress: bigint[] = [];
+    const after = await openRegistry(`sqlite:${path}`, {
+      onModelProgress: ({ done }) => progress.push(done),
+    });
+    expect(progress.length).toBeGreaterThan(0); // the log was projected again
+    expect(await after.countEvents('p', { eventType: 'producer.line', upToSequence: 3 })).toBe(3);
+    expect((await after.recentEvents('p', 2)).map((e) => e.sequence)).toEqual([4, 5]);
+    expect(await after.verifyProjections()).toEqual([]);
+    await after.appendEvent('p', { eventType: 'producer.line', payload: { text: 'more' } });
+    expect(await after.countEvents('p', { eventType: 'producer.line' })).toBe(6);
+    await after.close();
+  });
+});
+
 describe('the read models live in the SQLite file', () => {
   it('commit with the events: the checkpoint is the head of the log after every append', async () => {
     const path = join(dir, 'r.db');

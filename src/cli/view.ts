@@ -21,6 +21,7 @@ export interface ReadView {
   handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]>;
   getProcessLease(processId: string): Promise<ProcessLease | undefined>;
   eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]>;
+  countEvents(processId: string): Promise<number>;
 }
 
 /** The point a view shows; absent for the live registry. */

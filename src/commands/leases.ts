@@ -16,13 +16,7 @@ export const decideClaim = (
   state: ProcessState | undefined,
   command: { processId: string; ownerId: string; ttlMs: number; now: number; leaseToken: string },
 ): Decision<ProcessLease> => {
-  const record = requireRecord(state, command.processId);
-  if (isTerminal(record)) {
-    throw new RegistryError(
-      'already_terminal',
-      `process \`${command.processId}\` is already terminal (${record.status.state}); there is nothing to recover, so it cannot be leased`,
-    );
-  }
+  requireLeasable(state, command.processId);
   const current = state?.lease;
   if (isLive(current, command.now) && current.ownerId !== command.ownerId) {
     throw new RegistryError(
@@ -30,6 +24,14 @@ export const decideClaim = (
       `process \`${command.processId}\` is already leased by \`${current.ownerId}\` until ${current.expiresAtMs}; retry after it expires`,
     );
   }
+  return newLease(state, command);
+};
+
+/** A new fencing epoch: the highest fencing token ever issued + 1, a fresh token, now + ttl. */
+const newLease = (
+  state: ProcessState | undefined,
+  command: { processId: string; ownerId: string; ttlMs: number; now: number; leaseToken: string },
+): Decision<ProcessLease> => {
   const lease: ProcessLease = {
     schemaVersion: 1,
     processId: command.processId,
@@ -42,16 +44,20 @@ export const decideClaim = (
   return { events: [{ type: 'LeaseClaimed', data: { lease } }], result: lease };
 };
 
-/** renewProcessLease: only the holder of the stored, unexpired lease may extend it. */
-export const decideRenew = (
+/**
+ * The stored lease, when `lease` is it (same token, fencing token and owner) and it is
+ * live; else `lease_lost` (unknown process: `not_found`). Whoever passes holds the process
+ * now: no other owner can have claimed it since.
+ */
+export const requireHeldLease = (
   state: ProcessState | undefined,
-  command: { lease: ProcessLease; ttlMs: number; now: number },
-): Decision<ProcessLease> => {
-  const { lease } = command;
+  lease: ProcessLease,
+  now: number,
+): ProcessLease => {
   requireRecord(state, lease.processId);
   const stored = state?.lease;
   if (
-    !isLive(stored, command.now) ||
+    !isLive(stored, now) ||
     stored.leaseToken !== lease.leaseToken ||
     stored.fencingToken !== lease.fencingToken ||
     stored.ownerId !== lease.ownerId
@@ -61,6 +67,27 @@ export const decideRenew = (
       `lease of process \`${lease.processId}\` (fencing token ${lease.fencingToken}) is missing or expired; stop working on it and claim it again`,
     );
   }
+  return stored;
+};
+
+/** A registered process that is still running (only those can be leased). */
+const requireLeasable = (state: ProcessState | undefined, processId: string): void => {
+  const record = requireRecord(state, processId);
+  if (isTerminal(record)) {
+    throw new RegistryError(
+      'already_terminal',
+      `process \`${processId}\` is already terminal (${record.status.state}); there is nothing to recover, so it cannot be leased`,
+    );
+  }
+};
+
+/** renewProcessLease: only the holder of the stored, unexpired lease may extend it. */
+export const decideRenew = (
+  state: ProcessState | undefined,
+  command: { lease: ProcessLease; ttlMs: number; now: number },
+): Decision<ProcessLease> => {
+  const { lease } = command;
+  const stored = requireHeldLease(state, lease, command.now);
   const renewed: ProcessLease = { ...stored, expiresAtMs: command.now + command.ttlMs };
   return {
     events: [
@@ -100,4 +127,34 @@ export const decideReleaseLease = (
     ],
     result: undefined,
   };
+};
+
+/**
+ * reclaimProcessLease: a compare-and-swap takeover. The caller observed the lease with
+ * `observedLeaseToken` held by an owner it knows is dead; it gets a new lease (fencing token
+ * above every earlier one) while that lease is still the stored one, expired or not. A live
+ * lease with another token means someone else holds the process now (another reclaimer was
+ * first, or the holder re-claimed): `lease_held`, naming that holder. With no live lease
+ * there is nothing to take over and the reclaim is a claim.
+ */
+export const decideReclaim = (
+  state: ProcessState | undefined,
+  command: {
+    processId: string;
+    ownerId: string;
+    observedLeaseToken: string;
+    ttlMs: number;
+    now: number;
+    leaseToken: string;
+  },
+): Decision<ProcessLease> => {
+  requireLeasable(state, command.processId);
+  const current = state?.lease;
+  if (isLive(current, command.now) && current.leaseToken !== command.observedLeaseToken) {
+    throw new RegistryError(
+      'lease_held',
+      `process \`${command.processId}\` is already leased by \`${current.ownerId}\` until ${current.expiresAtMs} (fencing token ${current.fencingToken}), not under the lease observed; read the lease again (getProcessLease) and reclaim only if that holder is dead`,
+    );
+  }
+  return newLease(state, command);
 };

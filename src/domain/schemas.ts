@@ -302,6 +302,27 @@ export const WaitOptionsSchema = z
   .optional();
 export type WaitOptions = z.infer<typeof WaitOptionsSchema>;
 
+/** How many events `recentEvents` returns at most per call (a page, not the stream). */
+export const MAX_RECENT_EVENTS = 1_000;
+export const RecentLimitSchema = z.number().int().min(1).max(MAX_RECENT_EVENTS);
+
+/** `countEvents` options: only events of one type, only sequences up to one. */
+export const CountEventsOptionsSchema = z
+  .strictObject({
+    eventType: IdSchema.optional(),
+    upToSequence: SequenceSchema.optional(),
+  })
+  .optional();
+export type CountEventsOptions = z.infer<typeof CountEventsOptionsSchema>;
+
+/** `reclaimProcessLease` options: take over the lease whose token the caller saw held by a dead owner. */
+export const LeaseReclaimSchema = z.strictObject({
+  owner: IdSchema,
+  observedLeaseToken: IdSchema,
+  ttlMs: TtlSchema,
+});
+export type LeaseReclaim = z.infer<typeof LeaseReclaimSchema>;
+
 export const AuditContextSchema = z.strictObject({
   actor: IdSchema.optional(),
   correlationId: IdSchema.optional(),

@@ -10,11 +10,14 @@ import {
   readListCursor,
 } from '../domain/process-list.ts';
 import {
+  type CountEventsOptions,
+  CountEventsOptionsSchema,
   IdSchema,
   type ProcessEvent,
   type ProcessHandleGrant,
   type ProcessLease,
   type ProcessRecord,
+  RecentLimitSchema,
   type Scope,
   ScopeSchema,
   SequenceSchema,
@@ -61,6 +64,24 @@ export abstract class ReadViews {
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
     const { id, models } = await this.known(processId);
     return models.eventsAt(id, models.unackedWakes(id, after));
+  }
+
+  /** The last `limit` (1 to 1 000) events of the process, ascending: a tail, read by index. */
+  async recentEvents(processId: string, limit: number): Promise<ProcessEvent[]> {
+    // every argument is checked before the lookup: bad input is `invalid`, known process or not
+    const n = parseInput(RecentLimitSchema, limit, 'limit');
+    const { id, models } = await this.known(processId);
+    return models.recentEvents(id, n);
+  }
+
+  /**
+   * How many events the process has, of `eventType` only when given, with a sequence up to
+   * `upToSequence` (default: all): one index lookup, whatever the stream's length.
+   */
+  async countEvents(processId: string, options?: CountEventsOptions): Promise<number> {
+    const opts = parseInput(CountEventsOptionsSchema, options, 'count options');
+    const { id, models } = await this.known(processId);
+    return models.countEvents(id, opts?.eventType, opts?.upToSequence ?? Number.MAX_SAFE_INTEGER);
   }
 
   /** A process's grants by sessionId, then scope id. */

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type AppendOutcome, decideAppend, decideAppendBatch } from '../commands/append.ts';
 import { decideSetExternalRef } from '../commands/external-ref.ts';
+import { decideCompleteWithLease } from '../commands/fenced-completion.ts';
 import {
   decideDeleteSessionAll,
   decideGrant,
   decideRevoke,
   decideTransfer,
 } from '../commands/grants.ts';
-import { decideClaim, decideReleaseLease, decideRenew } from '../commands/leases.ts';
+import { decideClaim, decideReclaim, decideReleaseLease, decideRenew } from '../commands/leases.ts';
 import { decideRegister } from '../commands/register.ts';
 import { deleteSessionInRounds } from '../commands/session-delete.ts';
 import { completionReplayKey, decideComplete } from '../commands/terminal.ts';
@@ -21,6 +22,8 @@ import {
   HandleDescriptorSchema,
   IdSchema,
   LeaseCompletionSchema,
+  type LeaseReclaim,
+  LeaseReclaimSchema,
   type ProcessAwaitOutput,
   ProcessAwaitOutputSchema,
   type ProcessHandleGrant,
@@ -194,6 +197,45 @@ export class ProcessCommands extends RegistryBase {
     const c = parseInput(LeaseCompletionSchema, completion, 'lease completion');
     return this.command('completeProcessLease', [c.processId], (states, now) =>
       decideReleaseLease(states.get(c.processId), { completion: c, now }),
+    );
+  }
+
+  /**
+   * Completes the process and releases the caller's lease in one write; a lease that is not
+   * the stored live one is `lease_lost` and nothing is written (see decideCompleteWithLease).
+   */
+  async completeProcessWithLease(
+    lease: ProcessLease,
+    awaitOutput: ProcessAwaitOutput,
+  ): Promise<ProcessRecord> {
+    const l = parseInput(ProcessLeaseSchema, lease, 'lease');
+    const output = parseInput(ProcessAwaitOutputSchema, awaitOutput, 'await output');
+    return this.command(
+      'completeProcessWithLease',
+      [l.processId],
+      (states, now) => decideCompleteWithLease(states.get(l.processId), { lease: l, output, now }),
+      { replayKeys: [completionReplayKey(l.processId, output)] },
+    );
+  }
+
+  /**
+   * Takes over the lease observed under `observedLeaseToken` (its holder is dead), even
+   * before it expires, if it is still the stored one (see decideReclaim).
+   */
+  async reclaimProcessLease(processId: string, reclaim: LeaseReclaim): Promise<ProcessLease> {
+    const id = this.processId(processId);
+    const r = parseInput(LeaseReclaimSchema, reclaim, 'lease reclaim');
+    // Unguessable, as a claim's: only the new holder can renew, complete or release.
+    const leaseToken = randomUUID();
+    return this.command('reclaimProcessLease', [id], (states, now) =>
+      decideReclaim(states.get(id), {
+        processId: id,
+        ownerId: r.owner,
+        observedLeaseToken: r.observedLeaseToken,
+        ttlMs: r.ttlMs,
+        now,
+        leaseToken,
+      }),
     );
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   IdSchema,
+  ProcessAwaitOutputSchema,
   ProcessLeaseSchema,
   ScopeSchema,
   SequenceSchema,
@@ -29,5 +30,9 @@ export const TransferBodySchema = z.strictObject({
 export const AckBodySchema = z.strictObject({ sequence: SequenceSchema });
 export const ClaimBodySchema = z.strictObject({ ownerId: IdSchema, ttlMs: TtlSchema });
 export const RenewBodySchema = z.strictObject({ lease: ProcessLeaseSchema, ttlMs: TtlSchema });
+export const FencedCompletionBodySchema = z.strictObject({
+  lease: ProcessLeaseSchema,
+  awaitOutput: ProcessAwaitOutputSchema,
+});
 export const ReleaseBodySchema = z.strictObject({ leaseToken: IdSchema });
 export const GrantCheckSchema = z.strictObject({ granted: z.boolean() });

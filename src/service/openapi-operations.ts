@@ -4,6 +4,7 @@ import { errorCodes } from '../domain/errors.ts';
 import {
   AppendRequestSchema,
   ExternalRefSchema,
+  LeaseReclaimSchema,
   ProcessAwaitOutputSchema,
   ProcessEventSchema,
   ProcessHandleGrantSchema,
@@ -16,6 +17,7 @@ import {
 import {
   AckBodySchema,
   ClaimBodySchema,
+  FencedCompletionBodySchema,
   GrantBodySchema,
   GrantCheckSchema,
   ReleaseBodySchema,
@@ -51,7 +53,9 @@ export type Param =
   | 'history'
   | 'window'
   | 'filter'
-  | 'page';
+  | 'page'
+  | 'limit'
+  | 'count';
 export interface Operation {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
@@ -164,6 +168,22 @@ export const operations: Operation[] = [
   },
   {
     method: 'get',
+    path: '/processes/{id}/recent-events',
+    operationId: 'recentEvents',
+    summary: 'The last limit (1 to 1000) events, ascending',
+    params: ['id', 'limit', 'asOf'],
+    response: z.array(ProcessEventSchema),
+  },
+  {
+    method: 'get',
+    path: '/processes/{id}/event-count',
+    operationId: 'countEvents',
+    summary: 'How many events (of eventType only, up to upToSequence) the process has',
+    params: ['id', 'count', 'asOf'],
+    response: z.strictObject({ count: z.number() }),
+  },
+  {
+    method: 'get',
     path: '/processes/{id}/wait',
     operationId: 'waitEventAfter',
     summary:
@@ -251,6 +271,26 @@ export const operations: Operation[] = [
     summary: 'Release a lease (stale tokens are a no-op); 204',
     params: ['id'],
     body: ReleaseBodySchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/lease/completion',
+    operationId: 'completeProcessWithLease',
+    summary:
+      'Complete and release the held lease in one write (409 lease_lost when it is not the live lease)',
+    params: ['id'],
+    body: FencedCompletionBodySchema,
+    response: ProcessRecordSchema,
+  },
+  {
+    method: 'post',
+    path: '/processes/{id}/lease/reclaim',
+    operationId: 'reclaimProcessLease',
+    summary:
+      'Take over the observed lease of a dead holder, even before expiry (409 lease_held when it is no longer the stored one)',
+    params: ['id'],
+    body: LeaseReclaimSchema,
+    response: ProcessLeaseSchema,
   },
   {
     method: 'put',

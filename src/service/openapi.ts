@@ -58,6 +58,18 @@ const parameters: Record<Param, object[]> = {
     query('limit', 'page size (default 100, at most 1000)', { type: 'integer', minimum: 1 }),
     query('cursor', 'nextCursor of the previous page; absent: from the start'),
   ],
+  limit: [
+    {
+      name: 'limit',
+      in: 'query',
+      required: true,
+      schema: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+  ],
+  count: [
+    query('eventType', 'count only events of this type'),
+    query('upToSequence', 'count only sequences up to this one', { type: 'integer', minimum: 0 }),
+  ],
   history: [
     query('fromMs', 'recorded at or after (epoch ms)', { type: 'number' }),
     query('toMs', 'recorded at or before (epoch ms)', { type: 'number' }),

@@ -14,6 +14,8 @@ export type ReadSide = Pick<
   | 'getProcessLease'
   | 'wakeEventsAfter'
   | 'hasHandleGrant'
+  | 'recentEvents'
+  | 'countEvents'
 >;
 
 /**

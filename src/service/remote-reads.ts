@@ -6,11 +6,14 @@ import {
   ProcessFilterSchema,
 } from '../domain/process-list.ts';
 import {
+  type CountEventsOptions,
+  CountEventsOptionsSchema,
   IdSchema,
   type ProcessEvent,
   type ProcessHandleGrant,
   type ProcessLease,
   type ProcessRecord,
+  RecentLimitSchema,
   type Scope,
   ScopeSchema,
   SequenceSchema,
@@ -80,6 +83,19 @@ export class RemoteReads {
     const path = this.path(processId, '/wake-events');
     const after = parseInput(SequenceSchema, afterSequence, 'afterSequence');
     return this.json('GET', path, undefined, { after });
+  }
+
+  async recentEvents(processId: string, limit: number): Promise<ProcessEvent[]> {
+    const path = this.path(processId, '/recent-events');
+    const n = parseInput(RecentLimitSchema, limit, 'limit');
+    return this.json('GET', path, undefined, { limit: n });
+  }
+
+  async countEvents(processId: string, options?: CountEventsOptions): Promise<number> {
+    const path = this.path(processId, '/event-count');
+    const opts = parseInput(CountEventsOptionsSchema, options, 'count options');
+    const query = { eventType: opts?.eventType, upToSequence: opts?.upToSequence };
+    return (await this.json<{ count: number }>('GET', path, undefined, query)).count;
   }
 
   async handleGrantsForProcess(processId: string): Promise<ProcessHandleGrant[]> {

@@ -15,6 +15,8 @@ import {
   HandleDescriptorSchema,
   IdSchema,
   LeaseCompletionSchema,
+  type LeaseReclaim,
+  LeaseReclaimSchema,
   type ProcessAwaitOutput,
   ProcessAwaitOutputSchema,
   type ProcessEvent,
@@ -255,6 +257,24 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     return this.json('POST', `/processes/${encodePath(c.processId)}/lease/release`, {
       leaseToken: c.leaseToken,
     });
+  }
+
+  async completeProcessWithLease(
+    lease: ProcessLease,
+    awaitOutput: ProcessAwaitOutput,
+  ): Promise<ProcessRecord> {
+    const l = parseInput(ProcessLeaseSchema, lease, 'lease');
+    const output = parseInput(ProcessAwaitOutputSchema, awaitOutput, 'await output');
+    return this.json('POST', `/processes/${encodePath(l.processId)}/lease/completion`, {
+      lease: l,
+      awaitOutput: output,
+    });
+  }
+
+  async reclaimProcessLease(processId: string, reclaim: LeaseReclaim): Promise<ProcessLease> {
+    const id = this.id(processId);
+    const r = parseInput(LeaseReclaimSchema, reclaim, 'lease reclaim');
+    return this.json('POST', `/processes/${encodePath(id)}/lease/reclaim`, r);
   }
 
   async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {

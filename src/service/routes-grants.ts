@@ -1,9 +1,10 @@
 import type { Hono } from 'hono';
-import { IdSchema, ScopeSchema } from '../domain/schemas.ts';
+import { IdSchema, LeaseReclaimSchema, ScopeSchema } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
 import { isVisible, requireOwnScope, requireVisible } from './access.ts';
 import {
   ClaimBodySchema,
+  FencedCompletionBodySchema,
   GrantBodySchema,
   ReleaseBodySchema,
   RenewBodySchema,
@@ -111,6 +112,24 @@ export const grantRoutes = (app: Hono<Env>): void => {
     // the path names the process; a lease of another process cannot match its stored lease
     const lease = { ...body.lease, processId: id };
     return json(c, await c.get('registry').renewProcessLease(lease, body.ttlMs));
+  });
+
+  app.post('/processes/:id/lease/completion', async (c) => {
+    c.set('operation', 'completeProcessWithLease');
+    const id = pathParam(c, 'id');
+    const body = await readJson(c, FencedCompletionBodySchema, 'fenced completion');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    // the path names the process; a lease of another process cannot match its stored lease
+    const lease = { ...body.lease, processId: id };
+    return json(c, await c.get('registry').completeProcessWithLease(lease, body.awaitOutput));
+  });
+
+  app.post('/processes/:id/lease/reclaim', async (c) => {
+    c.set('operation', 'reclaimProcessLease');
+    const id = pathParam(c, 'id');
+    const body = await readJson(c, LeaseReclaimSchema, 'lease reclaim');
+    await requireVisible(c.get('registry'), c.get('principal'), id);
+    return json(c, await c.get('registry').reclaimProcessLease(id, body));
   });
 
   app.post('/processes/:id/lease/release', async (c) => {

@@ -140,6 +140,32 @@ export const processRoutes = (app: Hono<Env>): void => {
     return json(c, await view.wakeEventsAfter(id, after));
   });
 
+  app.get('/processes/:id/recent-events', async (c) => {
+    c.set('operation', 'recentEvents');
+    const id = pathParam(c, 'id');
+    const limit = intQuery(c, 'limit');
+    if (limit === undefined) {
+      throw new ServiceError('invalid', 'query parameter limit (1 to 1000) is required');
+    }
+    const view = readSideOf(c);
+    await requireVisible(view, c.get('principal'), id);
+    return json(c, await view.recentEvents(id, limit));
+  });
+
+  app.get('/processes/:id/event-count', async (c) => {
+    c.set('operation', 'countEvents');
+    const id = pathParam(c, 'id');
+    const eventType = c.req.query('eventType');
+    const upToSequence = intQuery(c, 'upToSequence');
+    const view = readSideOf(c);
+    await requireVisible(view, c.get('principal'), id);
+    const options = {
+      ...(eventType === undefined ? {} : { eventType }),
+      ...(upToSequence === undefined ? {} : { upToSequence }),
+    };
+    return json(c, { count: await view.countEvents(id, options) });
+  });
+
   app.post('/processes/:id/wake-acks', async (c) => {
     c.set('operation', 'ackWake');
     const id = pathParam(c, 'id');

@@ -27,6 +27,8 @@ export class MemoryTables implements ReadModelTables {
   private readonly wakes = new Map<string, Set<number>>();
   /** process events at index `sequence - 1` */
   private readonly events = new Map<string, ProcessEvent[]>();
+  /** process id → event type → its sequences, ascending (countEvents by type) */
+  private readonly typeSequences = new Map<string, Map<string, number[]>>();
   /** process id → replay key → where it points */
   private readonly replays = new Map<
     string,
@@ -108,6 +110,20 @@ export class MemoryTables implements ReadModelTables {
     return sequences.flatMap((s) => (events[s - 1] ? [events[s - 1]!] : []));
   }
 
+  recentEvents(processId: string, limit: number): ProcessEvent[] {
+    const events = this.events.get(processId) ?? [];
+    return events.slice(Math.max(0, events.length - limit));
+  }
+
+  countEvents(processId: string, eventType: string | undefined, upToSequence: number): number {
+    if (eventType === undefined) {
+      // sequences are dense from 1: the events up to s are min(s, last)
+      return Math.min(upToSequence, this.events.get(processId)?.length ?? 0);
+    }
+    const sequences = this.typeSequences.get(processId)?.get(eventType) ?? [];
+    return countUpTo(sequences, upToSequence);
+  }
+
   replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined {
     return this.replays.get(processId)?.get(key);
   }
@@ -173,6 +189,11 @@ export class MemoryTables implements ReadModelTables {
         const list = this.events.get(event.processId) ?? [];
         list[event.sequence - 1] = event;
         this.events.set(event.processId, list);
+        const sequences = inner(this.typeSequences, event.processId).get(event.eventType) ?? [];
+        // a repeated put of the same event leaves the index as it was
+        const at = countUpTo(sequences, event.sequence);
+        if (sequences[at - 1] !== event.sequence) sequences.splice(at, 0, event.sequence);
+        inner(this.typeSequences, event.processId).set(event.eventType, sequences);
         return;
       }
     }
@@ -224,6 +245,7 @@ export class MemoryTables implements ReadModelTables {
     }
     this.running.clear();
     this.events.clear();
+    this.typeSequences.clear();
     this.snapshots.clear();
     this.position = START;
   }
@@ -251,4 +273,16 @@ const dropFrom = <V>(outer: Map<string, Map<string, V>>, key: string, innerKey: 
   if (!map) return;
   map.delete(innerKey);
   if (map.size === 0) outer.delete(key);
+};
+
+/** How many of the ascending `sequences` are at most `upTo` (binary search). */
+const countUpTo = (sequences: readonly number[], upTo: number): number => {
+  let low = 0;
+  let high = sequences.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sequences[mid]! <= upTo) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 };

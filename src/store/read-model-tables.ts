@@ -45,6 +45,13 @@ export interface ReadModelReader {
   /** process events after `afterSequence`, ascending; `sequences` picks some instead */
   eventsAfter(processId: string, afterSequence: number): ProcessEvent[];
   eventsAt(processId: string, sequences: readonly number[]): ProcessEvent[];
+  /** the last `limit` process events, ascending; an index range, never the whole stream */
+  recentEvents(processId: string, limit: number): ProcessEvent[];
+  /**
+   * How many process events (of `eventType` only, when given) have a sequence up to
+   * `upToSequence`: an index lookup, whatever the stream's length or the count.
+   */
+  countEvents(processId: string, eventType: string | undefined, upToSequence: number): number;
   /** the event a replay key first stored, and the hash it was stored under */
   replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined;
   /** position of the last event applied to these tables */

@@ -2,8 +2,9 @@ import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
+import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { tablesSchema } from './sqlite-tables.ts';
-import { versionsSchema } from './sqlite-versions.ts';
+import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
 
 /**
  * The procreg SQLite file format. `PRAGMA application_id` marks a file as procreg's, so a
@@ -17,6 +18,8 @@ export const SCHEMA_VERSION = 3;
  * Version 1 (procreg 0.1.0) held only `events`; version 2 adds the read-model tables
  * (`rm_*`, see sqlite-tables.ts) with a checkpoint at 0. Upgrading a file only creates them:
  * the registry then projects the whole log once (`InlineModels.catchUp`), with progress.
+ * Version-2 models from before `rm_events` kept event types are reset the same way
+ * (`resetModelsWithoutEventTypes`).
  */
 
 /**
@@ -81,6 +84,7 @@ export const openDatabase = (path: string, options: SqliteFileOptions): Database
     if (fresh || Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {
       createSchema(db, path);
     }
+    resetModelsWithoutEventTypes(db, { tables: VERSIONED_TABLES, schema: versionsSchema });
     return db;
   } catch (error) {
     db.close();

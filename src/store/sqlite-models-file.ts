@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
+import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { SqliteTables, tablesSchema } from './sqlite-tables.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
@@ -60,6 +61,7 @@ export const openModelsFile = (
       }
       addListing(db);
     }).immediate();
+    resetModelsWithoutEventTypes(db);
   } catch (error) {
     db.close();
     throw sqliteFailure(error, path, 'open', 5_000);

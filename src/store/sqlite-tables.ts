@@ -70,8 +70,14 @@ export const tablesSchema = `
     sequence   INTEGER NOT NULL,
     position   NOT NULL, -- as rm_checkpoint.position
     event      TEXT,
+    -- the process event's type, and how many events of that type the process has up to
+    -- and including this one: counting by type is one index lookup (rm_events_by_type)
+    event_type   TEXT NOT NULL,
+    type_ordinal INTEGER NOT NULL,
     PRIMARY KEY (process_id, sequence)
   ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS rm_events_by_type
+    ON rm_events (process_id, event_type, sequence, type_ordinal);
   CREATE TABLE IF NOT EXISTS rm_replays (
     process_id   TEXT NOT NULL,
     key          TEXT NOT NULL,
@@ -87,7 +93,8 @@ export const tablesSchema = `
   INSERT OR IGNORE INTO rm_checkpoint (id, position) VALUES (1, 0);
 `;
 
-const TABLES = [
+/** Every read-model table of a file (the version tables of store files aside). */
+export const TABLES = [
   'rm_processes',
   'rm_grants',
   'rm_leases',
@@ -173,6 +180,16 @@ export class SqliteTables implements ReadModelTables {
       eventsAfter: p<string>(
         `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence > ? ORDER BY m.sequence`,
       ).pluck(),
+      recentEvents: p<string>(
+        `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? ORDER BY m.sequence DESC LIMIT ?`,
+      ).pluck(),
+      lastSequence: p<number | null>(
+        'SELECT max(sequence) FROM rm_events WHERE process_id = ?',
+      ).pluck(),
+      typeOrdinal: p<number>(
+        `SELECT type_ordinal FROM rm_events WHERE process_id = ? AND event_type = ? AND sequence <= ?
+         ORDER BY sequence DESC LIMIT 1`,
+      ).pluck(),
       eventAt: p<string>(
         `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence = ?`,
       ).pluck(),
@@ -191,8 +208,15 @@ export class SqliteTables implements ReadModelTables {
       deleteLease: db.prepare('DELETE FROM rm_leases WHERE process_id = ?'),
       putWake: db.prepare('INSERT OR IGNORE INTO rm_wakes (process_id, sequence) VALUES (?, ?)'),
       deleteWake: db.prepare('DELETE FROM rm_wakes WHERE process_id = ? AND sequence = ?'),
-      putEvent: db.prepare(
-        'INSERT OR REPLACE INTO rm_events (process_id, sequence, position, event) VALUES (?, ?, ?, ?)',
+      // the ordinal counts from the same type's previous event, so putting an event again
+      // gives it the same ordinal
+      putEvent: db.prepare<EventRow>(
+        `INSERT OR REPLACE INTO rm_events
+           (process_id, sequence, position, event, event_type, type_ordinal)
+         VALUES (@processId, @sequence, @position, @event, @eventType, 1 + coalesce((
+           SELECT type_ordinal FROM rm_events
+           WHERE process_id = @processId AND event_type = @eventType AND sequence < @sequence
+           ORDER BY sequence DESC LIMIT 1), 0))`,
       ),
       replay: p<{ sequence: number; payloadHash: string }>(
         'SELECT sequence, payload_hash AS payloadHash FROM rm_replays WHERE process_id = ? AND key = ?',
@@ -294,6 +318,21 @@ export class SqliteTables implements ReadModelTables {
     });
   }
 
+  recentEvents(processId: string, limit: number): ProcessEvent[] {
+    return this.s.recentEvents
+      .all(processId, limit)
+      .reverse()
+      .map((text) => parse<ProcessEvent>(text));
+  }
+
+  countEvents(processId: string, eventType: string | undefined, upToSequence: number): number {
+    if (eventType === undefined) {
+      // sequences are dense from 1: the events up to s are min(s, last)
+      return Math.min(upToSequence, this.s.lastSequence.get(processId) ?? 0);
+    }
+    return this.s.typeOrdinal.get(processId, eventType, upToSequence) ?? 0;
+  }
+
   replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined {
     return this.s.replay.get(processId, key);
   }
@@ -354,7 +393,13 @@ export class SqliteTables implements ReadModelTables {
       case 'events': {
         const { event, position } = change.put;
         const copy = this.eventsInFile ? null : json(event);
-        s.putEvent.run(event.processId, event.sequence, bindable(position), copy);
+        s.putEvent.run({
+          processId: event.processId,
+          sequence: event.sequence,
+          position: bindable(position),
+          event: copy,
+          eventType: event.eventType,
+        });
         return;
       }
     }
@@ -467,4 +512,12 @@ export class SqliteTables implements ReadModelTables {
       this.db.pragma(`busy_timeout = ${Number(timeout)}`);
     }
   }
+}
+
+interface EventRow {
+  processId: string;
+  sequence: number;
+  position: bigint | string;
+  event: string | null;
+  eventType: string;
 }

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { decideClaim, decideReleaseLease, decideRenew } from '../../src/commands/leases.ts';
+import {
+  decideClaim,
+  decideReclaim,
+  decideReleaseLease,
+  decideRenew,
+} from '../../src/commands/leases.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
 import { claimed, completedEvent, lease, registered, T0 } from './fixtures.ts';
 
 const claim = deciderSpec(decideClaim);
 const renew = deciderSpec(decideRenew);
 const release = deciderSpec(decideReleaseLease);
+const reclaim = deciderSpec(decideReclaim);
 const claimBy = (ownerId: string, now: number, leaseToken = 'new') => ({
   processId: 'p',
   ownerId,
@@ -105,5 +111,99 @@ describe('decideReleaseLease', () => {
     ])
       .when({ completion: { processId: 'p', leaseToken: 'tok-1' }, now: T0 })
       .then([]);
+  });
+});
+
+describe('decideReclaim', () => {
+  const reclaimBy = (ownerId: string, observedLeaseToken: string, now: number) => ({
+    processId: 'p',
+    ownerId,
+    observedLeaseToken,
+    ttlMs: 100,
+    now,
+    leaseToken: 'new',
+  });
+
+  it('given a live lease, when reclaimed with its token before expiry, then a new lease above it', () => {
+    reclaim([registered, claimed({ fencingToken: 4 })])
+      .when(reclaimBy('w2', 'tok-1', T0 + 10))
+      .then(
+        [
+          {
+            type: 'LeaseClaimed',
+            data: {
+              lease: lease({
+                ownerId: 'w2',
+                leaseToken: 'new',
+                fencingToken: 5,
+                claimedAtMs: T0 + 10,
+                expiresAtMs: T0 + 110,
+              }),
+            },
+          },
+        ],
+        lease({
+          ownerId: 'w2',
+          leaseToken: 'new',
+          fencingToken: 5,
+          claimedAtMs: T0 + 10,
+          expiresAtMs: T0 + 110,
+        }),
+      );
+  });
+
+  it('given an expired lease, when reclaimed with its token, then a new lease', () => {
+    reclaim([registered, claimed()])
+      .when(reclaimBy('w2', 'tok-1', T0 + 500))
+      .thenResult((result) => expect(result).toMatchObject({ ownerId: 'w2', fencingToken: 2 }));
+  });
+
+  it('given a newer live lease, when reclaimed with the old token, then lease_held naming the holder', () => {
+    reclaim([
+      registered,
+      claimed(),
+      claimed({ leaseToken: 'tok-2', fencingToken: 2, ownerId: 'w2', expiresAtMs: T0 + 300 }),
+    ])
+      .when(reclaimBy('w3', 'tok-1', T0 + 10))
+      .thenThrows('lease_held', `already leased by \`w2\` until ${T0 + 300} (fencing token 2)`);
+  });
+
+  it('given the same owner’s live lease, when reclaimed with another token, then lease_held', () => {
+    reclaim([registered, claimed()])
+      .when(reclaimBy('w1', 'tok-other', T0 + 10))
+      .thenThrows('lease_held', 'not under the lease observed');
+  });
+
+  it.each([
+    [
+      'a released lease',
+      [
+        registered,
+        claimed({ fencingToken: 7 }),
+        {
+          type: 'LeaseReleased',
+          data: { processId: 'p', leaseToken: 'tok-1', fencingToken: 7, atMs: T0 },
+        },
+      ],
+      8,
+    ],
+    ['another, expired lease', [registered, claimed({ leaseToken: 'tok-2', fencingToken: 3 })], 4],
+    ['no lease ever', [registered], 1],
+  ] as const)(
+    'given %s, when reclaimed, then it is a claim (nothing to take over)',
+    (_what, given, fencing) => {
+      reclaim(given)
+        .when(reclaimBy('w2', 'tok-1', T0 + 200))
+        .thenResult((result) => expect(result.fencingToken).toBe(fencing));
+    },
+  );
+
+  it('given no process or a terminal one, when reclaimed, then not_found or already_terminal', () => {
+    reclaim([])
+      .when(reclaimBy('w2', 'tok-1', T0))
+      .thenThrows('not_found');
+    reclaim([registered, claimed(), completedEvent])
+      .when(reclaimBy('w2', 'tok-1', T0))
+      .thenThrows('already_terminal');
   });
 });

@@ -86,6 +86,18 @@ const methods: Record<string, Method> = Object.fromEntries([
   method('renewProcessLease', [arb.lease, arb.ttl], ['not_found', 'lease_lost']),
   method('completeProcessLease', [arb.leaseCompletion], ['not_found']),
   method('getProcessLease', [arb.id], ['not_found']),
+  method(
+    'completeProcessWithLease',
+    [arb.lease, arb.awaitOutput],
+    ['not_found', 'lease_lost', 'already_terminal', 'conflict'],
+  ),
+  method(
+    'reclaimProcessLease',
+    [arb.id, arb.leaseReclaim],
+    ['not_found', 'already_terminal', 'lease_held'],
+  ),
+  method('recentEvents', [arb.id, arb.recentLimit], ['not_found']),
+  method('countEvents', [arb.id, arb.countOptions], ['not_found']),
   method('history', [arb.id, arb.historyOptions], ['not_found']),
   [
     'asOf',

@@ -254,6 +254,41 @@ export const leaseCompletion: Param = {
   bad: spoil(validCompletion, { processId: id.bad, leaseToken: fc.oneof(notA('string'), blank) }),
 };
 
+const validReclaim = fc.record({
+  owner: fc.constantFrom('w2', 'w3'),
+  observedLeaseToken: fc.oneof(fc.uuid(), fc.constant('tok')),
+  ttlMs: fc.constantFrom(0, 1, 1_000),
+});
+export const leaseReclaim: Param = {
+  good: validReclaim,
+  bad: spoil(validReclaim, {
+    owner: id.bad,
+    observedLeaseToken: fc.oneof(notA('string'), blank),
+    ttlMs: ttl.bad,
+  }),
+};
+
+export const recentLimit: Param = {
+  good: fc.integer({ min: 1, max: 1_000 }),
+  bad: fc.oneof(
+    fc.constantFrom(0, 1_001, 1.5, Number.NaN, '3', null),
+    fc.integer({ max: 0 }),
+    notA('number'),
+  ),
+};
+
+const validCountOptions = fc.record(
+  { eventType: fc.constantFrom('producer.line', 'process.completed'), upToSequence: fc.nat(9) },
+  { requiredKeys: [] },
+);
+export const countOptions: Param = {
+  good: validCountOptions,
+  bad: spoil(validCountOptions, {
+    eventType: fc.oneof(notA('string'), blank, tooLong),
+    upToSequence: fc.oneof(fc.constantFrom(-1, 1.5, Number.NaN), notA('number')),
+  }),
+};
+
 /** Wait options that never wait: a valid value always carries `timeoutMs: 0`. */
 export const waitOptions: Param = {
   good: fc.constant({ timeoutMs: 0 }),

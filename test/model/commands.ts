@@ -148,7 +148,9 @@ export type QueryName =
   | 'handleGrantsForProcess'
   | 'listNonTerminal'
   | 'listProcesses'
-  | 'getProcessLease';
+  | 'getProcessLease'
+  | 'recentEvents'
+  | 'countEvents';
 
 /** What an `asOf` view is asked (AsOfView's methods). */
 export type AsOfQueryName =
@@ -158,7 +160,9 @@ export type AsOfQueryName =
   | 'getProcessLease'
   | 'listHandleGrants'
   | 'listNonTerminal'
-  | 'listProcesses';
+  | 'listProcesses'
+  | 'recentEvents'
+  | 'countEvents';
 
 export type AppendCommand = Extract<Command, { op: 'append' }>;
 
@@ -191,6 +195,8 @@ export type Command =
   | { op: 'claim'; who: number; id: string; owner: string; ttl: number }
   | { op: 'renew'; who: number; lease: number; ttl: number }
   | { op: 'completeLease'; who: number; lease: number }
+  | { op: 'reclaim'; who: number; lease: number; owner: string; ttl: number }
+  | { op: 'completeWithLease'; who: number; lease: number; output: number }
   | { op: 'advance'; ms: number }
   | {
       op: 'query';
@@ -367,6 +373,25 @@ export const commandArb = (instances: number): fc.Arbitrary<Command> => {
     {
       weight: 2,
       arbitrary: fc.record({
+        op: fc.constant('reclaim' as const),
+        who,
+        lease,
+        owner: pick(OWNERS),
+        ttl: pick(TTLS),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('completeWithLease' as const),
+        who,
+        lease,
+        output: index(OUTPUTS),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
         op: fc.constant('advance' as const),
         ms: pick([1, 50, 99, 100, 101, 1_000, 1_001]),
       }),
@@ -389,6 +414,8 @@ export const commandArb = (instances: number): fc.Arbitrary<Command> => {
           'listNonTerminal',
           'listProcesses',
           'getProcessLease',
+          'recentEvents',
+          'countEvents',
         ]),
         id,
         scope: index(SCOPES),
@@ -425,6 +452,8 @@ export const commandArb = (instances: number): fc.Arbitrary<Command> => {
           'listHandleGrants',
           'listNonTerminal',
           'listProcesses',
+          'recentEvents',
+          'countEvents',
         ]),
         id,
         scope: index(SCOPES),

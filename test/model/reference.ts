@@ -439,10 +439,38 @@ export class ReferenceModel {
     if (current && current.expiresAtMs > this.now && current.ownerId !== ownerId) {
       return { error: 'lease_held' };
     }
+    return this.issue(p, ownerId, ttlMs, token);
+  }
+
+  /** A CAS takeover: refused only while a live lease with another token is stored. */
+  reclaim(
+    id: string,
+    ownerId: string,
+    observedLeaseToken: string,
+    ttlMs: number,
+    token: (lease: Lease) => string,
+  ): Expected {
+    const p = this.processes.get(id);
+    if (!p) return { error: 'not_found' };
+    if (p.status.state !== 'running') return { error: 'already_terminal' };
+    const current = p.lease;
+    if (current && current.expiresAtMs > this.now && current.leaseToken !== observedLeaseToken) {
+      return { error: 'lease_held' };
+    }
+    return this.issue(p, ownerId, ttlMs, token);
+  }
+
+  /** A new fencing epoch, as a claim or a reclaim issues it. */
+  private issue(
+    p: Process,
+    ownerId: string,
+    ttlMs: number,
+    token: (lease: Lease) => string,
+  ): Expected {
     p.maxFencing += 1;
     const lease: Lease = {
       schemaVersion: 1,
-      processId: id,
+      processId: p.registration.id,
       ownerId,
       leaseToken: '',
       fencingToken: p.maxFencing,
@@ -454,19 +482,32 @@ export class ReferenceModel {
     return { ok: { ...lease } };
   }
 
+  /** The lease check of `renew`, then `complete`, then the release; all or nothing. */
+  completeWithLease(lease: Lease, output: AwaitOutput): Expected {
+    const p = this.processes.get(lease.processId);
+    if (!p) return { error: 'not_found' };
+    if (!this.holds(p.lease, lease)) return { error: 'lease_lost' };
+    const completed = this.complete(lease.processId, output);
+    if ('error' in completed) return completed;
+    p.lease = undefined;
+    return completed;
+  }
+
+  private holds(stored: Lease | undefined, lease: Lease): boolean {
+    return (
+      stored !== undefined &&
+      stored.expiresAtMs > this.now &&
+      stored.leaseToken === lease.leaseToken &&
+      stored.fencingToken === lease.fencingToken &&
+      stored.ownerId === lease.ownerId
+    );
+  }
+
   renew(lease: Lease, ttlMs: number): Expected {
     const p = this.processes.get(lease.processId);
     if (!p) return { error: 'not_found' };
     const stored = p.lease;
-    if (
-      !stored ||
-      stored.expiresAtMs <= this.now ||
-      stored.leaseToken !== lease.leaseToken ||
-      stored.fencingToken !== lease.fencingToken ||
-      stored.ownerId !== lease.ownerId
-    ) {
-      return { error: 'lease_lost' };
-    }
+    if (!stored || !this.holds(stored, lease)) return { error: 'lease_lost' };
     stored.expiresAtMs = this.now + ttlMs;
     return { ok: { ...stored } };
   }
@@ -488,6 +529,25 @@ export class ReferenceModel {
     const p = this.processes.get(id);
     if (!p) return { error: 'not_found' };
     return { ok: p.events.filter((e) => e.sequence > after) };
+  }
+
+  recentEvents(id: string, limit: number): Expected {
+    const p = this.processes.get(id);
+    if (!p) return { error: 'not_found' };
+    return { ok: p.events.slice(-limit) };
+  }
+
+  countEvents(id: string, options: { eventType?: string; upToSequence?: number }): Expected {
+    const p = this.processes.get(id);
+    if (!p) return { error: 'not_found' };
+    const upTo = options.upToSequence ?? Number.POSITIVE_INFINITY;
+    return {
+      ok: p.events.filter(
+        (e) =>
+          e.sequence <= upTo &&
+          (options.eventType === undefined || e.eventType === options.eventType),
+      ).length,
+    };
   }
 
   wakeEventsAfter(id: string, after: number): Expected {

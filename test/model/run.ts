@@ -160,6 +160,17 @@ const perform = (world: World, command: Command): Promise<Actual> => {
         const { processId, leaseToken } = lease(command.lease);
         return r.completeProcessLease({ processId, leaseToken });
       }
+      case 'reclaim': {
+        const { processId, leaseToken } = lease(command.lease);
+        const reclaim = {
+          owner: command.owner,
+          observedLeaseToken: leaseToken,
+          ttlMs: command.ttl,
+        };
+        return r.reclaimProcessLease(processId, reclaim);
+      }
+      case 'completeWithLease':
+        return r.completeProcessWithLease(lease(command.lease), OUTPUTS[command.output] as never);
       case 'query':
         return query(r, command);
       case 'asOf': {
@@ -199,8 +210,18 @@ const asOfQuery = (view: AsOfView, q: Extract<Command, { op: 'asOf' }>): Promise
       return view.listNonTerminal();
     case 'listProcesses':
       return allProcesses(view);
+    case 'recentEvents':
+      return view.recentEvents(q.id, q.after + 1);
+    case 'countEvents':
+      return view.countEvents(q.id, countOptions(q.scope, q.after));
   }
 };
+
+/** countEvents options from a query's fields: by type and up to a sequence, or all of them. */
+const countOptions = (scope: number, after: number) =>
+  scope % 2 === 0
+    ? { eventType: EVENT_TYPES[scope % EVENT_TYPES.length]!, upToSequence: after + 1 }
+    : {};
 
 const appendRequest = (command: Omit<AppendCommand, 'op' | 'who' | 'id'>) => ({
   eventType: command.eventType,
@@ -237,6 +258,10 @@ const query = (r: ProcessRegistry, q: Extract<Command, { op: 'query' }>): Promis
       return allProcesses(r);
     case 'getProcessLease':
       return r.getProcessLease(q.id);
+    case 'recentEvents':
+      return r.recentEvents(q.id, q.after + 1);
+    case 'countEvents':
+      return r.countEvents(q.id, countOptions(q.scope, q.after));
   }
 };
 
@@ -282,6 +307,18 @@ const predict = (
       return model.renew(lease(command.lease), command.ttl);
     case 'completeLease':
       return model.completeLease(lease(command.lease).processId, lease(command.lease).leaseToken);
+    case 'reclaim': {
+      const observed = lease(command.lease);
+      return model.reclaim(
+        observed.processId,
+        command.owner,
+        observed.leaseToken,
+        command.ttl,
+        () => ('ok' in actual ? (actual.ok as Lease).leaseToken : ''),
+      );
+    }
+    case 'completeWithLease':
+      return model.completeWithLease(lease(command.lease), OUTPUTS[command.output]!);
     case 'advance':
       throw new Error('advance has no prediction');
     case 'query':
@@ -322,6 +359,10 @@ const predictQuery = (
       return model.listProcesses();
     case 'getProcessLease':
       return model.getProcessLease(command.id);
+    case 'recentEvents':
+      return model.recentEvents(command.id, command.after + 1);
+    case 'countEvents':
+      return model.countEvents(command.id, countOptions(command.scope, command.after));
   }
 };
 
@@ -342,11 +383,23 @@ const predictAsOf = (model: ReferenceModel, q: Extract<Command, { op: 'asOf' }>)
       return model.listNonTerminal();
     case 'listProcesses':
       return model.listProcesses();
+    case 'recentEvents':
+      return model.recentEvents(q.id, q.after + 1);
+    case 'countEvents':
+      return model.countEvents(q.id, countOptions(q.scope, q.after));
   }
 };
 
+/** Commands that present a lease the registry handed out need one to present. */
+const LEASE_OPS: ReadonlySet<Command['op']> = new Set([
+  'renew',
+  'completeLease',
+  'reclaim',
+  'completeWithLease',
+]);
+
 const skipped = (world: World, command: Command): boolean =>
-  (command.op === 'renew' || command.op === 'completeLease') && world.leases.length === 0;
+  LEASE_OPS.has(command.op) && world.leases.length === 0;
 
 const matches = (actual: Actual, expected: Expected): boolean => {
   try {
@@ -359,9 +412,10 @@ const matches = (actual: Actual, expected: Expected): boolean => {
 
 /** Leases the registry handed out become usable by later renew / completeLease commands. */
 const collectLease = (world: World, command: Command, actual: Actual): void => {
-  if ((command.op !== 'claim' && command.op !== 'renew') || !('ok' in actual)) return;
+  const op = command.op;
+  if ((op !== 'claim' && op !== 'renew' && op !== 'reclaim') || !('ok' in actual)) return;
   const lease = actual.ok as ProcessLease;
-  if (command.op === 'claim') {
+  if (op === 'claim' || op === 'reclaim') {
     expect(lease.leaseToken, 'a fresh lease token').not.toBe('');
     expect(world.tokens.has(lease.leaseToken), 'lease tokens are never reused').toBe(false);
     world.tokens.add(lease.leaseToken);
@@ -481,6 +535,10 @@ const compareEverything = async (world: World, registry: ProcessRegistry): Promi
       'awaitProcess',
     ] as const) {
       q(name, id);
+    }
+    for (let n = 0; n < 4; n++) {
+      q('recentEvents', id, n, n);
+      q('countEvents', id, n, n);
     }
   }
   for (let scope = 0; scope < SCOPES.length; scope++) {

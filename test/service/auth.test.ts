@@ -58,6 +58,26 @@ const processRoutes: [method: string, path: string, body?: unknown, accept?: str
     },
   ],
   ['POST', '/processes/{id}/lease/release', { leaseToken: 't' }],
+  [
+    'POST',
+    '/processes/{id}/lease/completion',
+    {
+      lease: {
+        schemaVersion: 1,
+        processId: 'x',
+        ownerId: 'w',
+        leaseToken: 't',
+        fencingToken: 1,
+        claimedAtMs: 1,
+        expiresAtMs: 2,
+      },
+      awaitOutput: { type: 'success', value: 1 },
+    },
+  ],
+  ['POST', '/processes/{id}/lease/reclaim', { owner: 'w', observedLeaseToken: 't', ttlMs: 10 }],
+  ['GET', '/processes/{id}/recent-events?limit=5'],
+  ['GET', '/processes/{id}/event-count?eventType=producer.line&upToSequence=3'],
+  ['GET', '/processes/{id}/event-count?asOf=pos:1'],
   ['PUT', '/grants', { scope: { sessionId: 'alice' }, processId: '{id}' }],
   [
     'POST',

@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { appendRules } from '../conformance/appending.ts';
 import { auditRules } from '../conformance/audit.ts';
 import { concurrencyRules } from '../conformance/concurrency.ts';
+import { eventCountRules } from '../conformance/event-counts.ts';
 import { grantRules } from '../conformance/grants.ts';
+import { leaseTakeoverRules } from '../conformance/lease-takeover.ts';
 import { leaseRules } from '../conformance/leases.ts';
 import { registrationRules } from '../conformance/registration.ts';
 import { semanticsRules } from '../conformance/semantics.ts';
@@ -28,6 +30,8 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('selectors and semantics', () => semanticsRules(ctx));
     describe('waiters', () => waiterRules(ctx));
     describe('leases', () => leaseRules(ctx));
+    describe('fenced completion and lease reclaim', () => leaseTakeoverRules(ctx));
+    describe('recent events and event counts', () => eventCountRules(ctx));
     describe('input validation', () => validationRules(ctx));
     describe('concurrency', () => concurrencyRules(ctx));
     describe('audit and rebuild', () => auditRules(ctx));

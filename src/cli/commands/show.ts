@@ -25,12 +25,16 @@ export const showView = async (
 ): Promise<number> => {
   const last = parseCount(ctx.flags.last, '--last', DEFAULT_LAST);
   const record = await requireProcess(ctx, view, processId, at);
-  const [grants, lease, events] = await Promise.all([
+  const [grants, lease, eventCount] = await Promise.all([
     view.handleGrantsForProcess(record.id),
     view.getProcessLease(record.id),
-    view.eventsAfter(record.id, 0),
+    view.countEvents(record.id),
   ]);
-  const lastEvents = last === 0 ? [] : events.slice(-last);
+  // only the tail is read: sequences are dense, so the last n follow count - n
+  const lastEvents =
+    last === 0
+      ? []
+      : (await view.eventsAfter(record.id, Math.max(0, eventCount - last))).slice(-last);
   const { out } = ctx;
   if (out.json) {
     out.document({
@@ -38,7 +42,7 @@ export const showView = async (
       process: record,
       grants,
       lease: lease ?? null,
-      eventCount: events.length,
+      eventCount,
       lastEvents,
     });
     return 0;
@@ -83,8 +87,8 @@ export const showView = async (
     );
   }
   out.line();
-  const shown = lastEvents.length < events.length ? `last ${lastEvents.length} of ` : '';
-  out.line(style.bold(`events (${shown}${events.length})`));
+  const shown = lastEvents.length < eventCount ? `last ${lastEvents.length} of ` : '';
+  out.line(style.bold(`events (${shown}${eventCount})`));
   if (lastEvents.length > 0) {
     out.lines(
       renderTable(eventColumns, eventRows(lastEvents, style), {
