@@ -90,7 +90,7 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(0);
   await runtime.registerProcess({
     id: demoIds.main,
-    input: { type: 'agent_turn', agent: 'main', prompt: 'Clean up the stale TODOs in src/' },
+    input: { type: 'agent_turn', agent: 'main', prompt: 'Replace the deprecated API calls in src/' },
     eventTypes: [turnMessage],
     provenance: { ownerScope: session, hostProfileId: host },
   });
@@ -98,7 +98,7 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(2);
   await main.appendEvent(demoIds.main, {
     eventType: 'turn.message',
-    payload: { role: 'assistant', text: 'Looking for TODOs first' },
+    payload: { role: 'assistant', text: 'Looking for deprecated calls first' },
     replayKey: 'message:1',
   });
 
@@ -106,15 +106,15 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(5);
   await main.registerProcess({
     id: demoIds.grep,
-    input: { type: 'tool_call', tool: 'shell', command: 'rg -n TODO src' },
+    input: { type: 'tool_call', tool: 'shell', command: 'rg -n @deprecated src' },
     eventTypes: [producerLine],
     provenance: { ownerScope: mainFrame, hostProfileId: host },
   });
-  await main.grantHandle(mainFrame, demoIds.grep, { kind: 'tool', label: 'rg -n TODO src' });
+  await main.grantHandle(mainFrame, demoIds.grep, { kind: 'tool', label: 'rg -n @deprecated src' });
   const lines = [
-    'src/app.ts:12: // TODO remove legacy auth',
-    'src/db.ts:40: // TODO retry',
-    'src/ui.ts:7: // TODO dark mode',
+    'src/app.ts:12: legacyAuth() // @deprecated',
+    'src/db.ts:40: connectSync() // @deprecated',
+    'src/ui.ts:7: oldTheme() // @deprecated',
   ];
   for (const [i, line] of lines.entries()) {
     clock.step(6 + i * 0.4);
@@ -134,7 +134,7 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(30);
   await main.registerProcess({
     id: demoIds.researcher,
-    input: { type: 'agent_turn', agent: 'researcher', prompt: 'Which of these TODOs are stale?' },
+    input: { type: 'agent_turn', agent: 'researcher', prompt: 'Which of these deprecated calls are still reached?' },
     eventTypes: [turnMessage, turnFinished],
     provenance: {
       ownerScope: { sessionId: DEMO_SESSION, agentFrameId: 'researcher' },
@@ -146,13 +146,13 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(32);
   await researcher.appendEvent(demoIds.researcher, {
     eventType: 'turn.message',
-    payload: { role: 'assistant', text: 'Reading git blame for 3 TODOs' },
+    payload: { role: 'assistant', text: 'Reading git blame for 3 deprecated calls' },
     replayKey: 'message:1',
   });
   clock.step(150);
   const finished = await researcher.appendEvent(demoIds.researcher, {
     eventType: 'turn.finished',
-    payload: { summary: '2 of 3 TODOs are over a year old' },
+    payload: { summary: '2 of 3 deprecated calls are over a year old' },
     replayKey: 'turn:finished',
     wakeTargetScope: mainFrame,
   });
@@ -224,7 +224,7 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(DEMO_SPAN_SECONDS);
   await main.appendEvent(demoIds.main, {
     eventType: 'turn.message',
-    payload: { role: 'assistant', text: 'Removed 2 stale TODOs; tests are running' },
+    payload: { role: 'assistant', text: 'Replaced 2 deprecated calls; tests are running' },
     replayKey: 'message:2',
   });
 };
