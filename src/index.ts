@@ -11,12 +11,7 @@ export {
 } from './domain/errors.ts';
 export type { DomainEvent, EventMetadata } from './domain/events.ts';
 export type { Json } from './domain/json.ts';
-export {
-  byListOrder,
-  listCursor as cursorAfter,
-  type Page,
-  type ProcessFilter,
-} from './domain/process-list.ts';
+export type { Page, ProcessFilter } from './domain/process-list.ts';
 export type * from './domain/schemas.ts';
 export { openRegistry, type RegistryOptions, type StoreOptions } from './open-registry.ts';
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';

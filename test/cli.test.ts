@@ -370,11 +370,12 @@ describe('demo', () => {
     ]);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^The demo session is already in .*; nothing new was written\./);
+    // oldest first
     expect(ids(jsonOf<{ processes: ProcessRecord[] }>(ls).processes)).toEqual([
       'demo:agent:main',
+      'demo:tool:grep-1',
       'demo:agent:researcher-1',
       'demo:job:reindex-7',
-      'demo:tool:grep-1',
       'demo:tool:test-watch',
     ]);
     expect(verify.code, verify.stderr).toBe(0);
@@ -454,7 +455,8 @@ describe('diff', () => {
     const changes = jsonOf<{ processes: { processId: string; registered?: unknown }[] }>(json);
     const all = jsonOf<{ processes: ProcessRecord[] }>(await on(seeded, 'ls', '--all', '--json'));
     // from the start of the log, every process was registered in the window
-    expect(changes.processes.map((p) => p.processId)).toEqual(ids(all.processes));
+    // changes are by process id; ls lists oldest first
+    expect(changes.processes.map((p) => p.processId)).toEqual(ids(all.processes).sort());
     expect(changes.processes.every((p) => p.registered !== undefined)).toBe(true);
     expect(table.stdout).toMatch(/^\d+ process(es)? changed between position 0 and \d+\n/);
     expect(table.stdout).toMatch(/PROCESS\s+WHAT CHANGED/);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { byListOrder, openRegistry, type ProcessFilter, type ProcessRecord } from '../src/index.ts';
+import { byListOrder } from '../src/domain/process-list.ts';
+import { openRegistry, type ProcessFilter, type ProcessRecord } from '../src/index.ts';
 import { everyProcess } from '../src/queries/views.ts';
 import { registration } from './conformance/fixtures.ts';
 

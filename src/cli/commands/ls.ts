@@ -1,11 +1,4 @@
-import {
-  byListOrder,
-  cursorAfter,
-  type Page,
-  type ProcessFilter,
-  type ProcessList,
-  type ProcessRecord,
-} from '../../index.ts';
+import type { Page, ProcessFilter, ProcessList, ProcessRecord } from '../../index.ts';
 import { type CommandContext, type CommandDef, positionalArgs } from '../context.ts';
 import { scopeText, stateStyle, stateText } from '../describe.ts';
 import { usageError } from '../errors.ts';
@@ -61,6 +54,8 @@ const sessionPage = async (
   page: Page,
   session: string,
 ): Promise<ProcessList> => {
+  // loaded here, not at the top: `procreg help` loads every command and no dependency
+  const { byListOrder, listCursor } = await import('../../domain/process-list.ts');
   const limit = page.limit ?? 100;
   const [owned, granted] = await Promise.all([
     view.listProcesses({ ...filter, ownerSessionId: session }, page),
@@ -74,7 +69,7 @@ const sessionPage = async (
     merged.length > limit || owned.nextCursor !== undefined || granted.nextCursor !== undefined;
   // a cursor is a place in list order, whatever the filter: both listings resume there
   return more && records.length > 0
-    ? { records, nextCursor: cursorAfter(records.at(-1)!) }
+    ? { records, nextCursor: listCursor(records.at(-1)!) }
     : { records };
 };
 
