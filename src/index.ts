@@ -17,6 +17,12 @@ export {
   type Page,
   type ProcessFilter,
 } from './domain/process-list.ts';
+export type {
+  PrunedSince,
+  PruneOptions,
+  PruneProgress,
+  PruneResult,
+} from './domain/retention.ts';
 export type * from './domain/schemas.ts';
 export { openRegistry, type RegistryOptions, type StoreOptions } from './open-registry.ts';
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';

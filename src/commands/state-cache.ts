@@ -37,6 +37,14 @@ export class StateCache {
 
   constructor(private readonly settings: StateCacheSettings) {}
 
+  /** Drops these processes' states (their streams were removed: retention). */
+  forget(processIds: readonly string[]): void {
+    for (const processId of processIds) {
+      this.cache.delete(processId);
+      this.snapshotAt.delete(processId);
+    }
+  }
+
   /** The cached states of all these processes, or undefined when any is not cached. */
   cached(processIds: readonly string[]): Map<string, ProcessState> | undefined {
     const states = new Map<string, ProcessState>();

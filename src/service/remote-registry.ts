@@ -5,6 +5,7 @@ import type { ImportProgress, LineSource } from '../commands/import.ts';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
+import type { PruneResult } from '../domain/retention.ts';
 import {
   AppendBatchSchema,
   type AppendRequest,
@@ -324,6 +325,21 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     for await (const chunk of source()) text += chunk.endsWith('\n') ? chunk : `${chunk}\n`;
     return withProgress(this.conn, this.audit, '/import', text, (p: ImportProgress) =>
       onProgress?.(p),
+    );
+  }
+
+  /** The archive is a directory beside the store: prune where the store is, not over HTTP. */
+  async pruneTerminalProcesses(): Promise<PruneResult> {
+    throw new RegistryError(
+      'invalid',
+      'pruning over HTTP is not supported yet: run `procreg prune` with --store pointing at the store itself',
+    );
+  }
+
+  async importArchive(): Promise<{ imported: number; processes: number }> {
+    throw new RegistryError(
+      'invalid',
+      'importing an archive over HTTP is not supported yet: run `procreg import <dir>` with --store pointing at the store itself',
     );
   }
 

@@ -87,6 +87,8 @@ const toChangeRow = (change: StoredChange, source: number): ChangeRow => {
         position,
       };
     }
+    case 'all':
+      throw new Error('retention is not supported on PostgreSQL yet');
   }
 };
 

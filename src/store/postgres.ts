@@ -235,6 +235,10 @@ class PostgresEventStore implements EventStore {
   }
 
   /** Appends already accepted are committed first; subscriptions complete; the pool ends. */
+  async deleteStreams(): Promise<AppendResult | undefined> {
+    throw new RegistryError('invalid', 'pruning is not supported on PostgreSQL yet');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

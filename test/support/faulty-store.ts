@@ -61,6 +61,9 @@ export class FaultyStore implements EventStore {
     return this.faulty(() => this.inner.appendToStreams(writes));
   }
 
+  deleteStreams: EventStore['deleteStreams'] = (remove, record) =>
+    this.faulty(() => this.inner.deleteStreams(remove, record));
+
   readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
   streamRevision: EventStore['streamRevision'] = (...args) => this.inner.streamRevision(...args);
 

@@ -56,6 +56,7 @@ const sharedView = (store: EventStore): EventStore => ({
   streamRevision: (...args) => store.streamRevision(...args),
   readAll: (...args) => store.readAll(...args),
   subscribeToAll: (...args) => store.subscribeToAll(...args),
+  deleteStreams: (...args) => store.deleteStreams(...args),
   close: async () => {},
 });
 
