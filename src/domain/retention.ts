@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { RegistryError } from './errors.ts';
 import { EVENT_VERSION, type EventMetadata, EventMetadataSchema } from './events.ts';
 import type { Json } from './json.ts';
 import { byCodeUnits } from './order.ts';
@@ -114,25 +113,9 @@ export const selectPrunable = (
     .sort((a, b) => a.updatedAtMs - b.updatedAtMs || byCodeUnits(a.id, b.id))
     .slice(0, limit);
 
-/** The last prune of each process id, from the retention log in order. */
-export const lastPruneOf = (prunes: readonly RecordedPrune[], processId: string) => {
-  for (let i = prunes.length - 1; i >= 0; i -= 1) {
-    const prune = prunes[i]!;
-    const entry = prune.event.data.processes.find((p) => p.processId === processId);
-    if (entry) return { prune, entry };
-  }
-  return undefined;
-};
-
 /** Says where a pruned process went, for `history` and the CLI. */
-export const prunedError = (processId: string, prune: RecordedPrune): RegistryError => {
-  const { data } = prune.event;
-  const by = prune.metadata.actor ?? 'an unnamed caller';
-  return new RegistryError(
-    'not_found',
-    `process \`${processId}\` was pruned at ${new Date(data.atMs).toISOString()} by ${by} (prune ${data.pruneId}, log position ${prune.position}); its history is archived in ${data.archive} (manifest sha256 ${data.manifestSha256}): restore it with \`procreg import ${data.archive}\``,
-  );
-};
+export const prunedMessage = (p: PrunedSince): string =>
+  `process \`${p.processId}\` was pruned at ${new Date(p.prunedAtMs).toISOString()} by ${p.actor ?? 'an unnamed caller'} (prune ${p.pruneId}, log position ${p.position}); its history is archived in ${p.archive} (manifest sha256 ${p.manifestSha256}): restore it with \`procreg import ${p.archive}\``;
 
 /** At most this many processes per prune (one log record names them all). */
 export const MAX_PRUNE_LIMIT = 10_000;
@@ -169,25 +152,45 @@ export interface PruneResult {
   finished: number;
 }
 
-/** A process that left the store after a point, as `asOf` views name it. */
+/** A process that left the store: when, by whom, where it went. */
 export interface PrunedSince {
   processId: string;
   prunedAtMs: number;
+  /** the audit actor of the prune (null: none was named) */
+  actor: string | null;
+  /** the prune's position in the log */
   position: bigint;
   pruneId: string;
   archive: string;
+  manifestSha256: string;
 }
+
+const prunedEntry = (prune: RecordedPrune, processId: string): PrunedSince => ({
+  processId,
+  prunedAtMs: prune.event.data.atMs,
+  actor: prune.metadata.actor,
+  position: prune.position,
+  pruneId: prune.event.data.pruneId,
+  archive: prune.event.data.archive,
+  manifestSha256: prune.event.data.manifestSha256,
+});
 
 /** The processes pruned after `position`, in log order. */
 export const prunedAfter = (prunes: readonly RecordedPrune[], position: bigint): PrunedSince[] =>
   prunes
     .filter((p) => p.position > position)
-    .flatMap((p) =>
-      p.event.data.processes.map((entry) => ({
-        processId: entry.processId,
-        prunedAtMs: p.event.data.atMs,
-        position: p.position,
-        pruneId: p.event.data.pruneId,
-        archive: p.event.data.archive,
-      })),
-    );
+    .flatMap((p) => p.event.data.processes.map((entry) => prunedEntry(p, entry.processId)));
+
+/** The last prune that took `processId`, if any. */
+export const lastPruneOf = (
+  prunes: readonly RecordedPrune[],
+  processId: string,
+): PrunedSince | undefined => {
+  for (let i = prunes.length - 1; i >= 0; i -= 1) {
+    const prune = prunes[i]!;
+    if (prune.event.data.processes.some((p) => p.processId === processId)) {
+      return prunedEntry(prune, processId);
+    }
+  }
+  return undefined;
+};

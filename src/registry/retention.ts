@@ -1,11 +1,13 @@
 import type { ImportProgress } from '../commands/import.ts';
 import { importLines } from '../commands/import.ts';
+import { RegistryError } from '../domain/errors.ts';
 import {
   lastPruneOf,
+  type PrunedSince,
   type PruneOptions,
   type PruneProgress,
   type PruneResult,
-  prunedError,
+  prunedMessage,
 } from '../domain/retention.ts';
 import { readPrunes } from '../queries/retention.ts';
 import { archiveChunks, verifyArchive } from './archive.ts';
@@ -51,12 +53,21 @@ export class RetentionMethods extends ProcessCommands {
     return { imported, processes: manifest.processes.length };
   }
 
+  /** The last prune that took this process id (when, by whom, the archive), if any. */
+  async prunedProcess(processId: string): Promise<PrunedSince | undefined> {
+    const id = this.processId(processId);
+    this.ensureOpen();
+    return lastPruneOf(await readPrunes(this.core.store), id);
+  }
+
   /**
    * `not_found` for a process the store does not hold: naming the prune that took it
-   * (when, by whom, the archive) when one did, else the usual advice.
+   * when one did, else the usual advice.
    */
-  protected async unknownOrPruned(processId: string): Promise<Error> {
-    const pruned = lastPruneOf(await readPrunes(this.core.store), processId);
-    return pruned ? prunedError(processId, pruned.prune) : this.unknownProcess(processId);
+  protected async unknownOrPruned(processId: string): Promise<RegistryError> {
+    const pruned = await this.prunedProcess(processId);
+    return pruned
+      ? new RegistryError('not_found', prunedMessage(pruned))
+      : this.unknownProcess(processId);
   }
 }

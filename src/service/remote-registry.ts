@@ -5,7 +5,7 @@ import type { ImportProgress, LineSource } from '../commands/import.ts';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
-import type { PruneResult } from '../domain/retention.ts';
+import type { PrunedSince, PruneResult } from '../domain/retention.ts';
 import {
   AppendBatchSchema,
   type AppendRequest,
@@ -333,6 +333,13 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     throw new RegistryError(
       'invalid',
       'pruning over HTTP is not supported yet: run `procreg prune` with --store pointing at the store itself',
+    );
+  }
+
+  async prunedProcess(): Promise<PrunedSince | undefined> {
+    throw new RegistryError(
+      'invalid',
+      'prune records over HTTP are not supported yet: ask the store itself (procreg --store ...)',
     );
   }
 
