@@ -88,7 +88,7 @@ const toChangeRow = (change: StoredChange, source: number): ChangeRow => {
       };
     }
     case 'all':
-      throw new Error('retention is not supported on PostgreSQL yet');
+      return { ...base, table: 'all', op: 'delete', k1: change.purge.processId };
   }
 };
 
