@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { metadataFor } from '../commands/encode.ts';
 import { eventIdFor } from '../commands/event-ids.ts';
+import { RegistryError } from '../domain/errors.ts';
 import { streamOf } from '../domain/events.ts';
 import {
   encodePrune,
@@ -49,7 +50,14 @@ export const pruneTerminal = async (
 ): Promise<PruneResult> => {
   const options = parseInput(PruneOptionsSchema, input, 'prune options');
   const { store } = core;
-  const finished = await finishInterrupted(core, await readPrunes(store));
+  const deleteStreams = store.deleteStreams?.bind(store);
+  if (!deleteStreams && !options.dryRun) {
+    throw new RegistryError(
+      'invalid',
+      'pruning is not supported on this store (EventStoreDB) yet: nothing was archived or removed; export the log (procreg export) to keep a copy',
+    );
+  }
+  const finished = deleteStreams ? await finishInterrupted(core, await readPrunes(store)) : 0;
   const candidates = selectPrunable(
     (await models()).processes('all'),
     options.terminalBeforeMs,
@@ -100,7 +108,7 @@ export const pruneTerminal = async (
       events: [encodePrune(eventIdFor(pruneId, attempt, RETENTION_STREAM, 0), event, metadata)],
     };
     try {
-      const result = await store.deleteStreams(removalsOf(remaining), record);
+      const result = await deleteStreams!(removalsOf(remaining), record);
       core.handler.forget(remaining.map((e) => e.processId));
       if (result) await core.runner.catchUp(result.position);
       onProgress?.({ phase: 'remove', done: remaining.length, total: remaining.length });
@@ -162,7 +170,7 @@ const finishInterrupted = async (
   if (!last) return 0;
   const left = await unchanged(core, last.event.data.processes);
   if (left.length === 0) return 0;
-  await core.store.deleteStreams(removalsOf(left));
+  await core.store.deleteStreams?.(removalsOf(left));
   core.handler.forget(left.map((e) => e.processId));
   return left.length;
 };

@@ -281,10 +281,6 @@ class EventStoreDbStore implements EventStore {
     });
   }
 
-  async deleteStreams(): Promise<AppendResult | undefined> {
-    throw new RegistryError('invalid', 'pruning is not supported on EventStoreDB yet');
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

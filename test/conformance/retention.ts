@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -185,5 +185,25 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     ]);
     expect((await past.listProcesses()).records.map((p) => p.id)).toEqual(['recent', 'running']);
     expect(await ctx.registry.asOf(ctx.clock.now).prunedSince()).toEqual([]);
+  });
+};
+
+/** A store that cannot remove streams yet refuses a prune before writing anything. */
+export const retentionRefused = (ctx: ConformanceContext): void => {
+  it('refuses to prune, clearly, and writes nothing (not even an archive)', async () => {
+    const { cut } = await seed(ctx);
+    const dir = await mkdtemp(join(tmpdir(), 'procreg-archive-'));
+    try {
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir }),
+        'invalid',
+        /not supported/,
+      );
+      expect(await readdir(dir)).toEqual([]);
+      expect(await ctx.registry.getProcess('old-1')).toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 };

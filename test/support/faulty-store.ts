@@ -62,7 +62,10 @@ export class FaultyStore implements EventStore {
   }
 
   deleteStreams: EventStore['deleteStreams'] = (remove, record) =>
-    this.faulty(() => this.inner.deleteStreams(remove, record));
+    this.faulty(async () => {
+      if (!this.inner.deleteStreams) throw new Error('the inner store cannot delete streams');
+      return this.inner.deleteStreams(remove, record);
+    });
 
   readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
   streamRevision: EventStore['streamRevision'] = (...args) => this.inner.streamRevision(...args);

@@ -35,12 +35,6 @@ export const namespacedStore = (store: EventStore, namespace: string): EventStor
       store
         .subscribeToAll({ ...options, streamPrefix: prefix(options.streamPrefix) })
         .pipe(map(outer)),
-    // the retention stream is not namespaced: prune only on a store of the test's own
-    deleteStreams: (remove, record) =>
-      store.deleteStreams(
-        remove.map((r) => ({ ...r, stream: inner(r.stream) })),
-        record,
-      ),
     close: () => store.close(),
   };
 };
