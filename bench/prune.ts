@@ -28,8 +28,8 @@ const SCENARIO = 'retention (prune), SQLite';
 const PER_PRUNE = 500;
 
 await runScenario(SCENARIO, async ({ quick, log }) => {
-  const processes = quick ? 500 : 5_000;
-  const plan: RunPlan = quick ? { warmup: 0, runs: 1 } : { warmup: 1, runs: 3 };
+  const processes = quick ? 500 : 2_000;
+  const plan: RunPlan = quick ? { warmup: 0, runs: 1 } : { warmup: 1, runs: 2 };
   const ids = processIds('p', processes);
   const template = await recordTemplate();
   return withTempDir(async (dir) => {
@@ -114,7 +114,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
           value: rates.baseline,
         },
         rates.ratio,
-        `${processes.toLocaleString('en')} processes, ${events.toLocaleString('en')} events, 20 per process${quick ? ' (quick: 500, not 5k)' : ''}; ${plan.runs} runs after ${plan.warmup} warm-up`,
+        `${processes.toLocaleString('en')} processes, ${events.toLocaleString('en')} events, 20 per process${quick ? ' (quick: 500, not 2k)' : ''}; ${plan.runs} runs after ${plan.warmup} warm-up`,
       ),
     ];
   });

@@ -5,7 +5,13 @@ import type { ImportProgress, LineSource } from '../commands/import.ts';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
-import type { PrunedSince, PruneResult } from '../domain/retention.ts';
+import {
+  type PrunedSince,
+  type PruneOptions,
+  PruneOptionsSchema,
+  type PruneProgress,
+  type PruneResult,
+} from '../domain/retention.ts';
 import {
   AppendBatchSchema,
   type AppendRequest,
@@ -328,26 +334,39 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     );
   }
 
-  /** The archive is a directory beside the store: prune where the store is, not over HTTP. */
-  async pruneTerminalProcesses(): Promise<PruneResult> {
-    throw new RegistryError(
-      'invalid',
-      'pruning over HTTP is not supported yet: run `procreg prune` with --store pointing at the store itself',
+  /** The archive directory is on the service's machine (`archiveTo` names it there). */
+  async pruneTerminalProcesses(
+    options: PruneOptions,
+    onProgress?: (progress: PruneProgress) => void,
+  ): Promise<PruneResult> {
+    this.ensureOpen();
+    const o = parseInput(PruneOptionsSchema, options, 'prune options');
+    const result = await withProgress<
+      PruneProgress,
+      Omit<PruneResult, 'position'> & { position?: string }
+    >(this.conn, this.audit, '/prune', JSON.stringify(o), (p) => onProgress?.(p));
+    const { position, ...rest } = result;
+    return { ...rest, ...(position === undefined ? {} : { position: BigInt(position) }) };
+  }
+
+  async importArchive(
+    dir: string,
+    onProgress?: (progress: ImportProgress) => void,
+  ): Promise<{ imported: number; processes: number }> {
+    this.ensureOpen();
+    const body = JSON.stringify({ dir: parseInput(z.string().min(1), dir, 'archive directory') });
+    return withProgress(this.conn, this.audit, '/import-archive', body, (p: ImportProgress) =>
+      onProgress?.(p),
     );
   }
 
-  async prunedProcess(): Promise<PrunedSince | undefined> {
-    throw new RegistryError(
-      'invalid',
-      'prune records over HTTP are not supported yet: ask the store itself (procreg --store ...)',
+  async prunedProcess(processId: string): Promise<PrunedSince | undefined> {
+    const id = this.id(processId);
+    const { pruned } = await this.json<{ pruned: (PrunedSince & { position: string }) | null }>(
+      'GET',
+      `/pruned/${encodePath(id)}`,
     );
-  }
-
-  async importArchive(): Promise<{ imported: number; processes: number }> {
-    throw new RegistryError(
-      'invalid',
-      'importing an archive over HTTP is not supported yet: run `procreg import <dir>` with --store pointing at the store itself',
-    );
+    return pruned ? { ...pruned, position: BigInt(pruned.position) } : undefined;
   }
 
   async verifyProjections(
