@@ -149,8 +149,11 @@ export const retentionRules = (ctx: ConformanceContext): void => {
 
   it('a re-registered pruned id starts afresh: old replay keys do not answer it', async () => {
     const { cut } = await seed(ctx);
-    await ctx.registry.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
+    // another instance has the old incarnation in its cache (the replay of key k)
     const other = await ctx.open();
+    const old = await other.appendEvent('old-1', line('first', 'k'));
+    expect(old.event.sequence).toBe(1);
+    await ctx.registry.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
     const record = await ctx.registry.registerProcess(
       registration('old-1', { input: { type: 'tool.exec', command: 'pwd' } }),
     );
