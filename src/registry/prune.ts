@@ -35,11 +35,12 @@ const ATTEMPTS = 3;
  * 2. pick terminal processes that ended before the cut-off (never a running one);
  * 3. archive each one's whole stream, then the manifest, each synced; read it all back;
  * 4. only then remove the streams and append the prune's record, in one step where the
- *    store can (memory, SQLite: the record's projection purges their rows in the same
- *    transaction), each stream only if it still ends where it was archived.
+ *    store can (memory, SQLite, PostgreSQL: the record's projection purges their rows in
+ *    the same transaction), each stream only if it still ends where it was archived.
  * A crash before 4 leaves an archive and the store unchanged (the next prune archives
- * them again, in a directory of its own); a crash during 4 on EventStoreDB leaves the
- * record, and step 1 of the next prune removes what it names.
+ * them again, in a directory of its own). A store that removed stream by stream (none does
+ * yet) could stop inside 4 with the record written; step 1 of the next prune removes what
+ * it names.
  */
 export const pruneTerminal = async (
   core: RegistryCore,
@@ -57,7 +58,8 @@ export const pruneTerminal = async (
       'pruning is not supported on this store (EventStoreDB) yet: nothing was archived or removed; export the log (procreg export) to keep a copy',
     );
   }
-  const finished = deleteStreams ? await finishInterrupted(core, await readPrunes(store)) : 0;
+  const finished =
+    deleteStreams && !options.dryRun ? await finishInterrupted(core, await readPrunes(store)) : 0;
   const candidates = selectPrunable(
     (await models()).processes('all'),
     options.terminalBeforeMs,
@@ -65,7 +67,7 @@ export const pruneTerminal = async (
   );
   const base = { dryRun: options.dryRun === true, finished };
   if (options.dryRun || candidates.length === 0) {
-    // a dry run reads no streams: its event counts come from the archive it does not write
+    // a dry run reads no streams, so it counts no events (0)
     return { ...base, processes: candidates.map((r) => summary(r.id, 0, r.updatedAtMs)) };
   }
   const pruneId = randomUUID();
