@@ -171,6 +171,16 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     ]);
     expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual([]);
     expect(await ctx.registry.verifyProjections()).toEqual([]);
+    // a rebuild from the log (the prune record, then the new incarnation) agrees
+    await ctx.registry.rebuildProjections();
+    expect((await ctx.registry.eventsAfter('old-1', 0)).map((e) => e.payload)).toEqual([
+      { text: 'second' },
+    ]);
+    expect((await ctx.registry.listProcesses()).map((p) => p.id)).toEqual([
+      'old-1',
+      'recent',
+      'running',
+    ]);
   });
 
   it('asOf a point before a prune names the processes pruned since', async () => {
