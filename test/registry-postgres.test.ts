@@ -218,7 +218,7 @@ describe.skipIf(!server)('postgres', () => {
       // another instance (its own tables, fed by the log) agrees, and a restore puts all back
       const other = await openRegistry(fresh.url);
       try {
-        expect((await other.listProcesses()).map((p) => p.id)).toEqual(['p3']);
+        expect((await other.listProcesses()).records.map((p) => p.id)).toEqual(['p3']);
         await other.importArchive(result.archive!);
       } finally {
         await other.close();

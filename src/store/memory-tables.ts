@@ -212,8 +212,10 @@ export class MemoryTables implements ReadModelTables {
     this.leaseRows.delete(processId);
     this.wakes.delete(processId);
     this.events.delete(processId);
+    this.typeSequences.delete(processId);
     this.replays.delete(processId);
     this.snapshots.delete(processId);
+    this.changed.delete(processId);
   }
 
   /** Memory tables keep no versions: `asOf` folds the log (see queries/as-of.ts). */

@@ -63,7 +63,6 @@ export const versionsSchema = `
   );
   CREATE INDEX IF NOT EXISTS rm_events_by_position ON rm_events (process_id, position);
   CREATE INDEX IF NOT EXISTS rm_record_versions_process ON rm_record_versions (process_id);
-  CREATE INDEX IF NOT EXISTS rm_grant_versions_process ON rm_grant_versions (process_id);
   CREATE INDEX IF NOT EXISTS rm_lease_versions_process ON rm_lease_versions (process_id);
 `;
 
