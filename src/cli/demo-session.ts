@@ -90,7 +90,11 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(0);
   await runtime.registerProcess({
     id: demoIds.main,
-    input: { type: 'agent_turn', agent: 'main', prompt: 'Replace the deprecated API calls in src/' },
+    input: {
+      type: 'agent_turn',
+      agent: 'main',
+      prompt: 'Replace the deprecated API calls in src/',
+    },
     eventTypes: [turnMessage],
     provenance: { ownerScope: session, hostProfileId: host },
   });
@@ -134,7 +138,11 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   clock.step(30);
   await main.registerProcess({
     id: demoIds.researcher,
-    input: { type: 'agent_turn', agent: 'researcher', prompt: 'Which of these deprecated calls are still reached?' },
+    input: {
+      type: 'agent_turn',
+      agent: 'researcher',
+      prompt: 'Which of these deprecated calls are still reached?',
+    },
     eventTypes: [turnMessage, turnFinished],
     provenance: {
       ownerScope: { sessionId: DEMO_SESSION, agentFrameId: 'researcher' },
