@@ -30,6 +30,7 @@ const SCENARIOS = [
   'open-scale',
   'as-of',
   'worklists',
+  'prune',
   'memory',
   'esdb-standin',
   'http',

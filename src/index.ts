@@ -12,6 +12,12 @@ export {
 export type { DomainEvent, EventMetadata } from './domain/events.ts';
 export type { Json } from './domain/json.ts';
 export type { Page, ProcessFilter } from './domain/process-list.ts';
+export type {
+  PrunedSince,
+  PruneOptions,
+  PruneProgress,
+  PruneResult,
+} from './domain/retention.ts';
 export type * from './domain/schemas.ts';
 export { openRegistry, type RegistryOptions, type StoreOptions } from './open-registry.ts';
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';

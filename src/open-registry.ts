@@ -126,6 +126,7 @@ export const openRegistry = async (
     store: eventStore,
     handler,
     runner,
+    clock,
     closed: false,
     release: () => modelsFile?.close(),
   };

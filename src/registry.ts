@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ImportProgress, LineSource } from './commands/import.ts';
 import { importLines } from './commands/import.ts';
 import type { RecordedDomainEvent } from './domain/codec.ts';
-import { RegistryError } from './domain/errors.ts';
+import { isRegistryError, RegistryError } from './domain/errors.ts';
 import { streamOf } from './domain/events.ts';
 import {
   CursorSchema,
@@ -36,7 +36,7 @@ import {
 } from './queries/history.ts';
 import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts';
 import { processEvents$, processOutcome$ } from './queries/waiters.ts';
-import { ProcessCommands } from './registry/commands.ts';
+import { RetentionMethods } from './registry/retention.ts';
 import { type DurabilityTier, START } from './store/port.ts';
 
 export type { RegistryCore } from './registry/base.ts';
@@ -58,7 +58,7 @@ const AsOfPointSchema = z.union([
  * the read side is `ReadViews` (`queries/views.ts`, shared with `asOf` views); this file
  * adds the waiters, the log (history, time, export/import) and administration.
  */
-export class ProcessRegistry extends ProcessCommands {
+export class ProcessRegistry extends RetentionMethods {
   get durabilityTier(): DurabilityTier {
     return this.core.store.durabilityTier;
   }
@@ -117,7 +117,7 @@ export class ProcessRegistry extends ProcessCommands {
   async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
     // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
-    const { id } = await this.known(processId);
+    const id = await this.storedOrPruned(processId);
     return historyOf(this.core.store, streamOf(id), opts);
   }
 
@@ -125,8 +125,18 @@ export class ProcessRegistry extends ProcessCommands {
   async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
     // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
-    const { id } = await this.known(processId);
+    const id = await this.storedOrPruned(processId);
     yield* iterateHistoryOf(this.core.store, streamOf(id), opts);
+  }
+
+  /** The id of a process the store holds; a pruned one's `not_found` names the prune. */
+  private async storedOrPruned(processId: string): Promise<string> {
+    try {
+      return (await this.known(processId)).id;
+    } catch (error) {
+      if (!isRegistryError(error, 'not_found')) throw error;
+      throw await this.unknownOrPruned(this.processId(processId));
+    }
   }
 
   /**

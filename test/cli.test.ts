@@ -463,3 +463,46 @@ describe('diff', () => {
     expectOneLineError(backwards, 2, /is before `from`/);
   });
 });
+
+describe('prune', () => {
+  it('dry run, prune with progress into an archive, history says where it went, import restores', async () => {
+    const store = `sqlite:${join(dir, 'pruned.db')}`;
+    copyFileSync(join(dir, 'seeded.db'), join(dir, 'pruned.db'));
+    const archive = join(dir, 'archive');
+    const before = jsonOf<{ processes: ProcessRecord[] }>(await on(store, 'ls', '--all', '--json'));
+    const ended = before.processes.filter((p) => p.status.state !== 'running').map((p) => p.id);
+    expect(ended.length).toBeGreaterThan(0);
+
+    const dry = await on(store, 'prune', '--before', '1d', '--archive', archive, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`would prune ${ended.length} processes`);
+    expect(existsSync(archive)).toBe(false);
+
+    const pruned = await on(
+      store,
+      'prune',
+      '--before',
+      '1d',
+      '--archive',
+      archive,
+      '--progress',
+      '--json',
+    );
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stderr).toMatch(/^prune: archiving \d+\/\d+ processes/m);
+    const result = jsonOf<{ archive: string; processes: { processId: string }[] }>(pruned);
+    expect(result.processes.map((p) => p.processId).sort()).toEqual([...ended].sort());
+    const after = jsonOf<{ processes: ProcessRecord[] }>(await on(store, 'ls', '--all', '--json'));
+    expect(ids(after.processes)).toEqual(ids(before.processes).filter((id) => !ended.includes(id)));
+    const history = await on(store, 'history', ended[0]!);
+    expect(history.code).not.toBe(0);
+    expect(history.stderr).toMatch(/was pruned .* archived in .* import /);
+
+    const restored = await on(store, 'import', result.archive);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`restored ${ended.length} processes`);
+    const back = jsonOf<{ processes: ProcessRecord[] }>(await on(store, 'ls', '--all', '--json'));
+    expect(back.processes).toEqual(before.processes);
+    expect((await on(store, 'verify')).code).toBe(0);
+  });
+});

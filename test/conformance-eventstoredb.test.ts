@@ -30,6 +30,7 @@ describeConformance({
   name: 'eventstoredb via the gRPC stand-in',
   durabilityTier: 'durable',
   harness: standIn,
+  prunes: false,
 });
 
 /**
@@ -43,6 +44,7 @@ describeConformance({
   name: 'eventstoredb via the gRPC stand-in, read models in SQLite files',
   durabilityTier: 'durable',
   harness: standIn,
+  prunes: false,
   registryOptions: () => ({ readModels: `sqlite:${join(modelsDir, `m${modelsFiles++}.db`)}` }),
 });
 
@@ -55,6 +57,7 @@ describe.skipIf(!realServer)('real EventStoreDB at EVENTSTORE_URL', () => {
   describeConformance({
     name: 'eventstoredb (real server)',
     durabilityTier: 'durable',
+    prunes: false,
     harness: async () => {
       const namespace = randomUUID().replaceAll('-', '');
       return {

@@ -85,6 +85,14 @@ export const flagDefs = {
     description: 'actor name the token stamps into events',
   },
   admin: { kind: 'boolean', description: 'the token sees and does everything' },
+  before: {
+    kind: 'string',
+    value: '<age|time>',
+    description: 'processes that ended before this: an age (90d) or a time',
+  },
+  archive: { kind: 'string', value: '<dir>', description: 'directory the archive goes in' },
+  'dry-run': { kind: 'boolean', description: 'show what would be done; write nothing' },
+  max: { kind: 'string', value: '<n>', description: 'at most this many (default 1000)' },
 } as const satisfies Record<string, FlagDef>;
 
 export type FlagName = keyof typeof flagDefs;

@@ -9,6 +9,7 @@ import { helpCommand } from './commands/help.ts';
 import { historyCommand } from './commands/history.ts';
 import { importCommand } from './commands/import.ts';
 import { lsCommand } from './commands/ls.ts';
+import { pruneCommand } from './commands/prune.ts';
 import { rebuildCommand } from './commands/rebuild.ts';
 import { serveCommand, tokenCommand } from './commands/serve.ts';
 import { showCommand } from './commands/show.ts';
@@ -28,6 +29,7 @@ export const commands: readonly CommandDef[] = [
   rebuildCommand,
   exportCommand,
   importCommand,
+  pruneCommand,
   copyCommand,
   serveCommand,
   tokenCommand,

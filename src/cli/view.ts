@@ -6,8 +6,9 @@ import type {
   ProcessLease,
   ProcessList,
   ProcessRecord,
+  PrunedSince,
 } from '../index.ts';
-import { type CommandContext, cliPrefix } from './context.ts';
+import { type CommandContext, cliPrefix, shellQuote } from './context.ts';
 import { type CliError, notFoundError } from './errors.ts';
 import { formatAbsolute, formatRelative, type TimePoint } from './times.ts';
 
@@ -22,6 +23,8 @@ export interface ReadView {
   getProcessLease(processId: string): Promise<ProcessLease | undefined>;
   eventsAfter(processId: string, afterSequence: number): Promise<ProcessEvent[]>;
   countEvents(processId: string): Promise<number>;
+  /** the live registry: where a pruned process went */
+  prunedProcess?(processId: string): Promise<PrunedSince | undefined>;
 }
 
 /** The point a view shows; absent for the live registry. */
@@ -51,6 +54,12 @@ export const requireProcess = async (
   const record = await view.getProcess(processId);
   if (record) return record;
   if (at) throw notYetError(ctx, processId, at);
+  const pruned = await view.prunedProcess?.(processId);
+  if (pruned) {
+    throw notFoundError(
+      `process \`${processId}\` was pruned at ${formatAbsolute(pruned.prunedAtMs)} by ${pruned.actor ?? 'an unnamed caller'}; its history is archived in ${pruned.archive}: restore it with \`${cliPrefix(ctx)} import ${shellQuote(pruned.archive)}\``,
+    );
+  }
   throw notFoundError(
     `no process \`${processId}\` in ${ctx.storeUrl}; \`${cliPrefix(ctx)} ls --all\` lists the process ids`,
   );

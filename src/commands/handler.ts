@@ -77,6 +77,15 @@ export class CommandHandler {
     });
   }
 
+  /**
+   * Forgets the folded states of processes whose streams were removed (retention), so a
+   * re-registered id starts from nothing here. Only a shortcut: a stale state would fail
+   * its expected revision, or be decided again from the store (see `execute`).
+   */
+  forget(processIds: readonly string[]): void {
+    this.states.forget(processIds);
+  }
+
   execute<R>(
     options: CommandOptions,
     decide: (states: States, now: number) => Decision<R>,

@@ -23,22 +23,39 @@ const BATCH = 500;
  * domain event and that each stream's revisions run 0, 1, 2 ... A bad file or a non-empty
  * store is rejected (`invalid` / `conflict`) with nothing written. Writing goes in batches
  * that each expect the revisions the export had, so a concurrent writer is detected.
+ *
+ * `into: 'absent'` (restoring pruned processes from an archive) imports into a store that
+ * may hold other processes: each stream of the source must be empty in the store instead.
  */
 export const importLines = async (
   store: EventStore,
   source: LineSource,
   onProgress?: (progress: ImportProgress) => void,
+  into: 'empty' | 'absent' = 'empty',
 ): Promise<{ imported: number }> => {
-  for await (const _ of store.readAll({ streamPrefix: STREAM_PREFIX, maxCount: 1 })) {
-    throw new RegistryError(
-      'conflict',
-      'the target store already holds procreg events; import only into an empty store',
-    );
+  if (into === 'empty') {
+    for await (const _ of store.readAll({ streamPrefix: STREAM_PREFIX, maxCount: 1 })) {
+      throw new RegistryError(
+        'conflict',
+        'the target store already holds procreg events; import only into an empty store',
+      );
+    }
   }
+  const streams = new Set<string>();
   const checked = await forEachLine(source, (line, n) => {
     onProgress?.({ phase: 'check', lines: n });
+    streams.add(line.stream);
     return line;
   });
+  if (into === 'absent') {
+    for (const stream of streams) {
+      if ((await store.streamRevision(stream)) < 0) continue;
+      throw new RegistryError(
+        'conflict',
+        `${stream} is in the store already: an archive restores only processes the store does not hold (prune or rename the live one first)`,
+      );
+    }
+  }
   let batch: ExportLine[] = [];
   const flush = async () => {
     for (const call of callsFor(batch)) await store.appendToStreams(call);

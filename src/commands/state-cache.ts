@@ -34,8 +34,24 @@ export class StateCache {
   private readonly cache = new Map<string, ProcessState>();
   /** revision of the newest persisted snapshot of each cached process */
   private readonly snapshotAt = new Map<string, number>();
+  /**
+   * id of the last event folded into each cached state: a stream removed by retention and
+   * begun again has other events at the same revisions, and this tells them apart.
+   */
+  private readonly lastIds = new Map<string, string>();
 
   constructor(private readonly settings: StateCacheSettings) {}
+
+  /** Drops these processes' states (their streams were removed: retention). */
+  forget(processIds: readonly string[]): void {
+    for (const processId of processIds) this.drop(processId);
+  }
+
+  private drop(processId: string): void {
+    this.cache.delete(processId);
+    this.snapshotAt.delete(processId);
+    this.lastIds.delete(processId);
+  }
 
   /** The cached states of all these processes, or undefined when any is not cached. */
   cached(processIds: readonly string[]): Map<string, ProcessState> | undefined {
@@ -53,18 +69,24 @@ export class StateCache {
 
   /**
    * Cached state of each process (else its persisted snapshot, else the initial state),
-   * brought up to date with whatever was appended since.
+   * brought up to date with whatever was appended since. The read starts at the last event
+   * folded: when that is no longer the same event (the stream was removed by retention,
+   * and perhaps begun again), the state is folded again from the stream's start.
    */
   async load(processIds: readonly string[]): Promise<Map<string, ProcessState>> {
     const states = new Map<string, ProcessState>();
     for (const processId of processIds) {
-      const state = this.cache.get(processId) ?? this.fromSnapshot(processId);
+      const known = this.cache.has(processId) ? this.lastIds.get(processId) : undefined;
+      let state = this.cache.get(processId) ?? this.fromSnapshot(processId);
       this.cache.delete(processId);
-      const newer = await this.settings.store
-        .readStream(streamOf(processId), { fromRevision: state.revision + 1 })
-        .catch((error: unknown) => {
-          throw asRegistryError(error);
-        });
+      let newer = await this.read(processId, Math.max(state.revision, 0));
+      if (state.revision >= 0) {
+        const last = newer[0];
+        if (last?.revision !== state.revision || (known !== undefined && last.id !== known)) {
+          state = initialProcessState();
+          newer = await this.read(processId, 0);
+        } else newer = newer.slice(1);
+      }
       // frozen: decisions hand parts of the state (records, events) back to callers
       foldRecorded(
         state,
@@ -72,16 +94,26 @@ export class StateCache {
       );
       if (this.settings.lookups) shed(state);
       this.cache.set(processId, state);
+      const lastId = newer.at(-1)?.id;
+      if (lastId !== undefined) this.lastIds.set(processId, lastId);
+      else if (state.revision < 0) this.lastIds.delete(processId);
       this.maybeSnapshot(processId, state);
       states.set(processId, state);
     }
     while (this.cache.size > this.settings.cacheSize) {
       const oldest = this.cache.keys().next().value;
       if (oldest === undefined) break;
-      this.cache.delete(oldest);
-      this.snapshotAt.delete(oldest);
+      this.drop(oldest);
     }
     return states;
+  }
+
+  private read(processId: string, fromRevision: number) {
+    return this.settings.store
+      .readStream(streamOf(processId), { fromRevision })
+      .catch((error: unknown) => {
+        throw asRegistryError(error);
+      });
   }
 
   private fromSnapshot(processId: string): ProcessState {
@@ -117,6 +149,8 @@ export class StateCache {
       if (!state || !result) return;
       fold(state, write.domainEvents);
       state.revision = result.nextRevision;
+      const lastId = write.events.at(-1)?.id;
+      if (lastId !== undefined) this.lastIds.set(write.processId, lastId);
       if (this.settings.lookups) shed(state);
       this.maybeSnapshot(write.processId, state);
     });

@@ -1,9 +1,8 @@
 import type { RecordedDomainEvent } from '../domain/codec.ts';
-import { STREAM_PREFIX } from '../domain/events.ts';
 import type { EventStore, Position } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { EventReader } from './event-reader.ts';
-import { applyEvent } from './project.ts';
+import { applyInput, readModelInput } from './project.ts';
 
 export interface FoldOptions {
   /** fold the events after the tables' checkpoint up to this position, inclusive */
@@ -25,14 +24,13 @@ export const foldLog = async (
   options: FoldOptions = {},
 ): Promise<void> => {
   const { upTo, onEvent } = options;
-  for await (const stored of store.readAll({
-    fromPosition: tables.checkpoint(),
-    streamPrefix: STREAM_PREFIX,
-  })) {
+  // the whole log: process streams and the retention stream (prunes) are both the models'
+  for await (const stored of store.readAll({ fromPosition: tables.checkpoint() })) {
     if (upTo !== undefined && stored.position > upTo) return;
-    const recorded = reader.read(stored);
-    applyEvent(tables, recorded);
+    const input = readModelInput(reader, stored);
+    if (!input) continue;
+    applyInput(tables, input);
     tables.setCheckpoint(stored.position);
-    onEvent?.(recorded);
+    if ('process' in input) onEvent?.(input.process);
   }
 };

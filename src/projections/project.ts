@@ -1,5 +1,6 @@
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
+import { isRetentionStream, type RecordedPrune, readRetentionEvent } from '../domain/retention.ts';
 import type { StoredEvent } from '../store/port.ts';
 import type { InlineProjection, ReadModelTables } from '../store/read-model-tables.ts';
 import type { ProjectedEvent, ReadModel } from './definition.ts';
@@ -34,14 +35,45 @@ export const isProcessStream = (stored: StoredEvent): boolean =>
   stored.stream.startsWith(STREAM_PREFIX);
 
 /**
+ * What the read models take from the log: process events, and prunes from the retention
+ * stream (which take every row of the pruned processes away).
+ */
+export type ModelInput = { process: RecordedDomainEvent } | { prune: RecordedPrune };
+
+/** The event as the models read it; undefined for a stream that is not procreg's. */
+export const readModelInput = (
+  reader: EventReader,
+  stored: StoredEvent,
+): ModelInput | undefined => {
+  if (isProcessStream(stored)) return { process: reader.read(stored) };
+  if (isRetentionStream(stored.stream)) return { prune: readRetentionEvent(stored) };
+  return undefined;
+};
+
+export const applyInput = (tables: ReadModelTables, input: ModelInput): void => {
+  if ('process' in input) {
+    applyEvent(tables, input.process);
+    return;
+  }
+  const { prune } = input;
+  for (const { processId } of prune.event.data.processes) {
+    tables.write({ table: 'all', purge: { processId } }, prune.position);
+  }
+  tables.recordTime(prune.position, prune.metadata.recordedAtMs);
+};
+
+/**
  * The projection durable stores run inside their append transactions. It reads every event
  * of the batch before writing any row, so an unreadable event refuses the whole batch
  * and leaves the tables as they were.
  */
 export const inlineProjection = (reader: EventReader): InlineProjection => ({
   project(events, tables) {
-    const recorded: RecordedDomainEvent[] = [];
-    for (const stored of events) if (isProcessStream(stored)) recorded.push(reader.read(stored));
-    for (const r of recorded) applyEvent(tables, r);
+    const inputs: ModelInput[] = [];
+    for (const stored of events) {
+      const input = readModelInput(reader, stored);
+      if (input) inputs.push(input);
+    }
+    for (const input of inputs) applyInput(tables, input);
   },
 });

@@ -1,15 +1,17 @@
 import type { Observable, Subscription } from 'rxjs';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
-import { STREAM_PREFIX } from '../domain/events.ts';
 import { MemoryTables } from '../store/memory-tables.ts';
 import type { EventStore, Position, StoredEvent } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 import { EventDispatch } from './event-dispatch.ts';
 import { EventReader } from './event-reader.ts';
 import { foldLog } from './fold-log.ts';
-import { applyEvent, inlineProjection } from './project.ts';
+import { applyInput, inlineProjection, type ModelInput, readModelInput } from './project.ts';
 
 const RESUBSCRIBE_AFTER_MS = 1_000;
+
+const positionOf = (input: ModelInput): Position =>
+  'process' in input ? input.process.position : input.prune.position;
 /** Events folded per transaction when the runner feeds its own tables. */
 const PAGE = 500;
 
@@ -128,25 +130,23 @@ export class ProjectionRunner {
    */
   private follow(): void {
     if (this.stopped) return;
-    this.subscription = this.store
-      .subscribeToAll({ fromPosition: this.published, streamPrefix: STREAM_PREFIX })
-      .subscribe({
-        next: (stored) => {
-          try {
-            if (this.deliver(stored)) return;
-            // written around procreg: the models take it in before anyone hears of it
-            this.subscription?.unsubscribe();
-            this.ensureModels().then(
-              () => this.follow(),
-              (error: Error) => this.halt(error),
-            );
-          } catch (error) {
-            this.subscription?.unsubscribe();
-            this.halt(error as Error);
-          }
-        },
-        error: (error: Error) => this.halt(error),
-      });
+    this.subscription = this.store.subscribeToAll({ fromPosition: this.published }).subscribe({
+      next: (stored) => {
+        try {
+          if (this.deliver(stored)) return;
+          // written around procreg: the models take it in before anyone hears of it
+          this.subscription?.unsubscribe();
+          this.ensureModels().then(
+            () => this.follow(),
+            (error: Error) => this.halt(error),
+          );
+        } catch (error) {
+          this.subscription?.unsubscribe();
+          this.halt(error as Error);
+        }
+      },
+      error: (error: Error) => this.halt(error),
+    });
   }
 
   private halt(error: Error): void {
@@ -165,10 +165,7 @@ export class ProjectionRunner {
   async catchUp(to?: Position): Promise<void> {
     if (to !== undefined && this.published >= to) return;
     let page: StoredEvent[] = [];
-    for await (const stored of this.store.readAll({
-      fromPosition: this.published,
-      streamPrefix: STREAM_PREFIX,
-    })) {
+    for await (const stored of this.store.readAll({ fromPosition: this.published })) {
       if (this.inline) {
         // the store's catch-up projects past this event (or throws), so this ends
         while (!this.deliver(stored)) await this.ensureModels();
@@ -200,7 +197,8 @@ export class ProjectionRunner {
     if (this.inline) {
       if (stored.position <= this.published) return true;
       if (stored.position > this.tables.checkpoint()) return false;
-      this.publish([this.reader.read(stored)]);
+      const input = readModelInput(this.reader, stored);
+      if (input) this.publish([input]);
     } else {
       this.deliverPage([stored]);
     }
@@ -213,32 +211,34 @@ export class ProjectionRunner {
    * kept, and the error stops the caller there.
    */
   private deliverPage(page: readonly StoredEvent[]): void {
-    const recorded: RecordedDomainEvent[] = [];
+    const inputs: ModelInput[] = [];
     let unreadable: unknown;
     for (const stored of page) {
       if (stored.position <= this.published) continue;
       try {
-        recorded.push(this.reader.read(stored));
+        const input = readModelInput(this.reader, stored);
+        if (input) inputs.push(input);
       } catch (error) {
         unreadable = error;
         break;
       }
     }
-    if (recorded.length > 0) {
+    if (inputs.length > 0) {
       this.tables.transaction(() => {
-        for (const r of recorded) applyEvent(this.tables, r);
-        this.tables.setCheckpoint(recorded.at(-1)!.position);
+        for (const input of inputs) applyInput(this.tables, input);
+        this.tables.setCheckpoint(positionOf(inputs.at(-1)!));
       });
-      this.publish(recorded);
+      this.publish(inputs);
     }
     if (unreadable) throw unreadable;
   }
 
-  private publish(recorded: readonly RecordedDomainEvent[]): void {
-    for (const r of recorded) {
-      this.published = r.position;
+  /** Process events go to their listeners; a prune only moves the published position. */
+  private publish(inputs: readonly ModelInput[]): void {
+    for (const input of inputs) {
+      this.published = positionOf(input);
       this.failure = undefined;
-      this.dispatch.publish(r);
+      if ('process' in input) this.dispatch.publish(input.process);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { RegistryError } from '../domain/errors.ts';
-import { STREAM_PREFIX, streamOf } from '../domain/events.ts';
+import { streamOf } from '../domain/events.ts';
+import { type PrunedSince, prunedAfter } from '../domain/retention.ts';
 import type { ProcessLease } from '../domain/schemas.ts';
 import type { EventReader } from '../projections/event-reader.ts';
 import { foldLog } from '../projections/fold-log.ts';
@@ -7,6 +8,7 @@ import { applyEvent } from '../projections/project.ts';
 import { MemoryTables } from '../store/memory-tables.ts';
 import { type EventStore, type Position, START } from '../store/port.ts';
 import type { GlobalReader, ReadModelReader, ReadModelTables } from '../store/read-model-tables.ts';
+import { readPrunes } from './retention.ts';
 import { ReadViews } from './views.ts';
 
 /** A point in the registry's past: a time on the registry clock, or a global log position. */
@@ -78,6 +80,14 @@ export class AsOfView extends ReadViews {
     return tables;
   }
 
+  /**
+   * The processes pruned after the point, in log order: the past shows them nowhere else
+   * (their versions left with them), so a listing of the past comes with this list.
+   */
+  async prunedSince(): Promise<PrunedSince[]> {
+    return prunedAfter(await readPrunes(this.store), await this.upTo());
+  }
+
   /** Every lease stored at the point (possibly expired by then), by process id. */
   async leases(): Promise<ProcessLease[]> {
     return (await this.globalModels()).leases();
@@ -101,9 +111,10 @@ export class AsOfView extends ReadViews {
     const { timeMs } = this.point;
     const live = await this.live();
     if (live.versions) return live.versions.prefixAt(timeMs) ?? live.checkpoint();
-    // no time index: the first event stamped after the time ends the prefix
+    // no time index: the first event stamped after the time ends the prefix (process events
+    // and prunes alike; both carry the registry clock in their metadata)
     let last = START;
-    for await (const stored of this.store.readAll({ streamPrefix: STREAM_PREFIX })) {
+    for await (const stored of this.store.readAll()) {
       const recordedAtMs = (stored.metadata as { recordedAtMs?: unknown } | null)?.recordedAtMs;
       if (typeof recordedAtMs === 'number' && recordedAtMs > timeMs) return stored.position - 1n;
       last = stored.position;

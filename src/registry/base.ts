@@ -23,6 +23,8 @@ export interface RegistryCore {
   store: EventStore;
   handler: CommandHandler;
   runner: ProjectionRunner;
+  /** the registry clock (epoch ms), the one the handler stamps events with */
+  clock: () => number;
   closed: boolean;
   /** releases what the registry opened beside the store (a read-models file) */
   release?: () => void;

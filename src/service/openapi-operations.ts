@@ -1,6 +1,7 @@
 /** The service's routes as data: method, path, the registry method, schemas. */
 import { z } from 'zod';
 import { errorCodes } from '../domain/errors.ts';
+import { PruneOptionsSchema } from '../domain/retention.ts';
 import {
   AppendRequestSchema,
   ExternalRefSchema,
@@ -361,6 +362,14 @@ export const operations: Operation[] = [
   },
   {
     method: 'get',
+    path: '/as-of/pruned',
+    operationId: 'asOf.prunedSince',
+    summary: 'The processes pruned after an asOf point (none for session tokens)',
+    params: ['asOf'],
+    response: z.array(z.looseObject({ processId: z.string() })),
+  },
+  {
+    method: 'get',
     path: '/as-of/leases',
     operationId: 'asOf.leases',
     summary: 'Every lease stored at an asOf point (possibly expired by then)',
@@ -380,6 +389,32 @@ export const operations: Operation[] = [
     operationId: 'importEvents',
     summary: 'Import an NDJSON export into an empty store (admin); NDJSON progress then result',
     streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'post',
+    path: '/prune',
+    operationId: 'pruneTerminalProcesses',
+    summary:
+      'Archive, then remove, terminal processes that ended before terminalBeforeMs (admin; archiveTo is a directory on the service machine); NDJSON progress then result',
+    body: PruneOptionsSchema,
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'post',
+    path: '/import-archive',
+    operationId: 'importArchive',
+    summary:
+      'Restore the processes of a prune archive directory (admin); NDJSON progress then result',
+    body: z.strictObject({ dir: z.string() }),
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'get',
+    path: '/pruned/{id}',
+    operationId: 'prunedProcess',
+    summary: 'The last prune that removed this process id (admin), or null',
+    params: ['id'],
+    response: z.strictObject({ pruned: z.looseObject({}).nullable() }),
   },
   {
     method: 'post',

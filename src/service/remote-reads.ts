@@ -5,6 +5,7 @@ import {
   type ProcessFilter,
   ProcessFilterSchema,
 } from '../domain/process-list.ts';
+import type { PrunedSince } from '../domain/retention.ts';
 import {
   type CountEventsOptions,
   CountEventsOptionsSchema,
@@ -141,6 +142,12 @@ export class RemoteAsOfView extends RemoteReads {
   /** Every lease stored at the point (possibly expired by then), by process id. */
   async leases(): Promise<ProcessLease[]> {
     return this.json('GET', '/as-of/leases');
+  }
+
+  /** The processes pruned after the point (none for a session token). */
+  async prunedSince(): Promise<PrunedSince[]> {
+    const pruned = await this.json<(PrunedSince & { position: string })[]>('GET', '/as-of/pruned');
+    return pruned.map((p) => ({ ...p, position: BigInt(p.position) }));
   }
 
   /** The last position of the log the view includes. */

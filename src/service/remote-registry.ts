@@ -6,6 +6,13 @@ import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
 import {
+  type PrunedSince,
+  type PruneOptions,
+  PruneOptionsSchema,
+  type PruneProgress,
+  type PruneResult,
+} from '../domain/retention.ts';
+import {
   AppendBatchSchema,
   type AppendRequest,
   AppendRequestSchema,
@@ -325,6 +332,41 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     return withProgress(this.conn, this.audit, '/import', text, (p: ImportProgress) =>
       onProgress?.(p),
     );
+  }
+
+  /** The archive directory is on the service's machine (`archiveTo` names it there). */
+  async pruneTerminalProcesses(
+    options: PruneOptions,
+    onProgress?: (progress: PruneProgress) => void,
+  ): Promise<PruneResult> {
+    this.ensureOpen();
+    const o = parseInput(PruneOptionsSchema, options, 'prune options');
+    const result = await withProgress<
+      PruneProgress,
+      Omit<PruneResult, 'position'> & { position?: string }
+    >(this.conn, this.audit, '/prune', JSON.stringify(o), (p) => onProgress?.(p));
+    const { position, ...rest } = result;
+    return { ...rest, ...(position === undefined ? {} : { position: BigInt(position) }) };
+  }
+
+  async importArchive(
+    dir: string,
+    onProgress?: (progress: ImportProgress) => void,
+  ): Promise<{ imported: number; processes: number }> {
+    this.ensureOpen();
+    const body = JSON.stringify({ dir: parseInput(z.string().min(1), dir, 'archive directory') });
+    return withProgress(this.conn, this.audit, '/import-archive', body, (p: ImportProgress) =>
+      onProgress?.(p),
+    );
+  }
+
+  async prunedProcess(processId: string): Promise<PrunedSince | undefined> {
+    const id = this.id(processId);
+    const { pruned } = await this.json<{ pruned: (PrunedSince & { position: string }) | null }>(
+      'GET',
+      `/pruned/${encodePath(id)}`,
+    );
+    return pruned ? { ...pruned, position: BigInt(pruned.position) } : undefined;
   }
 
   async verifyProjections(

@@ -1,9 +1,13 @@
 import type { Hono } from 'hono';
+import { z } from 'zod';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
+import { PruneOptionsSchema } from '../domain/retention.ts';
 import { requireAdmin } from './access.ts';
 import { wireErrorOf } from './errors.ts';
 import type { SseHub } from './sse.ts';
-import { type Env, readBodyText, stringify } from './wire.ts';
+import { type Env, json, pathParam, readBodyText, readJson, stringify } from './wire.ts';
+
+const ArchiveBodySchema = z.strictObject({ dir: z.string().min(1) });
 
 /** An import may be large; it is held once in memory (the registry reads it twice). */
 const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
@@ -62,6 +66,29 @@ export const adminRoutes = (app: Hono<Env>, hub: SseHub): void => {
     const lines = text.split('\n').filter((line) => line.trim() !== '');
     const registry = c.get('registry');
     return progressResponse((onProgress) => registry.importEvents(() => lines, onProgress));
+  });
+
+  // retention: the archive is a directory on the service's machine
+  app.post('/prune', async (c) => {
+    c.set('operation', 'pruneTerminalProcesses');
+    requireAdmin(c.get('principal'), 'pruning processes');
+    const options = await readJson(c, PruneOptionsSchema, 'prune options');
+    const registry = c.get('registry');
+    return progressResponse((onProgress) => registry.pruneTerminalProcesses(options, onProgress));
+  });
+
+  app.post('/import-archive', async (c) => {
+    c.set('operation', 'importArchive');
+    requireAdmin(c.get('principal'), 'restoring an archive');
+    const { dir } = await readJson(c, ArchiveBodySchema, 'archive');
+    const registry = c.get('registry');
+    return progressResponse((onProgress) => registry.importArchive(dir, onProgress));
+  });
+
+  app.get('/pruned/:id', async (c) => {
+    c.set('operation', 'prunedProcess');
+    requireAdmin(c.get('principal'), 'reading prune records');
+    return json(c, { pruned: (await c.get('registry').prunedProcess(pathParam(c, 'id'))) ?? null });
   });
 
   app.post('/verify', async (c) => {

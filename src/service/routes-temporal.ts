@@ -40,6 +40,14 @@ export const temporalRoutes = (app: Hono<Env>): void => {
     );
   });
 
+  // pruned processes have no grants left: only admin and open services see them
+  app.get('/as-of/pruned', async (c) => {
+    c.set('operation', 'asOf.prunedSince');
+    const view = c.get('registry').asOf(pointParam(c, 'asOf'));
+    if (c.get('principal').kind === 'sessions') return json(c, []);
+    return json(c, await view.prunedSince());
+  });
+
   app.get('/changes', async (c) => {
     c.set('operation', 'changesBetween');
     const registry = c.get('registry');

@@ -196,7 +196,26 @@ export class MemoryTables implements ReadModelTables {
         inner(this.typeSequences, event.processId).set(event.eventType, sequences);
         return;
       }
+      case 'all':
+        this.purge(change.purge.processId);
+        return;
     }
+  }
+
+  private purge(processId: string): void {
+    this.records.delete(processId);
+    this.running.delete(processId);
+    for (const scopeId of this.byProcess.get(processId)?.keys() ?? []) {
+      dropFrom(this.byScope, scopeId, processId);
+    }
+    this.byProcess.delete(processId);
+    this.leaseRows.delete(processId);
+    this.wakes.delete(processId);
+    this.events.delete(processId);
+    this.typeSequences.delete(processId);
+    this.replays.delete(processId);
+    this.snapshots.delete(processId);
+    this.changed.delete(processId);
   }
 
   /** Memory tables keep no versions: `asOf` folds the log (see queries/as-of.ts). */

@@ -12,6 +12,7 @@ import {
   type ReadStreamOptions,
   START,
   type StoredEvent,
+  type StreamRemoval,
   type StreamRevision,
   type StreamWrite,
   type SubscribeOptions,
@@ -32,6 +33,8 @@ export class MemoryEventStore implements EventStore {
   private projection: InlineProjection | undefined;
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
+  /** events of removed streams: they keep their places in `log` (positions are indexes) */
+  private readonly removed = new WeakSet<StoredEvent>();
   private readonly appended = new Subject<StoredEvent>();
   private closed = false;
 
@@ -52,7 +55,7 @@ export class MemoryEventStore implements EventStore {
 
   /** Projects what was appended before a projection was attached (or after a rebuild). */
   private projectTail(): void {
-    const tail = this.log.slice(Number(this.tables.checkpoint()));
+    const tail = this.log.slice(Number(this.tables.checkpoint())).filter(this.present);
     if (!this.projection || tail.length === 0) return;
     this.projection.project(tail, this.tables);
     this.tables.setCheckpoint(BigInt(this.log.length));
@@ -67,6 +70,11 @@ export class MemoryEventStore implements EventStore {
   }
 
   async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    return this.appendNow(writes);
+  }
+
+  /** Synchronous, so nothing can interleave with an append (or a removal around one). */
+  private appendNow(writes: readonly StreamWrite[]): AppendResult[] {
     this.ensureOpen();
     // Check every write, and project every new event, before storing any: all or nothing.
     this.projectTail();
@@ -128,6 +136,26 @@ export class MemoryEventStore implements EventStore {
     return { write };
   }
 
+  async deleteStreams(
+    remove: readonly StreamRemoval[],
+    record?: StreamWrite,
+  ): Promise<AppendResult | undefined> {
+    this.ensureOpen();
+    for (const { stream, lastRevision } of remove) {
+      const actual = (this.streams.get(stream)?.length ?? 0) - 1;
+      if (actual !== lastRevision)
+        throw new WrongExpectedRevisionError(stream, lastRevision, actual);
+    }
+    // the record's projection purges the streams' rows: checked, projected, then removed,
+    // in one synchronous step
+    const [result] = record ? this.appendNow([record]) : [];
+    for (const { stream } of remove) {
+      for (const event of this.streams.get(stream) ?? []) this.removed.add(event);
+      this.streams.delete(stream);
+    }
+    return result;
+  }
+
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     this.ensureOpen();
     return sliceStream(this.streams.get(stream) ?? [], options);
@@ -176,9 +204,13 @@ export class MemoryEventStore implements EventStore {
   private snapshotAfter(position: bigint, prefix?: string, maxCount?: number): StoredEvent[] {
     // positions are 1-based indexes into the log
     const events = this.log.slice(Number(position));
-    const filtered = prefix ? events.filter((e) => e.stream.startsWith(prefix)) : events;
+    const filtered = events.filter(
+      (e) => this.present(e) && (!prefix || e.stream.startsWith(prefix)),
+    );
     return maxCount === undefined ? filtered : filtered.slice(0, maxCount);
   }
+
+  private readonly present = (event: StoredEvent): boolean => !this.removed.has(event);
 
   private ensureOpen(): void {
     if (this.closed) throw new RegistryError('unavailable', 'the memory store is closed');

@@ -70,6 +70,12 @@ export interface SubscribeOptions {
   streamPrefix?: string;
 }
 
+/** A stream to remove whole, as long as its last event is still at `lastRevision`. */
+export interface StreamRemoval {
+  stream: string;
+  lastRevision: StreamRevision;
+}
+
 export class WrongExpectedRevisionError extends Error {
   override readonly name = 'WrongExpectedRevisionError';
   constructor(
@@ -132,6 +138,23 @@ export interface EventStore {
    * from the last delivered position after transient failures.
    */
   subscribeToAll(options?: SubscribeOptions): Observable<StoredEvent>;
+
+  /**
+   * Retention: removes every event of each stream in `remove` and appends `record` (the
+   * reason, on a stream of its own), so the record's position is after every removed event.
+   * A stream whose last revision is no longer `lastRevision` (someone appended since the
+   * caller archived it) throws `WrongExpectedRevisionError`. Memory, SQLite and PostgreSQL
+   * do all of it or nothing, the models' rows included. A store that cannot (none yet) would
+   * append the record first, then delete stream by stream: an interruption leaves streams
+   * the record names, which a call without `record` removes later (the caller finds them
+   * from the record, see registry/prune.ts). A removed stream reads as empty and may be written again from revision 0.
+   * Absent on EventStoreDB for now: its soft delete keeps the events in `$all` until a
+   * scavenge and continues a recreated stream's revisions, neither of which the port allows.
+   */
+  deleteStreams?(
+    remove: readonly StreamRemoval[],
+    record?: StreamWrite,
+  ): Promise<AppendResult | undefined>;
 
   close(): Promise<void>;
 }

@@ -46,7 +46,7 @@ const expectedCode = (expected: ExpectedRevision): number =>
  * of the batch is stored (or all of it was and the reply was lost).
  */
 export const commitBatch = async (
-  pool: pg.Pool,
+  pool: pg.Pool | pg.ClientBase,
   schema: string,
   batch: readonly PendingAppend[],
   stored: (rows: EventRow[], headBefore: Position) => void,

@@ -87,6 +87,8 @@ const toChangeRow = (change: StoredChange, source: number): ChangeRow => {
         position,
       };
     }
+    case 'all':
+      return { ...base, table: 'all', op: 'delete', k1: change.purge.processId };
   }
 };
 

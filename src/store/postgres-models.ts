@@ -59,9 +59,12 @@ export const modelTables = (s: string): string => `
   );
 `;
 
-/** Applies row changes (one per array index); `c_pos` is already a real position. */
+/**
+ * Applies row changes (one per array index); `c_pos` is already a real position. Replaced
+ * at every open (schemas made before retention get its `all` branch).
+ */
 export const applyChangesFunction = (s: string): string => `
-  CREATE FUNCTION ${qualified(s, 'apply_model_changes')}(
+  CREATE OR REPLACE FUNCTION ${qualified(s, 'apply_model_changes')}(
     c_table text[], c_op text[], c_k1 text[], c_k2 text[], c_k3 text[], c_row text[], c_pos bigint[]
   ) RETURNS void LANGUAGE plpgsql AS $fn$
   BEGIN
@@ -91,6 +94,14 @@ export const applyChangesFunction = (s: string): string => `
         -- the first event stored under a replay key keeps it
         INSERT INTO ${qualified(s, 'rm_replays')} (process_id, key, sequence, payload_hash)
           VALUES (c_k1[i], c_k2[i], c_k3[i]::bigint, c_row[i]) ON CONFLICT DO NOTHING;
+      ELSIF c_table[i] = 'all' THEN
+        -- retention: every row of the process
+        DELETE FROM ${qualified(s, 'rm_processes')} WHERE id = c_k1[i];
+        DELETE FROM ${qualified(s, 'rm_grants')} WHERE process_id = c_k1[i];
+        DELETE FROM ${qualified(s, 'rm_leases')} WHERE process_id = c_k1[i];
+        DELETE FROM ${qualified(s, 'rm_wakes')} WHERE process_id = c_k1[i];
+        DELETE FROM ${qualified(s, 'rm_replays')} WHERE process_id = c_k1[i];
+        DELETE FROM ${qualified(s, 'rm_events')} WHERE process_id = c_k1[i];
       ELSIF c_table[i] = 'events' THEN
         INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position)
           VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i])

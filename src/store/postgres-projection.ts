@@ -103,6 +103,11 @@ export class PostgresProjection {
     }
   }
 
+  /** Forgets the rows of removed streams' processes (retention). */
+  forget(streams: readonly string[]): void {
+    for (const processId of processIdsOf(streams)) this.cache.delete(processId);
+  }
+
   /** Brings the tables up to the log (events stored without their rows come first). */
   catchUp(): Promise<void> {
     this.cache.clear();

@@ -208,6 +208,8 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
       await client.query(modelTables(schema));
       await client.query(applyChangesFunction(schema));
       await client.query(appendFunction(schema));
+    } else {
+      await client.query(applyChangesFunction(schema));
     }
     await client.query('COMMIT');
   } catch (error) {

@@ -2,20 +2,23 @@ import pg from 'pg';
 import type { Observable } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import { serializeEvent } from './event-rows.ts';
-import type {
-  AppendResult,
-  EventStore,
-  ExpectedRevision,
-  NewEvent,
-  Position,
-  ReadAllOptions,
-  ReadStreamOptions,
-  StoredEvent,
-  StreamRevision,
-  StreamWrite,
-  SubscribeOptions,
+import {
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type StoredEvent,
+  type StreamRemoval,
+  type StreamRevision,
+  type StreamWrite,
+  type SubscribeOptions,
+  WrongExpectedRevisionError,
 } from './port.ts';
 import { commitBatch, type PendingAppend } from './postgres-append.ts';
+import { deleteStreams } from './postgres-delete.ts';
 import {
   isConnectionFailure,
   type PostgresOperation,
@@ -232,6 +235,21 @@ class PostgresEventStore implements EventStore {
 
   subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {
     return this.feed.subscribe(options);
+  }
+
+  /** One transaction of its own (see postgres-delete.ts), the log lock serializing it. */
+  async deleteStreams(
+    remove: readonly StreamRemoval[],
+    record?: StreamWrite,
+  ): Promise<AppendResult | undefined> {
+    this.ensureOpen();
+    const { pool, projection } = this;
+    try {
+      return await deleteStreams(pool, this.settings.schema, projection, remove, record);
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) throw error;
+      throw this.failure(error, 'appending');
+    }
   }
 
   /** Appends already accepted are committed first; subscriptions complete; the pool ends. */

@@ -74,7 +74,9 @@ export type RowChange =
   | {
       table: 'replays';
       put: { processId: string; key: string; sequence: number; payloadHash: string };
-    };
+    }
+  /** retention: every row of the process, in every table, its versions and snapshot too */
+  | { table: 'all'; purge: { processId: string } };
 
 /** The global views of the past that versioned tables answer by index (see sqlite-versions.ts). */
 export type GlobalReader = Pick<

@@ -16,6 +16,7 @@ export interface EventStatements {
   prefixPage: Statement<[bigint, bigint, string, string, number], EventRow>;
   insert: Statement<[string, number, string, string, string, number, string]>;
   locate: Statement<[string], Pick<EventRow, 'stream' | 'revision'>>;
+  deleteStream: Statement<[string]>;
 }
 
 export const prepareEventStatements = (db: Database.Database): EventStatements => ({
@@ -59,6 +60,7 @@ export const prepareEventStatements = (db: Database.Database): EventStatements =
   locate: db.prepare<[string], Pick<EventRow, 'stream' | 'revision'>>(
     'SELECT stream, revision FROM events WHERE event_id = ?',
   ),
+  deleteStream: db.prepare<[string]>('DELETE FROM events WHERE stream = ?'),
 });
 
 /** Events after `after` up to and including `upTo`, in position order. */

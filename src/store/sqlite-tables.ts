@@ -245,6 +245,16 @@ export class SqliteTables implements ReadModelTables {
       dumpChanged: p<{ id: string; changedAt: bigint | string }>(
         'SELECT id, changed_at AS changedAt FROM rm_processes',
       ).safeIntegers(),
+      /** every row of one process (retention), each an index lookup */
+      purge: [
+        'DELETE FROM rm_processes WHERE id = ?',
+        'DELETE FROM rm_grants WHERE process_id = ?',
+        'DELETE FROM rm_leases WHERE process_id = ?',
+        'DELETE FROM rm_wakes WHERE process_id = ?',
+        'DELETE FROM rm_events WHERE process_id = ?',
+        'DELETE FROM rm_replays WHERE process_id = ?',
+        'DELETE FROM rm_snapshots WHERE process_id = ?',
+      ].map((sql) => db.prepare(sql)),
     };
   }
 
@@ -400,6 +410,14 @@ export class SqliteTables implements ReadModelTables {
           event: copy,
           eventType: event.eventType,
         });
+        return;
+      }
+      case 'all': {
+        const { processId } = change.purge;
+        overlay?.records.delete(processId);
+        overlay?.leases.delete(processId);
+        for (const purge of s.purge) purge.run(processId);
+        this.history?.purge(processId);
         return;
       }
     }

@@ -62,6 +62,8 @@ export const versionsSchema = `
     position     INTEGER NOT NULL
   );
   CREATE INDEX IF NOT EXISTS rm_events_by_position ON rm_events (process_id, position);
+  CREATE INDEX IF NOT EXISTS rm_record_versions_process ON rm_record_versions (process_id);
+  CREATE INDEX IF NOT EXISTS rm_lease_versions_process ON rm_lease_versions (process_id);
 `;
 
 /** The open end of a span in the R*Trees. */
@@ -156,6 +158,14 @@ export class SqliteVersions {
          FROM rm_events m JOIN events e ON e.position = m.position
          WHERE m.process_id = ? AND m.position <= ? ORDER BY m.position DESC LIMIT 1`,
       ),
+      purge: [
+        'DELETE FROM rm_record_spans WHERE id IN (SELECT id FROM rm_record_versions WHERE process_id = ?)',
+        'DELETE FROM rm_running_spans WHERE id IN (SELECT id FROM rm_record_versions WHERE process_id = ?)',
+        'DELETE FROM rm_record_versions WHERE process_id = ?',
+        'DELETE FROM rm_grant_versions WHERE process_id = ?',
+        'DELETE FROM rm_lease_spans WHERE id IN (SELECT id FROM rm_lease_versions WHERE process_id = ?)',
+        'DELETE FROM rm_lease_versions WHERE process_id = ?',
+      ].map((sql) => db.prepare(sql)),
       grantsAt: p<string>(
         `SELECT grant_row FROM rm_grant_versions WHERE scope_id = @a AND valid_from <= @b
          AND (valid_to IS NULL OR valid_to > @b)`,
@@ -188,6 +198,14 @@ export class SqliteVersions {
     this.s.closeRecord.run(at, current);
     this.s.closeRecordSpan.run(at, current);
     this.s.closeRunningSpan.run(at, current);
+  }
+
+  /**
+   * Retention: every version of the process's record, grants and leases goes with it, so
+   * the past shows a pruned process nowhere (`asOf` names it among the pruned instead).
+   */
+  purge(processId: string): void {
+    for (const statement of this.s.purge) statement.run(processId);
   }
 
   putGrant(grant: ProcessHandleGrant, position: Position): void {

@@ -19,6 +19,7 @@ import {
   type ReadStreamOptions,
   START,
   type StoredEvent,
+  type StreamRemoval,
   type StreamRevision,
   type StreamWrite,
   type SubscribeOptions,
@@ -109,6 +110,8 @@ interface PendingWrite {
 /** One appendToStreams call waiting for the next group commit. */
 interface PendingAppend {
   writes: PendingWrite[];
+  /** streams removed whole in the same savepoint (retention), checked first */
+  remove?: readonly StreamRemoval[];
   resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
 }
@@ -164,8 +167,9 @@ class SqliteEventStore implements EventStore {
     // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT: a
     // refused append is rolled back alone (its events and its model rows) and the rest of
     // the batch commits.
-    const appendOne = db.transaction((writes: readonly PendingWrite[]) => {
-      const outcome = this.applyWrites(writes);
+    const appendOne = db.transaction((pending: PendingAppend) => {
+      if (pending.remove) this.removeStreams(pending.remove);
+      const outcome = this.applyWrites(pending.writes);
       this.projection?.project(outcome.stored, this.tables);
       return outcome;
     });
@@ -178,7 +182,7 @@ class SqliteEventStore implements EventStore {
       let head = headBefore;
       for (const pending of batch) {
         try {
-          const outcome = appendOne(pending.writes);
+          const outcome = appendOne(pending);
           outcomes.push(outcome);
           for (const result of outcome.results) if (result.position > head) head = result.position;
         } catch (error) {
@@ -230,6 +234,39 @@ class SqliteEventStore implements EventStore {
       this.queue.push({ writes: pending, resolve, reject });
       this.scheduleFlush();
     });
+  }
+
+  /**
+   * Joins the group commit like an append: the removals and the record (whose projection
+   * purges the streams' rows) commit in one savepoint, or none of them do.
+   */
+  async deleteStreams(
+    remove: readonly StreamRemoval[],
+    record?: StreamWrite,
+  ): Promise<AppendResult | undefined> {
+    this.ensureOpen();
+    const writes = (record ? [record] : []).map((write) => ({
+      stream: write.stream,
+      expectedRevision: write.expectedRevision,
+      events: write.events.map(serializeEvent),
+      original: write,
+    }));
+    const results = await new Promise<AppendResult[]>((resolve, reject) => {
+      this.queue.push({ writes, remove, resolve, reject });
+      this.scheduleFlush();
+    });
+    return results[0];
+  }
+
+  /** Under the write lock: each stream must still end at the revision the caller archived. */
+  private removeStreams(remove: readonly StreamRemoval[]): void {
+    for (const { stream, lastRevision } of remove) {
+      const tail = this.statements.tail.get(stream);
+      const actual = tail ? Number(tail.revision) : -1;
+      if (actual !== lastRevision)
+        throw new WrongExpectedRevisionError(stream, lastRevision, actual);
+      this.statements.deleteStream.run(stream);
+    }
   }
 
   /**

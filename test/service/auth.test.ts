@@ -103,6 +103,11 @@ const otherRoutes: [method: string, path: string, body?: unknown][] = [
   ['GET', '/changes?from=0&to=pos:99'],
   ['GET', '/as-of/position?asOf=pos:1'],
   ['GET', '/as-of/leases?asOf=pos:99'],
+  ['GET', '/as-of/pruned?asOf=pos:1'],
+  // admin routes: refused before their bodies are read (as /import)
+  ['POST', '/prune'],
+  ['POST', '/import-archive'],
+  ['GET', '/pruned/pa'],
 ];
 const bodyRoutes = [...processRoutes, ...otherRoutes].filter(([, , body]) => body !== undefined);
 
@@ -256,6 +261,9 @@ describe('the service with tokens: authentication, scopes, bad input', () => {
       ['POST', '/verify'],
       ['POST', '/rebuild'],
       ['GET', '/feed'],
+      ['POST', '/prune', { terminalBeforeMs: Date.now() + 1, archiveTo: '/nonexistent/x' }],
+      ['POST', '/import-archive', { dir: '/nonexistent/x' }],
+      ['GET', '/pruned/pb'],
     ];
     for (const [method, path, body] of refused) {
       const reply = await call(base, method, path, { token: tokens.alice, body });

@@ -7,6 +7,7 @@ import { grantRules } from '../conformance/grants.ts';
 import { leaseTakeoverRules } from '../conformance/lease-takeover.ts';
 import { leaseRules } from '../conformance/leases.ts';
 import { registrationRules } from '../conformance/registration.ts';
+import { retentionRefused, retentionRules } from '../conformance/retention.ts';
 import { semanticsRules } from '../conformance/semantics.ts';
 import { temporalRules } from '../conformance/temporal.ts';
 import { validationRules } from '../conformance/validation.ts';
@@ -37,5 +38,7 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('audit and rebuild', () => auditRules(ctx));
     describe('history, asOf, export and import', () => temporalRules(ctx));
     describe('worklists and the change feed', () => worklistRules(ctx));
+    describe('retention with archival', () =>
+      backend.prunes === false ? retentionRefused(ctx) : retentionRules(ctx));
   });
 };

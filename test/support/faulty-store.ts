@@ -61,6 +61,12 @@ export class FaultyStore implements EventStore {
     return this.faulty(() => this.inner.appendToStreams(writes));
   }
 
+  deleteStreams: EventStore['deleteStreams'] = (remove, record) =>
+    this.faulty(async () => {
+      if (!this.inner.deleteStreams) throw new Error('the inner store cannot delete streams');
+      return this.inner.deleteStreams(remove, record);
+    });
+
   readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
   streamRevision: EventStore['streamRevision'] = (...args) => this.inner.streamRevision(...args);
 

@@ -20,6 +20,8 @@ export interface BackendUnderTest {
   harness: HarnessFactory;
   /** options for each registry the suite opens (e.g. a read-models file of its own) */
   registryOptions?: () => RegistryOptions;
+  /** a store that refuses to prune (EventStoreDB, for now): the suite checks the refusal */
+  prunes?: false;
   /** how a registry instance is opened on a connection (default: `openRegistry` in-process) */
   openRegistry?: (store: EventStore, options: RegistryOptions) => Promise<ProcessRegistry>;
 }
@@ -56,6 +58,7 @@ const sharedView = (store: EventStore): EventStore => ({
   streamRevision: (...args) => store.streamRevision(...args),
   readAll: (...args) => store.readAll(...args),
   subscribeToAll: (...args) => store.subscribeToAll(...args),
+  ...(store.deleteStreams ? { deleteStreams: (...args) => store.deleteStreams!(...args) } : {}),
   close: async () => {},
 });
 

@@ -20,7 +20,10 @@ export const expectPostgresModelsMatchLog = async (url: string, serverUrl: strin
     await foldLog(store, rebuilt, new EventReader());
     const stored = await dumpPostgresModels(admin, schema);
     expect(stored.checkpoint).toBe(rebuilt.checkpoint());
-    expect(stored.rows).toEqual(rebuilt.dump().rows);
+    // the change feed's positions (`changed/…`) are the registry's own tables' column; the
+    // schema's tables do not keep it
+    const rows = new Map([...rebuilt.dump().rows].filter(([key]) => !key.startsWith('changed/')));
+    expect(stored.rows).toEqual(rows);
     return stored.rows.size;
   } finally {
     await admin.end();

@@ -43,6 +43,57 @@ export const describeStoreContract = (
       await dispose?.();
     });
 
+    it('deletes whole streams with a record, only at the revision given, all or nothing (stores that can)', async (t) => {
+      if (!store.deleteStreams) {
+        t.skip();
+        return;
+      }
+      const [a, b, keep] = [stream(), stream(), stream()];
+      await store.appendToStream(a, [event('A'), event('B')], { expectedRevision: 'no_stream' });
+      await store.appendToStream(b, [event('C')], { expectedRevision: 'no_stream' });
+      await store.appendToStream(keep, [event('D')], { expectedRevision: 'no_stream' });
+      const record = (): { stream: string; events: NewEvent[]; expectedRevision: 'any' } => ({
+        stream: 'procreg-retention-test',
+        events: [event('Pruned')],
+        expectedRevision: 'any',
+      });
+      // b moved on: nothing is removed, nothing recorded
+      await expect(
+        store.deleteStreams(
+          [
+            { stream: a, lastRevision: 1 },
+            { stream: b, lastRevision: 5 },
+          ],
+          record(),
+        ),
+      ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      expect(await store.streamRevision(a)).toBe(1);
+      expect(await store.readStream('procreg-retention-test')).toEqual([]);
+      const before = await collect(store.readAll());
+      const result = await store.deleteStreams(
+        [
+          { stream: a, lastRevision: 1 },
+          { stream: b, lastRevision: 0 },
+        ],
+        record(),
+      );
+      expect(result!.position > before.at(-1)!.position).toBe(true);
+      for (const gone of [a, b]) {
+        expect(await store.readStream(gone)).toEqual([]);
+        expect(await store.streamRevision(gone)).toBe(-1);
+      }
+      const after = await collect(store.readAll());
+      expect(after.map((e) => e.stream).filter((s) => s !== 'procreg-retention-test')).toEqual(
+        before.map((e) => e.stream).filter((s) => s !== a && s !== b),
+      );
+      expect(after.at(-1)!.type).toBe('Pruned');
+      // a removed stream may begin again from revision 0
+      const again = await store.appendToStream(a, [event('E')], { expectedRevision: 'no_stream' });
+      expect(again.nextRevision).toBe(0);
+      expect((await store.readStream(a)).map((e) => e.type)).toEqual(['E']);
+      expect(await store.streamRevision(keep)).toBe(0);
+    });
+
     it('reads an unknown stream as empty with revision -1', async () => {
       const s = stream();
       expect(await store.readStream(s)).toEqual([]);

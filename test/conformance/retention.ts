@@ -1,0 +1,227 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { HistoryEntry } from '../../src/index.ts';
+import type { ConformanceContext } from '../support/harness.ts';
+import { expectNoWrite, expectRejectedWithoutWrite, registration } from './fixtures.ts';
+
+const line = (text: string, replayKey?: string) => ({
+  eventType: 'producer.line',
+  payload: { text },
+  ...(replayKey ? { replayKey } : {}),
+});
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const historyIds = (entries: HistoryEntry[]) => entries.map((e) => [e.type, e.eventId]);
+
+/**
+ * A log with processes that ended long ago (old-1 with a grant, a lease and a replay key,
+ * old-2), one that ended recently, and one still running since long ago. The cut-off is
+ * `cut`: old-1 and old-2 ended before it.
+ */
+const seed = async (ctx: ConformanceContext) => {
+  const r = ctx.registry;
+  for (const id of ['old-1', 'old-2', 'running']) await r.registerProcess(registration(id));
+  await r.grantHandle({ sessionId: 'alice' }, 'old-1');
+  await r.appendEvent('old-1', line('first', 'k'));
+  const lease = await r.claimProcessLease('old-1', 'worker', 60_000);
+  await r.completeProcessLease({ processId: 'old-1', leaseToken: lease.leaseToken });
+  await r.completeProcess('old-1', { type: 'success', value: 1 });
+  await r.completeProcess('old-2', { type: 'failure', class: 'c', code: 'x', message: 'no' });
+  ctx.clock.advance(10_000);
+  const cut = ctx.clock.now;
+  ctx.clock.advance(10_000);
+  await r.registerProcess(registration('recent'));
+  await r.completeProcess('recent', { type: 'success', value: 2 });
+  return { cut };
+};
+
+export const retentionRules = (ctx: ConformanceContext): void => {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'procreg-archive-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('archives terminal processes that ended before the cut-off, then removes them and their rows', async () => {
+    const { cut } = await seed(ctx);
+    const before = await ctx.registry.history('old-1');
+    const audited = ctx.registry.withContext({ actor: 'ops' });
+    const result = await audited.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
+    expect(result.processes.map((p) => p.processId)).toEqual(['old-1', 'old-2']);
+    expect(result.processes[0]!.events).toBe(before.length);
+    // the archive: one export-format file per process, named in a manifest with its hash
+    const manifestText = await readFile(join(result.archive!, 'manifest.json'), 'utf8');
+    expect(sha256(manifestText)).toBe(result.manifestSha256);
+    const manifest = JSON.parse(manifestText) as {
+      processes: { processId: string; file: string; sha256: string; events: number }[];
+    };
+    const entry = manifest.processes.find((p) => p.processId === 'old-1')!;
+    const file = await readFile(join(result.archive!, entry.file), 'utf8');
+    expect(sha256(file)).toBe(entry.sha256);
+    const lines = file
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { eventId: string });
+    expect(lines.map((l) => l.eventId)).toEqual(before.map((e) => e.eventId));
+    // gone from the store and every read model; the others untouched
+    expect(await ctx.registry.getProcess('old-1')).toBeUndefined();
+    expect((await ctx.registry.listProcesses()).records.map((p) => p.id).sort()).toEqual([
+      'recent',
+      'running',
+    ]);
+    expect(await ctx.registry.listHandleGrants({ sessionId: 'alice' })).toEqual([]);
+    expect(await ctx.registry.verifyProjections()).toEqual([]);
+    // the prune is in the log, with who did it and the manifest's hash
+    const record = (await ctx.log()).filter((e) => e.type === 'ProcessesPruned');
+    expect(record).toHaveLength(1);
+    expect(record[0]!.metadata).toMatchObject({ actor: 'ops', command: 'pruneTerminalProcesses' });
+    expect(record[0]!.data).toMatchObject({ manifestSha256: result.manifestSha256 });
+    // history of a pruned id says where it went
+    const error = await ctx.registry.history('old-1').catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'not_found' });
+    expect((error as Error).message).toMatch(/pruned .* by ops/);
+    expect((error as Error).message).toContain(result.archive!);
+  });
+
+  it('never touches running processes, and a dry run writes nothing', async () => {
+    const { cut } = await seed(ctx);
+    const dry = await expectNoWrite(ctx, () =>
+      ctx.registry.pruneTerminalProcesses({
+        terminalBeforeMs: ctx.clock.now + 1,
+        archiveTo: dir,
+        dryRun: true,
+      }),
+    );
+    expect(dry.processes.map((p) => p.processId)).toEqual(['old-1', 'old-2', 'recent']);
+    const limited = await ctx.registry.pruneTerminalProcesses({
+      terminalBeforeMs: ctx.clock.now + 1,
+      archiveTo: dir,
+      limit: 1,
+    });
+    expect(limited.processes.map((p) => p.processId)).toEqual(['old-1']);
+    await ctx.registry.pruneTerminalProcesses({
+      terminalBeforeMs: ctx.clock.now + 1,
+      archiveTo: dir,
+    });
+    expect((await ctx.registry.listProcesses()).records.map((p) => p.id).sort()).toEqual([
+      'running',
+    ]);
+    expect(cut).toBeLessThan(ctx.clock.now);
+  });
+
+  it('rejects bad prune options and writes nothing', async () => {
+    await seed(ctx);
+    for (const options of [
+      { terminalBeforeMs: Number.NaN, archiveTo: dir },
+      { terminalBeforeMs: 1, archiveTo: '' },
+      { terminalBeforeMs: 1, archiveTo: dir, limit: 0 },
+    ]) {
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.pruneTerminalProcesses(options),
+        'invalid',
+      );
+    }
+  });
+
+  it('restores pruned processes from their archive', async () => {
+    const { cut } = await seed(ctx);
+    const history = historyIds(await ctx.registry.history('old-1'));
+    const record = await ctx.registry.getProcess('old-1');
+    const grants = await ctx.registry.handleGrantsForProcess('old-1');
+    const { archive } = await ctx.registry.pruneTerminalProcesses({
+      terminalBeforeMs: cut,
+      archiveTo: dir,
+    });
+    const restored = await ctx.registry.importArchive(archive!);
+    expect(restored.processes).toBe(2);
+    expect(historyIds(await ctx.registry.history('old-1'))).toEqual(history);
+    expect(await ctx.registry.getProcess('old-1')).toEqual(record);
+    expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual(grants);
+    expect(await ctx.registry.verifyProjections()).toEqual([]);
+    // restoring again is refused: the processes are in the store
+    await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'conflict');
+  });
+
+  it('a re-registered pruned id starts afresh: old replay keys do not answer it', async () => {
+    const { cut } = await seed(ctx);
+    // another instance has the old incarnation in its cache (the replay of key k)
+    const other = await ctx.open();
+    const old = await other.appendEvent('old-1', line('first', 'k'));
+    expect(old.event.sequence).toBe(1);
+    await ctx.registry.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
+    const record = await ctx.registry.registerProcess(
+      registration('old-1', { input: { type: 'tool.exec', command: 'pwd' } }),
+    );
+    expect(record.status).toEqual({ state: 'running' });
+    // the old incarnation stored 'first' under key k at sequence 1: a new payload under k
+    // is a new event here, not a conflict, and not the old answer
+    const appended = await ctx.registry.appendEvent('old-1', line('second', 'k'));
+    expect(appended.event).toMatchObject({ sequence: 1, payload: { text: 'second' } });
+    const replayed = await expectNoWrite(ctx, () =>
+      other.appendEvent('old-1', line('second', 'k')),
+    );
+    expect(replayed.event).toEqual(appended.event);
+    expect((await other.eventsAfter('old-1', 0)).map((e) => e.payload)).toEqual([
+      { text: 'second' },
+    ]);
+    expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual([]);
+    expect(await ctx.registry.verifyProjections()).toEqual([]);
+    // a rebuild from the log (the prune record, then the new incarnation) agrees
+    await ctx.registry.rebuildProjections();
+    expect((await ctx.registry.eventsAfter('old-1', 0)).map((e) => e.payload)).toEqual([
+      { text: 'second' },
+    ]);
+    expect((await ctx.registry.listProcesses()).records.map((p) => p.id).sort()).toEqual([
+      'old-1',
+      'recent',
+      'running',
+    ]);
+  });
+
+  it('asOf a point before a prune names the processes pruned since', async () => {
+    const { cut } = await seed(ctx);
+    const beforePrune = ctx.clock.now;
+    ctx.clock.advance(1000);
+    const { pruneId } = await ctx.registry.pruneTerminalProcesses({
+      terminalBeforeMs: cut,
+      archiveTo: dir,
+    });
+    const past = ctx.registry.asOf(beforePrune);
+    expect((await past.prunedSince()).map((p) => [p.processId, p.pruneId])).toEqual([
+      ['old-1', pruneId],
+      ['old-2', pruneId],
+    ]);
+    expect((await past.listProcesses()).records.map((p) => p.id).sort()).toEqual([
+      'recent',
+      'running',
+    ]);
+    expect(await ctx.registry.asOf(ctx.clock.now).prunedSince()).toEqual([]);
+  });
+};
+
+/** A store that cannot remove streams yet refuses a prune before writing anything. */
+export const retentionRefused = (ctx: ConformanceContext): void => {
+  it('refuses to prune, clearly, and writes nothing (not even an archive)', async () => {
+    const { cut } = await seed(ctx);
+    const dir = await mkdtemp(join(tmpdir(), 'procreg-archive-'));
+    try {
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir }),
+        'invalid',
+        /not supported/,
+      );
+      expect(await readdir(dir)).toEqual([]);
+      expect(await ctx.registry.getProcess('old-1')).toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+};
