@@ -199,7 +199,7 @@ export class MemoryTables implements ReadModelTables {
     }
   }
 
-  /** Memory tables keep no versions: `asOf` folds the log (see queries/as-of.ts). */
+  /** Plain memory tables keep no versions (the memory store's do: see memory-versions.ts). */
   recordTime(_position: Position, _recordedAtMs: number): void {}
 
   setCheckpoint(position: Position): void {

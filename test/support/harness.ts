@@ -50,6 +50,7 @@ const sharedView = (store: EventStore): EventStore => ({
   durabilityTier: store.durabilityTier,
   // the store's inline models: every registry on it reads and writes the same tables
   ...(store.models ? { models: store.models } : {}),
+  ...(store.versions ? { versions: store.versions } : {}),
   appendToStream: (...args) => store.appendToStream(...args),
   appendToStreams: (...args) => store.appendToStreams(...args),
   readStream: (...args) => store.readStream(...args),
