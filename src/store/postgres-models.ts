@@ -3,6 +3,7 @@ import type { Json } from '../domain/json.ts';
 import type { ProcessEvent, ProcessRecord } from '../domain/schemas.ts';
 import { START } from './port.ts';
 import { qualified } from './postgres-schema.ts';
+import { versionChanges } from './postgres-versions.ts';
 import { tableDump } from './tables-shared.ts';
 
 /**
@@ -59,9 +60,13 @@ export const modelTables = (s: string): string => `
   );
 `;
 
-/** Applies row changes (one per array index); `c_pos` is already a real position. */
+/**
+ * Applies row changes (one per array index) and their versions; `c_pos` is already the real
+ * position of the event that made each change. A processes `touch` rewrites the current
+ * record but makes no version; a `time` change notes the event's recordedAtMs (`c_k1`).
+ */
 export const applyChangesFunction = (s: string): string => `
-  CREATE FUNCTION ${qualified(s, 'apply_model_changes')}(
+  CREATE OR REPLACE FUNCTION ${qualified(s, 'apply_model_changes')}(
     c_table text[], c_op text[], c_k1 text[], c_k2 text[], c_k3 text[], c_row text[], c_pos bigint[]
   ) RETURNS void LANGUAGE plpgsql AS $fn$
   BEGIN
@@ -95,10 +100,11 @@ export const applyChangesFunction = (s: string): string => `
         INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position)
           VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i])
           ON CONFLICT (process_id, sequence) DO UPDATE SET position = excluded.position;
+      ELSIF c_table[i] = 'time' THEN
+        NULL;
       ELSE
         RAISE EXCEPTION 'unknown read-model change % %', c_table[i], c_op[i];
-      END IF;
-    END LOOP;
+      END IF;${versionChanges(s)}    END LOOP;
   END
   $fn$;
 `;

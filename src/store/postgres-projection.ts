@@ -103,6 +103,19 @@ export class PostgresProjection {
     }
   }
 
+  /**
+   * Brings the tables up to the log when events were stored around the projection (by a
+   * store that had none, or a schema whose models were emptied when it moved to version 2),
+   * before versions are read.
+   */
+  async current(): Promise<void> {
+    const { rows } = await this.pool.query<{ behind: boolean }>(
+      `SELECT m.position < h.position AS behind FROM ${qualified(this.schema, 'log_head')} h,
+              ${qualified(this.schema, 'rm_checkpoint')} m`,
+    );
+    if (rows[0]?.behind) await this.catchUp();
+  }
+
   /** Brings the tables up to the log (events stored without their rows come first). */
   catchUp(): Promise<void> {
     this.cache.clear();
