@@ -30,6 +30,7 @@ const SCENARIOS = [
   'open-scale',
   'as-of',
   'worklists',
+  'as-of-postgres',
   'memory',
   'esdb-standin',
   'http',

@@ -175,6 +175,10 @@ describe.skipIf(!server)('postgres', () => {
           'rm_wakes',
           'rm_replays',
           'rm_events',
+          'rm_record_versions',
+          'rm_grant_versions',
+          'rm_lease_versions',
+          'rm_time',
         ]
           .map((t) => `"${fresh.schema}".${t}`)
           .join(', ')}; UPDATE "${fresh.schema}".rm_checkpoint SET position = 0`,
@@ -184,6 +188,78 @@ describe.skipIf(!server)('postgres', () => {
     } finally {
       await a.close();
       await b.close();
+      await admin.end();
+      await fresh.drop();
+    }
+  }, 60_000);
+
+  it('answers asOf from version tables written with each append; a version 1 schema gets them built from its log', async () => {
+    const fresh = server!.freshSchema();
+    const admin = new pg.Client({ connectionString: server!.url });
+    await admin.connect();
+    const t = (name: string) => `"${fresh.schema}".${name}`;
+    const alice = { sessionId: 'alice' };
+    let now = 1_000;
+    const open = () => openRegistry(fresh.url, { clock: () => now });
+    const viewsAt = async (registry: Awaited<ReturnType<typeof open>>, position: number) => {
+      const view = registry.asOf({ position });
+      return JSON.parse(
+        JSON.stringify({
+          all: await view.listProcesses(),
+          running: await view.listNonTerminal(),
+          grants: await view.listHandleGrants(alice),
+          leases: await view.leases(),
+        }),
+      ) as unknown;
+    };
+    let a = await open();
+    try {
+      await a.registerProcess(registration('p1'));
+      await a.registerProcess(registration('p2'));
+      await a.grantHandle(alice, 'p1', { label: 'one' });
+      now += 1_000;
+      await a.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'x' } });
+      const lease = await a.claimProcessLease('p2', 'worker', 60_000);
+      await a.completeProcessLease({ processId: 'p2', leaseToken: lease.leaseToken });
+      now += 1_000;
+      await a.revokeHandle(alice, 'p1');
+      await a.completeProcess('p1', { type: 'success', value: 1 });
+      const head = Number(await a.asOf(now).position());
+      const before = await Promise.all(Array.from({ length: head + 1 }, (_, p) => viewsAt(a, p)));
+      const count = async (table: string) =>
+        Number((await admin.query(`SELECT count(*) AS n FROM ${t(table)}`)).rows[0].n);
+      // p1 registered, completed; p2 registered: three record versions
+      expect(await count('rm_record_versions')).toBe(3);
+      expect(await count('rm_grant_versions')).toBe(1);
+      expect(await count('rm_lease_versions')).toBe(1);
+      expect(await count('rm_time')).toBe(3);
+      expect(await a.asOf(1_500).position()).toBe(3n);
+
+      // the views come from the version tables, not from a replay of the log
+      await admin.query(
+        `UPDATE ${t('rm_record_versions')} SET record = (record::jsonb || '{"status":{"state":"failed"}}')::json WHERE process_id = 'p2'`,
+      );
+      expect((await a.asOf({ position: head }).listProcesses()).map((r) => r.status.state)).toEqual(
+        ['completed', 'failed'],
+      );
+      await a.close();
+
+      // what a version 1 schema holds: no version tables, no index of events by position
+      await admin.query(
+        `DROP TABLE ${['rm_record_versions', 'rm_grant_versions', 'rm_lease_versions', 'rm_time'].map(t).join(', ')};
+         DROP INDEX ${t('rm_events_by_position')};
+         UPDATE ${t('procreg_meta')} SET value = '1' WHERE key = 'schema_version'`,
+      );
+      a = await open();
+      const after = await Promise.all(Array.from({ length: head + 1 }, (_, p) => viewsAt(a, p)));
+      expect(after).toEqual(before);
+      const meta = await admin.query(
+        `SELECT value FROM ${t('procreg_meta')} WHERE key = 'schema_version'`,
+      );
+      expect(meta.rows[0].value).toBe('2');
+      await expectPostgresModelsMatchLog(fresh.url, server!.url);
+    } finally {
+      await a.close();
       await admin.end();
       await fresh.drop();
     }

@@ -159,21 +159,27 @@ export const catchUpModels = async (
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const [state] = (
-        await client.query<{ head: string; checkpoint: string }>(
-          `SELECT h.position AS head, m.position AS checkpoint
-             FROM ${qualified(schema, 'log_head')} h, ${qualified(schema, 'rm_checkpoint')} m
-              FOR UPDATE OF h`,
+      // the checkpoint is read after the lock is held, in a statement of its own (a fresh
+      // snapshot): another catch-up that held the lock first has moved it
+      const [head] = (
+        await client.query<{ position: string }>(
+          `SELECT position FROM ${qualified(schema, 'log_head')} FOR UPDATE`,
         )
       ).rows;
-      if (BigInt(state!.checkpoint) >= BigInt(state!.head)) {
+      const [checkpoint] = (
+        await client.query<{ position: string }>(
+          `SELECT position FROM ${qualified(schema, 'rm_checkpoint')}`,
+        )
+      ).rows;
+      const state = { head: head!.position, checkpoint: checkpoint!.position };
+      if (BigInt(state.checkpoint) >= BigInt(state.head)) {
         await client.query('COMMIT');
         return;
       }
       const { rows } = await client.query<PgEventRow>(
         `SELECT ${columns} FROM ${qualified(schema, 'events')}
           WHERE position > $1 AND position <= $2 ORDER BY position LIMIT 500`,
-        [state!.checkpoint, state!.head],
+        [state.checkpoint, state.head],
       );
       const events = rows.map((row) => toStoredEvent(toRow(row)));
       const processRows = await fetchProcessRows(

@@ -27,48 +27,48 @@ import type { GlobalReader, VersionedTables } from './read-model-tables.ts';
  * t" is the longest prefix whose events were all recorded at or before t.
  */
 export const versionTables = (s: string): string => `
-  CREATE TABLE ${qualified(s, 'rm_record_versions')} (
+  CREATE TABLE IF NOT EXISTS ${qualified(s, 'rm_record_versions')} (
     process_id text    NOT NULL,
     running    boolean NOT NULL,
     record     json    NOT NULL,
     valid_from bigint  NOT NULL,
     valid_to   bigint
   );
-  CREATE UNIQUE INDEX rm_record_versions_current
+  CREATE UNIQUE INDEX IF NOT EXISTS rm_record_versions_current
     ON ${qualified(s, 'rm_record_versions')} (process_id) WHERE valid_to IS NULL;
-  CREATE INDEX rm_record_versions_process
+  CREATE INDEX IF NOT EXISTS rm_record_versions_process
     ON ${qualified(s, 'rm_record_versions')} (process_id, valid_from);
-  CREATE INDEX rm_record_versions_span
+  CREATE INDEX IF NOT EXISTS rm_record_versions_span
     ON ${qualified(s, 'rm_record_versions')} USING gist (int8range(valid_from, valid_to));
-  CREATE INDEX rm_record_versions_running
+  CREATE INDEX IF NOT EXISTS rm_record_versions_running
     ON ${qualified(s, 'rm_record_versions')} USING gist (int8range(valid_from, valid_to)) WHERE running;
-  CREATE TABLE ${qualified(s, 'rm_grant_versions')} (
+  CREATE TABLE IF NOT EXISTS ${qualified(s, 'rm_grant_versions')} (
     scope_id   text   NOT NULL,
     process_id text   NOT NULL,
     grant_row  json   NOT NULL,
     valid_from bigint NOT NULL,
     valid_to   bigint
   );
-  CREATE UNIQUE INDEX rm_grant_versions_current
+  CREATE UNIQUE INDEX IF NOT EXISTS rm_grant_versions_current
     ON ${qualified(s, 'rm_grant_versions')} (scope_id, process_id) WHERE valid_to IS NULL;
-  CREATE INDEX rm_grant_versions_scope ON ${qualified(s, 'rm_grant_versions')} (scope_id, valid_from);
-  CREATE INDEX rm_grant_versions_span
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_scope ON ${qualified(s, 'rm_grant_versions')} (scope_id, valid_from);
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_span
     ON ${qualified(s, 'rm_grant_versions')} USING gist (int8range(valid_from, valid_to));
-  CREATE TABLE ${qualified(s, 'rm_lease_versions')} (
+  CREATE TABLE IF NOT EXISTS ${qualified(s, 'rm_lease_versions')} (
     process_id text   NOT NULL,
     lease      json   NOT NULL,
     valid_from bigint NOT NULL,
     valid_to   bigint
   );
-  CREATE UNIQUE INDEX rm_lease_versions_current
+  CREATE UNIQUE INDEX IF NOT EXISTS rm_lease_versions_current
     ON ${qualified(s, 'rm_lease_versions')} (process_id) WHERE valid_to IS NULL;
-  CREATE INDEX rm_lease_versions_span
+  CREATE INDEX IF NOT EXISTS rm_lease_versions_span
     ON ${qualified(s, 'rm_lease_versions')} USING gist (int8range(valid_from, valid_to));
-  CREATE TABLE ${qualified(s, 'rm_time')} (
+  CREATE TABLE IF NOT EXISTS ${qualified(s, 'rm_time')} (
     recorded_max double precision PRIMARY KEY,
     position     bigint           NOT NULL
   );
-  CREATE INDEX rm_events_by_position ON ${qualified(s, 'rm_events')} (process_id, position);
+  CREATE INDEX IF NOT EXISTS rm_events_by_position ON ${qualified(s, 'rm_events')} (process_id, position);
 `;
 
 /** The version tables, emptied with the models (a rebuild or the move to schema version 2). */
