@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { openRegistry, type ProcessRegistry } from '../src/index.ts';
+import { openRegistry } from '../src/index.ts';
 import { openStore } from '../src/store/open.ts';
 import { VERSION_TABLES } from '../src/store/postgres-versions.ts';
 import {
@@ -25,11 +25,10 @@ import {
   startThrowawayPostgres,
   type TestPostgres,
 } from '../test/support/postgres-server.ts';
+import { asOfProcesses, viewsAt } from './lib/as-of-views.ts';
 import { processIds } from './lib/fixtures.ts';
-import { latencies } from './lib/measure.ts';
 import type { Row } from './lib/result.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
-import { median } from './lib/stats.ts';
 import {
   recordTemplate,
   type SyntheticEvent,
@@ -89,37 +88,11 @@ const build = async (pgServer: TestPostgres, template: Template, processes: numb
   await (await openStore(url)).close(); // creates the schema
   const pool = new pg.Pool({ connectionString: pgServer.url, max: 2 });
   const ids = processIds('p', processes);
-  const events = await insertLog(
-    pool,
-    schema,
-    synthesizeAll(
-      template,
-      ids.map((id, i) => ({
-        id,
-        lines: 44,
-        grantSessions: [`session-${i % 50}`],
-        lease: true,
-        complete: i % 2 === 0,
-      })),
-    ),
-  );
+  const events = await insertLog(pool, schema, synthesizeAll(template, asOfProcesses(ids)));
   const registry = await openRegistry(url);
   await registry.asOf({ position: 1 }).listProcesses(); // projects models and versions
   return { registry, events, schema, pool };
 };
-
-type Views = Pick<ProcessRegistry, 'listNonTerminal' | 'listProcesses' | 'listHandleGrants'>;
-
-/** Median ms of the three global views as of `position`, on a fresh view each time. */
-const viewsAt = async (registry: ProcessRegistry, position: number, runs: number) =>
-  median(
-    await latencies(runs, async () => {
-      const view: Views = registry.asOf({ position });
-      await view.listNonTerminal();
-      await view.listProcesses();
-      await view.listHandleGrants({ sessionId: 'session-7' });
-    }),
-  );
 
 /** Bytes of every relation of the schema, and of the version tables with their indexes. */
 const sizes = async (pool: pg.Pool, schema: string) => {

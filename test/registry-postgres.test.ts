@@ -5,6 +5,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../src/index.ts';
 import { openStore } from '../src/store/open.ts';
+import { MODEL_TABLES } from '../src/store/postgres-models.ts';
+import { VERSION_TABLES } from '../src/store/postgres-versions.ts';
 import { registration } from './conformance/fixtures.ts';
 import { jsonOf, runCli } from './support/cli-process.ts';
 import { seedStore } from './support/cli-seed.ts';
@@ -168,18 +170,7 @@ describe.skipIf(!server)('postgres', () => {
       // tables that missed events (emptied here; a schema written without a registry) are
       // brought up to the log before the next append changes them
       await admin.query(
-        `TRUNCATE ${[
-          'rm_processes',
-          'rm_grants',
-          'rm_leases',
-          'rm_wakes',
-          'rm_replays',
-          'rm_events',
-          'rm_record_versions',
-          'rm_grant_versions',
-          'rm_lease_versions',
-          'rm_time',
-        ]
+        `TRUNCATE ${[...MODEL_TABLES, ...VERSION_TABLES]
           .map((t) => `"${fresh.schema}".${t}`)
           .join(', ')}; UPDATE "${fresh.schema}".rm_checkpoint SET position = 0`,
       );
@@ -244,10 +235,12 @@ describe.skipIf(!server)('postgres', () => {
       );
       await a.close();
 
-      // what a version 1 schema holds: no version tables, no index of events by position
+      // what a version 1 schema holds: no version tables, no index of events by position, no
+      // occurred_at_ms
       await admin.query(
-        `DROP TABLE ${['rm_record_versions', 'rm_grant_versions', 'rm_lease_versions', 'rm_time'].map(t).join(', ')};
+        `DROP TABLE ${VERSION_TABLES.map(t).join(', ')};
          DROP INDEX ${t('rm_events_by_position')};
+         ALTER TABLE ${t('rm_events')} DROP COLUMN occurred_at_ms;
          UPDATE ${t('procreg_meta')} SET value = '1' WHERE key = 'schema_version'`,
       );
       a = await open();

@@ -85,6 +85,7 @@ const toChangeRow = (change: StoredChange, source: number, position: Position): 
         op: 'put',
         k1: event.processId,
         k2: String(event.sequence),
+        row: String(event.occurredAtMs),
       };
     }
   }

@@ -60,6 +60,16 @@ export const modelTables = (s: string): string => `
   );
 `;
 
+/** The model tables but the checkpoint (emptied for a rebuild). */
+export const MODEL_TABLES = [
+  'rm_processes',
+  'rm_grants',
+  'rm_leases',
+  'rm_wakes',
+  'rm_replays',
+  'rm_events',
+] as const;
+
 /**
  * Applies row changes (one per array index) and their versions; `c_pos` is already the real
  * position of the event that made each change. A processes `touch` rewrites the current
@@ -97,9 +107,10 @@ export const applyChangesFunction = (s: string): string => `
         INSERT INTO ${qualified(s, 'rm_replays')} (process_id, key, sequence, payload_hash)
           VALUES (c_k1[i], c_k2[i], c_k3[i]::bigint, c_row[i]) ON CONFLICT DO NOTHING;
       ELSIF c_table[i] = 'events' THEN
-        INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position)
-          VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i])
-          ON CONFLICT (process_id, sequence) DO UPDATE SET position = excluded.position;
+        INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position, occurred_at_ms)
+          VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i], c_row[i]::double precision)
+          ON CONFLICT (process_id, sequence)
+          DO UPDATE SET position = excluded.position, occurred_at_ms = excluded.occurred_at_ms;
       ELSIF c_table[i] = 'time' THEN
         NULL;
       ELSE

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
-import { applyChangesFunction, modelTables } from './postgres-models.ts';
+import { applyChangesFunction, MODEL_TABLES, modelTables } from './postgres-models.ts';
 import { VERSION_TABLES, versionTables } from './postgres-versions.ts';
 
 /**
@@ -233,15 +233,6 @@ const resetModels = (s: string): string => `
   TRUNCATE ${[...MODEL_TABLES, ...VERSION_TABLES].map((t) => qualified(s, t)).join(', ')};
   UPDATE ${qualified(s, 'rm_checkpoint')} SET position = 0;
 `;
-
-const MODEL_TABLES = [
-  'rm_processes',
-  'rm_grants',
-  'rm_leases',
-  'rm_wakes',
-  'rm_replays',
-  'rm_events',
-];
 
 /** A procreg schema's version, or what is there instead. */
 const identify = async (

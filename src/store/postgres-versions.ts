@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { RegistryError } from '../domain/errors.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import { byCodeUnits } from '../domain/order.ts';
 import { listFromRecords } from '../domain/process-list.ts';
 import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
+import type { PostgresReads } from './postgres-reads.ts';
 import { qualified } from './postgres-schema.ts';
 import type { GlobalReader, VersionedTables } from './read-model-tables.ts';
 
@@ -19,8 +19,9 @@ import type { GlobalReader, VersionedTables } from './read-model-tables.ts';
  * - a process's record at p: btree (process_id, valid_from);
  * - a scope's grants at p: btree (scope_id, valid_from), filtered on valid_to.
  * A `touch` (a process event that only moves `updatedAtMs`) makes no version: the record
- * as of p takes `updatedAtMs` from the process's last event at or before p (rm_events by
- * (process_id, position)) when that came after the version began.
+ * as of p takes `updatedAtMs` from the process's last event at or before p (an index-only
+ * lookup: rm_events by (process_id, position), including its `occurred_at_ms`, a column
+ * schema version 2 added) when that came after the version began.
  *
  * `rm_time` maps the registry clock to positions: a row whenever the running maximum of
  * `recordedAtMs` along the log grows (a `time` change per process event), so "as of time
@@ -68,7 +69,9 @@ export const versionTables = (s: string): string => `
     recorded_max double precision PRIMARY KEY,
     position     bigint           NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS rm_events_by_position ON ${qualified(s, 'rm_events')} (process_id, position);
+  ALTER TABLE ${qualified(s, 'rm_events')} ADD COLUMN IF NOT EXISTS occurred_at_ms double precision;
+  CREATE INDEX IF NOT EXISTS rm_events_by_position
+    ON ${qualified(s, 'rm_events')} (process_id, position) INCLUDE (occurred_at_ms);
 `;
 
 /** The version tables, emptied with the models (a rebuild or the move to schema version 2). */
@@ -125,27 +128,18 @@ interface RecordRow {
  */
 export class PostgresVersions implements VersionedTables {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly reads: Pick<PostgresReads, 'query'>,
     private readonly schema: string,
-    private readonly store: {
-      /** throws once the store is closed; projects events stored around the projection */
-      current: () => Promise<void>;
-      /** the store's error for a failed read (`unavailable` on an outage) */
-      failure: (error: unknown) => unknown;
-    },
+    /** throws once the store is closed; projects events stored around the projection */
+    private readonly current: () => Promise<void>,
   ) {}
 
-  private async query<R extends pg.QueryResultRow>(
+  private query<R extends pg.QueryResultRow>(
     name: string,
     text: string,
     values: unknown[],
   ): Promise<R[]> {
-    try {
-      await this.store.current();
-      return (await this.pool.query<R>({ name: `procreg-versions-${name}`, text, values })).rows;
-    } catch (error) {
-      throw error instanceof RegistryError ? error : this.store.failure(error);
-    }
+    return this.reads.query<R>(`procreg-versions-${name}`, text, values, this.current);
   }
 
   private t(name: string): string {
@@ -154,8 +148,7 @@ export class PostgresVersions implements VersionedTables {
 
   /** A record version as of $1 with `updatedAtMs` from its last event at or before $1. */
   private recordColumns(alias: string): string {
-    return `${alias}.record, (SELECT (e.data -> 'event' ->> 'occurredAtMs')::double precision
-        FROM ${this.t('rm_events')} m JOIN ${this.t('events')} e ON e.position = m.position
+    return `${alias}.record, (SELECT m.occurred_at_ms FROM ${this.t('rm_events')} m
        WHERE m.process_id = ${alias}.process_id AND m.position <= $1
          AND m.position >= ${alias}.valid_from
        ORDER BY m.position DESC LIMIT 1) AS touched`;

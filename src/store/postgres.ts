@@ -119,12 +119,9 @@ class PostgresEventStore implements EventStore {
     this.reads = new PostgresReads(pool, settings.schema, (error, operation) =>
       this.failure(error, operation),
     );
-    this.versions = new PostgresVersions(pool, settings.schema, {
-      current: async () => {
-        this.ensureOpen();
-        await this.projection?.current();
-      },
-      failure: (error) => this.failure(error, 'reading'),
+    this.versions = new PostgresVersions(this.reads, settings.schema, async () => {
+      this.ensureOpen();
+      await this.projection?.current();
     });
     this.feed = new PostgresFeed(
       {

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { openRegistry, type ProcessLease, type ProcessRegistry } from '../../src/index.ts';
 import { MemoryEventStore } from '../../src/store/memory.ts';
-import type { EventStore } from '../../src/store/port.ts';
 import { registration } from '../conformance/fixtures.ts';
+import { sharedView } from './harness.ts';
 
 /**
  * Random command sequences for the read-model properties (fast-check): three processes,
@@ -173,21 +173,6 @@ export const domainCodes = new Set([
 ]);
 
 /**
- * A view of `store` that hides its models and versions: a registry on it folds the feed into
- * plain memory tables of its own (as on EventStoreDB), so its `asOf` replays the log.
- */
-const replayOnly = (store: EventStore): EventStore => ({
-  durabilityTier: store.durabilityTier,
-  appendToStream: (...args) => store.appendToStream(...args),
-  appendToStreams: (...args) => store.appendToStreams(...args),
-  readStream: (...args) => store.readStream(...args),
-  streamRevision: (...args) => store.streamRevision(...args),
-  readAll: (...args) => store.readAll(...args),
-  subscribeToAll: (...args) => store.subscribeToAll(...args),
-  close: async () => {},
-});
-
-/**
  * A store with versioned tables answers `asOf` listings from them; a registry holding the
  * same log without versions answers by replaying it. They must agree at every position and
  * at every moment of the run's clock (`end`). Returns the number of points compared.
@@ -201,7 +186,7 @@ export const compareVersionsWithReplay = async (
   const log = new MemoryEventStore();
   const imported = await openRegistry(log);
   await imported.importEvents(() => lines);
-  const replay = await openRegistry(replayOnly(log));
+  const replay = await openRegistry(sharedView(log, 'log only'));
   try {
     const scopes = [
       { sessionId: 's1' },
