@@ -17,7 +17,8 @@ import type { GlobalReader, VersionedTables } from './read-model-tables.ts';
  *   stabbing query `@> p` (O(log versions + answer)); the running records have a partial
  *   GiST index of their own;
  * - a process's record at p: btree (process_id, valid_from);
- * - a scope's grants at p: btree (scope_id, valid_from), filtered on valid_to.
+ * - a scope's grants at p: btree (scope_id, valid_from), filtered on valid_to (it reads the
+ *   scope's versions that began by p: a scope's grants are few, and change rarely).
  * A `touch` (a process event that only moves `updatedAtMs`) makes no version: the record
  * as of p takes `updatedAtMs` from the process's last event at or before p (an index-only
  * lookup: rm_events by (process_id, position), including its `occurred_at_ms`, a column
