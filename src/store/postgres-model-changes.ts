@@ -165,6 +165,7 @@ export const projectEvents = (
   const changes: ChangeRow[] = [];
   const made: StoredChange[] = [];
   let source = 0;
+  let lastTime = Number.NEGATIVE_INFINITY;
   const recording: ReadModelTables = Object.create(scratch, {
     write: {
       value: (change: RowChange, position: Position) => {
@@ -184,6 +185,9 @@ export const projectEvents = (
     },
     recordTime: {
       value: (position: Position, recordedAtMs: number) => {
+        // the schema's running maximum is at least the last time sent: this one cannot grow it
+        if (recordedAtMs <= lastTime) return;
+        lastTime = recordedAtMs;
         const time = { table: 'time', op: 'put', k1: String(recordedAtMs) } as const;
         changes.push({ ...time, source, k2: null, k3: null, row: null, position });
       },
