@@ -74,8 +74,8 @@ const historyOf = <K, T>(map: Map<K, History<T>>, key: K): History<T> => {
  * The memory store's tables, which also keep every version of each process record, grant
  * and lease (per row, ascending by the position it began at), so `asOf` listings need no
  * replay: a process's record as of p is a binary search in its versions, a listing one
- * search per process that existed at p (O(answer · log versions)), a scope's grants one
- * per process ever granted in it. A touch makes no version: the record's `updatedAtMs` at
+ * search per process that existed at p (the running ones are filtered from those), a
+ * scope's grants one per process ever granted in it. A touch makes no version: the record's `updatedAtMs` at
  * p is its last touch at or before p, when that came after the version began.
  *
  * Time maps to positions as on SQLite: a mark whenever the running maximum of
