@@ -230,9 +230,9 @@ describe.skipIf(!server)('postgres', () => {
       await admin.query(
         `UPDATE ${t('rm_record_versions')} SET record = (record::jsonb || '{"status":{"state":"failed"}}')::json WHERE process_id = 'p2'`,
       );
-      expect((await a.asOf({ position: head }).listProcesses()).map((r) => r.status.state)).toEqual(
-        ['completed', 'failed'],
-      );
+      expect(
+        (await a.asOf({ position: head }).listProcesses()).records.map((r) => r.status.state),
+      ).toEqual(['completed', 'failed']);
       await a.close();
 
       // what a version 1 schema holds: no version tables, no index of events by position, no
