@@ -20,7 +20,10 @@ export const expectPostgresModelsMatchLog = async (url: string, serverUrl: strin
     await foldLog(store, rebuilt, new EventReader());
     const stored = await dumpPostgresModels(admin, schema);
     expect(stored.checkpoint).toBe(rebuilt.checkpoint());
-    expect(stored.rows).toEqual(rebuilt.dump().rows);
+    // the schema keeps no change-feed index (`changed/`: processesChangedSince reads the
+    // registry's own models, never the schema's)
+    const expected = [...rebuilt.dump().rows].filter(([key]) => !key.startsWith('changed/'));
+    expect(stored.rows).toEqual(new Map(expected));
     return stored.rows.size;
   } finally {
     await admin.end();
