@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { VERSIONED_TABLES } from '../src/store/sqlite-versions.ts';
+import { asOfProcesses, viewsAt } from './lib/as-of-views.ts';
 import { processIds } from './lib/fixtures.ts';
 import { latencies } from './lib/measure.ts';
 import type { Row } from './lib/result.ts';
@@ -34,35 +35,10 @@ const SCENARIO = 'asOf at scale, SQLite';
 
 const build = async (template: Template, path: string, processes: number) => {
   const ids = processIds('p', processes);
-  const events = writeSqliteLog(
-    path,
-    synthesizeAll(
-      template,
-      ids.map((id, i) => ({
-        id,
-        lines: 44,
-        grantSessions: [`session-${i % 50}`],
-        lease: true,
-        complete: i % 2 === 0,
-      })),
-    ),
-  );
+  const events = writeSqliteLog(path, synthesizeAll(template, asOfProcesses(ids)));
   const registry = await openRegistry(`sqlite:${path}`); // builds models and versions
   return { registry, events };
 };
-
-type Views = Pick<ProcessRegistry, 'listNonTerminal' | 'listProcesses' | 'listHandleGrants'>;
-
-/** Median ms of the three global views (as of `position`, on a fresh view each time). */
-const viewsAt = async (registry: ProcessRegistry, position: number | 'live', runs: number) =>
-  median(
-    await latencies(runs, async () => {
-      const view: Views = position === 'live' ? registry : registry.asOf({ position });
-      await view.listNonTerminal();
-      await view.listProcesses();
-      await view.listHandleGrants({ sessionId: 'session-7' });
-    }),
-  );
 
 await runScenario(SCENARIO, async ({ quick, log }) => {
   const runs = quick ? 5 : 15;

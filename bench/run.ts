@@ -31,6 +31,7 @@ const SCENARIOS = [
   'as-of',
   'worklists',
   'prune',
+  'as-of-postgres',
   'memory',
   'esdb-standin',
   'http',

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../src/index.ts';
 import { openStore } from '../src/store/open.ts';
+import { MODEL_TABLES } from '../src/store/postgres-models.ts';
+import { VERSION_TABLES } from '../src/store/postgres-versions.ts';
 import { registration } from './conformance/fixtures.ts';
 import { jsonOf, runCli } from './support/cli-process.ts';
 import { seedStore } from './support/cli-seed.ts';
@@ -168,14 +170,7 @@ describe.skipIf(!server)('postgres', () => {
       // tables that missed events (emptied here; a schema written without a registry) are
       // brought up to the log before the next append changes them
       await admin.query(
-        `TRUNCATE ${[
-          'rm_processes',
-          'rm_grants',
-          'rm_leases',
-          'rm_wakes',
-          'rm_replays',
-          'rm_events',
-        ]
+        `TRUNCATE ${[...MODEL_TABLES, ...VERSION_TABLES]
           .map((t) => `"${fresh.schema}".${t}`)
           .join(', ')}; UPDATE "${fresh.schema}".rm_checkpoint SET position = 0`,
       );
@@ -228,6 +223,80 @@ describe.skipIf(!server)('postgres', () => {
       await registry.close();
       await fresh.drop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers asOf from version tables written with each append; a version 1 schema gets them built from its log', async () => {
+    const fresh = server!.freshSchema();
+    const admin = new pg.Client({ connectionString: server!.url });
+    await admin.connect();
+    const t = (name: string) => `"${fresh.schema}".${name}`;
+    const alice = { sessionId: 'alice' };
+    let now = 1_000;
+    const open = () => openRegistry(fresh.url, { clock: () => now });
+    const viewsAt = async (registry: Awaited<ReturnType<typeof open>>, position: number) => {
+      const view = registry.asOf({ position });
+      return JSON.parse(
+        JSON.stringify({
+          all: await view.listProcesses(),
+          running: await view.listNonTerminal(),
+          grants: await view.listHandleGrants(alice),
+          leases: await view.leases(),
+        }),
+      ) as unknown;
+    };
+    let a = await open();
+    try {
+      await a.registerProcess(registration('p1'));
+      await a.registerProcess(registration('p2'));
+      await a.grantHandle(alice, 'p1', { label: 'one' });
+      now += 1_000;
+      await a.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'x' } });
+      const lease = await a.claimProcessLease('p2', 'worker', 60_000);
+      await a.completeProcessLease({ processId: 'p2', leaseToken: lease.leaseToken });
+      now += 1_000;
+      await a.revokeHandle(alice, 'p1');
+      await a.completeProcess('p1', { type: 'success', value: 1 });
+      const head = Number(await a.asOf(now).position());
+      const before = await Promise.all(Array.from({ length: head + 1 }, (_, p) => viewsAt(a, p)));
+      const count = async (table: string) =>
+        Number((await admin.query(`SELECT count(*) AS n FROM ${t(table)}`)).rows[0].n);
+      // p1 registered, completed; p2 registered: three record versions
+      expect(await count('rm_record_versions')).toBe(3);
+      expect(await count('rm_grant_versions')).toBe(1);
+      expect(await count('rm_lease_versions')).toBe(1);
+      expect(await count('rm_time')).toBe(3);
+      expect(await a.asOf(1_500).position()).toBe(3n);
+
+      // the views come from the version tables, not from a replay of the log
+      await admin.query(
+        `UPDATE ${t('rm_record_versions')} SET record = (record::jsonb || '{"status":{"state":"failed"}}')::json WHERE process_id = 'p2'`,
+      );
+      expect(
+        (await a.asOf({ position: head }).listProcesses()).records.map((r) => r.status.state),
+      ).toEqual(['completed', 'failed']);
+      await a.close();
+
+      // what a version 1 schema holds: no version tables, no index of events by position, no
+      // occurred_at_ms
+      await admin.query(
+        `DROP TABLE ${VERSION_TABLES.map(t).join(', ')};
+         DROP INDEX ${t('rm_events_by_position')};
+         ALTER TABLE ${t('rm_events')} DROP COLUMN occurred_at_ms;
+         UPDATE ${t('procreg_meta')} SET value = '1' WHERE key = 'schema_version'`,
+      );
+      a = await open();
+      const after = await Promise.all(Array.from({ length: head + 1 }, (_, p) => viewsAt(a, p)));
+      expect(after).toEqual(before);
+      const meta = await admin.query(
+        `SELECT value FROM ${t('procreg_meta')} WHERE key = 'schema_version'`,
+      );
+      expect(meta.rows[0].value).toBe('2');
+      await expectPostgresModelsMatchLog(fresh.url, server!.url);
+    } finally {
+      await a.close();
+      await admin.end();
+      await fresh.drop();
     }
   }, 60_000);
 });

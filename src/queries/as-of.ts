@@ -26,10 +26,11 @@ const describePoint = (point: AsOfPoint): string =>
  * event up to that time; with instances whose clocks disagree, the log stops at the first
  * event stamped later, so the view never shows an event without the ones before it.
  *
- * Global questions (listings) come from versioned tables where the store keeps them
- * (SQLite: an index lookup, whatever the log's length); elsewhere (memory, EventStoreDB)
- * the log up to the point is folded into scratch tables, once per view. Questions about one
- * process fold only that process's stream.
+ * Global questions (listings) come from versioned tables where the store keeps them (an
+ * index lookup, whatever the log's length: SQLite and memory in their models, PostgreSQL
+ * in its schema, `store.versions`); elsewhere (EventStoreDB) the log up to the point is
+ * folded into scratch tables, once per view. Questions about one process fold only that
+ * process's stream.
  */
 export class AsOfView extends ReadViews {
   private resolved: Promise<Position> | undefined;
@@ -74,7 +75,8 @@ export class AsOfView extends ReadViews {
   private async foldGlobal(): Promise<GlobalReader> {
     const upTo = await this.upTo();
     const live = await this.live();
-    if (live.versions) return live.versions.at(upTo);
+    const versions = this.store.versions ?? live.versions;
+    if (versions) return versions.at(upTo);
     const tables = new MemoryTables();
     await foldLog(this.store, tables, this.reader, { upTo });
     return tables;
@@ -90,7 +92,7 @@ export class AsOfView extends ReadViews {
 
   /** Every lease stored at the point (possibly expired by then), by process id. */
   async leases(): Promise<ProcessLease[]> {
-    return (await this.globalModels()).leases();
+    return await (await this.globalModels()).leases();
   }
 
   /** The last position of the log the view includes. */
@@ -110,7 +112,8 @@ export class AsOfView extends ReadViews {
     if ('position' in this.point) return this.point.position;
     const { timeMs } = this.point;
     const live = await this.live();
-    if (live.versions) return live.versions.prefixAt(timeMs) ?? live.checkpoint();
+    const versions = this.store.versions ?? live.versions;
+    if (versions) return (await versions.prefixAt(timeMs)) ?? live.checkpoint();
     // no time index: the first event stamped after the time ends the prefix (process events
     // and prunes alike; both carry the registry clock in their metadata)
     let last = START;

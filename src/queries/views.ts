@@ -24,7 +24,7 @@ import {
 } from '../domain/schemas.ts';
 import { scopeIdOf } from '../domain/scope.ts';
 import { parseInput } from '../domain/validation.ts';
-import type { GlobalReader, ReadModelReader } from '../store/read-model-tables.ts';
+import type { Awaitable, GlobalReader, ReadModelReader } from '../store/read-model-tables.ts';
 import type { HandleGrantEntry } from './grants.ts';
 
 /** A page of `listProcesses`: `nextCursor` is absent on the last page. */
@@ -100,10 +100,15 @@ export abstract class ReadViews {
   async listHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
     const scopeId = scopeIdOf(parseInput(ScopeSchema, scope, 'scope'));
     const models = await this.globalModels();
-    return models.grantsOfScope(scopeId).flatMap((grant) => {
-      const record = models.process(grant.processId);
-      return record ? [{ grant, record }] : [];
-    });
+    // live tables answer synchronously: the grants and their records come from one state
+    return then(models.grantsOfScope(scopeId), (grants) =>
+      then(all(grants.map((grant) => models.process(grant.processId))), (records) =>
+        grants.flatMap((grant, i) => {
+          const record = records[i];
+          return record ? [{ grant, record }] : [];
+        }),
+      ),
+    );
   }
 
   async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
@@ -114,7 +119,7 @@ export abstract class ReadViews {
 
   /** Running processes by processId ascending: the recovery sweep's worklist. */
   async listNonTerminal(): Promise<ProcessRecord[]> {
-    return (await this.globalModels()).processes('running');
+    return await (await this.globalModels()).processes('running');
   }
 
   /**
@@ -128,7 +133,11 @@ export abstract class ReadViews {
     const limit = p.limit ?? DEFAULT_PAGE_LIMIT;
     const models = await this.globalModels();
     // one more than asked: whether a next page exists, without a second query
-    const rows = models.listProcesses({ filter: f, ...(after ? { after } : {}), limit: limit + 1 });
+    const rows = await models.listProcesses({
+      filter: f,
+      ...(after ? { after } : {}),
+      limit: limit + 1,
+    });
     const records = rows.slice(0, limit);
     return rows.length > limit ? { records, nextCursor: listCursor(records.at(-1)!) } : { records };
   }
@@ -157,3 +166,17 @@ export async function* everyProcess(
     cursor = page.nextCursor;
   } while (cursor !== undefined);
 }
+
+/** `next(value)`, at once when `value` is not a promise (no await between two sync reads). */
+const then = <T, R>(value: Awaitable<T>, next: (value: T) => Awaitable<R>): Awaitable<R> =>
+  value instanceof Promise ? value.then(next) : next(value);
+
+/** The values, at once when none is a promise. */
+const all = <T>(values: readonly Awaitable<T>[]): Awaitable<T[]> => {
+  const now: T[] = [];
+  for (const value of values) {
+    if (value instanceof Promise) return Promise.all(values);
+    now.push(value);
+  }
+  return now;
+};

@@ -218,7 +218,7 @@ export class MemoryTables implements ReadModelTables {
     this.changed.delete(processId);
   }
 
-  /** Memory tables keep no versions: `asOf` folds the log (see queries/as-of.ts). */
+  /** Plain memory tables keep no versions (the memory store's do: see memory-versions.ts). */
   recordTime(_position: Position, _recordedAtMs: number): void {}
 
   setCheckpoint(position: Position): void {

@@ -2,7 +2,7 @@ import { concat, defer, from, Observable, Subject } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
-import { MemoryTables } from './memory-tables.ts';
+import { VersionedMemoryTables } from './memory-versions.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -29,7 +29,7 @@ import { appendOneVia, replayedAppend, revisionMatches, sliceStream } from './sh
 export class MemoryEventStore implements EventStore {
   readonly durabilityTier = 'inline' as const;
   readonly models: InlineModels;
-  private readonly tables = new MemoryTables();
+  private readonly tables = new VersionedMemoryTables();
   private projection: InlineProjection | undefined;
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
-import type { InlineModels, InlineProjection } from './read-model-tables.ts';
+import type { InlineModels, InlineProjection, VersionedTables } from './read-model-tables.ts';
 
 export type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
 
@@ -97,6 +97,14 @@ export interface EventStore {
    * Absent (EventStoreDB): the registry projects the store's feed into tables of its own.
    */
   readonly models?: InlineModels;
+
+  /**
+   * Versioned read models the store keeps in its own tables, committed with the events, for
+   * the registry's `asOf` (PostgreSQL: the registry's live models are elsewhere, but the
+   * past is read from the server's version tables). Stores with inline models expose theirs
+   * as `models.tables.versions` instead.
+   */
+  readonly versions?: VersionedTables;
 
   /** What this log is (`esdb://host:port`), for a read-models file to check it follows it. */
   readonly source?: string;

@@ -9,28 +9,29 @@ import { qualified } from './postgres-schema.ts';
 import type { InlineProjection, ReadModelTables, RowChange } from './read-model-tables.ts';
 
 /**
- * A row change as parameters of `apply_model_changes`. An `events` row's position is not
- * known before the append: `eventIndex` (1-based, within the append) names the event that
- * carries it.
+ * A row change as parameters of `apply_model_changes`, with the position of the event that
+ * made it (its version starts there). Positions are not known before the append: -i names
+ * the append's i-th event, resolved when stored.
  */
 export interface ChangeRow {
   /** the event (1-based, within its append) whose projection made this change */
   source: number;
   table: string;
-  op: 'put' | 'delete';
+  /** `touch`: a whole record whose change makes no version (only updatedAtMs moved) */
+  op: 'put' | 'delete' | 'touch';
   k1: string;
   k2: string | null;
   k3: string | null;
   row: string | null;
-  /** an `events` row's position: -i for the append's i-th event, resolved when stored */
+  /** the making event's position: -i for the append's i-th event, resolved when stored */
   position: bigint;
 }
 
 /** A row change as PostgreSQL stores it: whole records, no touches. */
 type StoredChange = Exclude<RowChange, { touch: unknown }>;
 
-const toChangeRow = (change: StoredChange, source: number): ChangeRow => {
-  const base = { source, k2: null, k3: null, row: null, position: 0n };
+const toChangeRow = (change: StoredChange, source: number, position: Position): ChangeRow => {
+  const base = { source, k2: null, k3: null, row: null, position };
   switch (change.table) {
     case 'processes': {
       const r = change.put;
@@ -77,14 +78,14 @@ const toChangeRow = (change: StoredChange, source: number): ChangeRow => {
       };
     }
     case 'events': {
-      const { event, position } = change.put;
+      const { event } = change.put;
       return {
         ...base,
         table: 'events',
         op: 'put',
         k1: event.processId,
         k2: String(event.sequence),
-        position,
+        row: String(event.occurredAtMs),
       };
     }
     case 'all':
@@ -166,19 +167,31 @@ export const projectEvents = (
   const changes: ChangeRow[] = [];
   const made: StoredChange[] = [];
   let source = 0;
+  let lastTime = Number.NEGATIVE_INFINITY;
   const recording: ReadModelTables = Object.create(scratch, {
     write: {
       value: (change: RowChange, position: Position) => {
         scratch.write(change, position);
-        // PostgreSQL stores whole records: a touch becomes a put of the touched record
-        let row: StoredChange;
+        // PostgreSQL stores whole records: a touch becomes a `touch` of the whole record
         if ('touch' in change) {
           const record = scratch.process(change.touch.processId);
           if (!record) return;
-          row = { table: 'processes', put: record };
-        } else row = change;
-        made.push(row);
-        changes.push(toChangeRow(row, source));
+          const put: StoredChange = { table: 'processes', put: record };
+          made.push(put);
+          changes.push({ ...toChangeRow(put, source, position), op: 'touch' });
+          return;
+        }
+        made.push(change);
+        changes.push(toChangeRow(change, source, position));
+      },
+    },
+    recordTime: {
+      value: (position: Position, recordedAtMs: number) => {
+        // the schema's running maximum is at least the last time sent: this one cannot grow it
+        if (recordedAtMs <= lastTime) return;
+        lastTime = recordedAtMs;
+        const time = { table: 'time', op: 'put', k1: String(recordedAtMs) } as const;
+        changes.push({ ...time, source, k2: null, k3: null, row: null, position });
       },
     },
   });

@@ -3,6 +3,7 @@ import type { Json } from '../domain/json.ts';
 import type { ProcessEvent, ProcessRecord } from '../domain/schemas.ts';
 import { START } from './port.ts';
 import { qualified } from './postgres-schema.ts';
+import { versionChanges } from './postgres-versions.ts';
 import { tableDump } from './tables-shared.ts';
 
 /**
@@ -59,9 +60,22 @@ export const modelTables = (s: string): string => `
   );
 `;
 
+/** The model tables but the checkpoint (emptied for a rebuild). */
+export const MODEL_TABLES = [
+  'rm_processes',
+  'rm_grants',
+  'rm_leases',
+  'rm_wakes',
+  'rm_replays',
+  'rm_events',
+] as const;
+
 /**
- * Applies row changes (one per array index); `c_pos` is already a real position. Replaced
- * at every open (schemas made before retention get its `all` branch).
+ * Applies row changes (one per array index) and their versions; `c_pos` is already the real
+ * position of the event that made each change. A processes `touch` rewrites the current
+ * record but makes no version; a `time` change notes the event's recordedAtMs (`c_k1`); an
+ * `all` change (retention) removes every row of the process. Replaced at every open
+ * (schemas made before retention get its `all` branch).
  */
 export const applyChangesFunction = (s: string): string => `
   CREATE OR REPLACE FUNCTION ${qualified(s, 'apply_model_changes')}(
@@ -103,13 +117,15 @@ export const applyChangesFunction = (s: string): string => `
         DELETE FROM ${qualified(s, 'rm_replays')} WHERE process_id = c_k1[i];
         DELETE FROM ${qualified(s, 'rm_events')} WHERE process_id = c_k1[i];
       ELSIF c_table[i] = 'events' THEN
-        INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position)
-          VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i])
-          ON CONFLICT (process_id, sequence) DO UPDATE SET position = excluded.position;
+        INSERT INTO ${qualified(s, 'rm_events')} (process_id, sequence, position, occurred_at_ms)
+          VALUES (c_k1[i], c_k2[i]::bigint, c_pos[i], c_row[i]::double precision)
+          ON CONFLICT (process_id, sequence)
+          DO UPDATE SET position = excluded.position, occurred_at_ms = excluded.occurred_at_ms;
+      ELSIF c_table[i] = 'time' THEN
+        NULL;
       ELSE
         RAISE EXCEPTION 'unknown read-model change % %', c_table[i], c_op[i];
-      END IF;
-    END LOOP;
+      END IF;${versionChanges(s)}    END LOOP;
   END
   $fn$;
 `;

@@ -108,6 +108,19 @@ export class PostgresProjection {
     for (const processId of processIdsOf(streams)) this.cache.delete(processId);
   }
 
+  /**
+   * Brings the tables up to the log when events were stored around the projection (by a
+   * store that had none, or a schema whose models were emptied when it moved to version 2),
+   * before versions are read.
+   */
+  async current(): Promise<void> {
+    const { rows } = await this.pool.query<{ behind: boolean }>(
+      `SELECT m.position < h.position AS behind FROM ${qualified(this.schema, 'log_head')} h,
+              ${qualified(this.schema, 'rm_checkpoint')} m`,
+    );
+    if (rows[0]?.behind) await this.catchUp();
+  }
+
   /** Brings the tables up to the log (events stored without their rows come first). */
   catchUp(): Promise<void> {
     this.cache.clear();
@@ -151,21 +164,27 @@ export const catchUpModels = async (
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const [state] = (
-        await client.query<{ head: string; checkpoint: string }>(
-          `SELECT h.position AS head, m.position AS checkpoint
-             FROM ${qualified(schema, 'log_head')} h, ${qualified(schema, 'rm_checkpoint')} m
-              FOR UPDATE OF h`,
+      // the checkpoint is read after the lock is held, in a statement of its own (a fresh
+      // snapshot): another catch-up that held the lock first has moved it
+      const [head] = (
+        await client.query<{ position: string }>(
+          `SELECT position FROM ${qualified(schema, 'log_head')} FOR UPDATE`,
         )
       ).rows;
-      if (BigInt(state!.checkpoint) >= BigInt(state!.head)) {
+      const [checkpoint] = (
+        await client.query<{ position: string }>(
+          `SELECT position FROM ${qualified(schema, 'rm_checkpoint')}`,
+        )
+      ).rows;
+      const state = { head: head!.position, checkpoint: checkpoint!.position };
+      if (BigInt(state.checkpoint) >= BigInt(state.head)) {
         await client.query('COMMIT');
         return;
       }
       const { rows } = await client.query<PgEventRow>(
         `SELECT ${columns} FROM ${qualified(schema, 'events')}
           WHERE position > $1 AND position <= $2 ORDER BY position LIMIT 500`,
-        [state!.checkpoint, state!.head],
+        [state.checkpoint, state.head],
       );
       const events = rows.map((row) => toStoredEvent(toRow(row)));
       const processRows = await fetchProcessRows(

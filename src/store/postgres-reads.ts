@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { RegistryError } from '../domain/errors.ts';
 import { type EventRow, PAGE_SIZE, toStoredEvent } from './event-rows.ts';
 import {
   type Position,
@@ -122,15 +123,21 @@ export class PostgresReads {
     return { rows: events, head };
   }
 
-  private async query<R extends pg.QueryResultRow>(
+  /**
+   * One named query; a failure (of `before` too) becomes the store's error (`unavailable`
+   * on an outage), a RegistryError passes through.
+   */
+  async query<R extends pg.QueryResultRow>(
     name: string,
     text: string,
     values: unknown[],
+    before?: () => Promise<void>,
   ): Promise<R[]> {
     try {
+      await before?.();
       return (await this.pool.query<R>({ name, text, values })).rows;
     } catch (error) {
-      throw this.failure(error, 'reading');
+      throw error instanceof RegistryError ? error : this.failure(error, 'reading');
     }
   }
 }

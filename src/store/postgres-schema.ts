@@ -1,15 +1,18 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
-import { applyChangesFunction, modelTables } from './postgres-models.ts';
+import { applyChangesFunction, MODEL_TABLES, modelTables } from './postgres-models.ts';
+import { VERSION_TABLES, versionTables } from './postgres-versions.ts';
 
 /**
- * The procreg PostgreSQL schema, version 1. Everything lives in one PostgreSQL schema
+ * The procreg PostgreSQL schema, version 2 (version 1 had no version tables: opening one
+ * adds them and empties the read models, which the next read or append rebuilds from the
+ * log, versions included). Everything lives in one PostgreSQL schema
  * (default `procreg`), so several registries can share a database, each in its own.
  * `procreg_meta` marks a schema as procreg's and holds its version, like the SQLite file's
  * application_id and user_version: a foreign schema is refused before anything is written
  * to it, and a schema from a newer procreg is refused rather than misread.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Lower-case identifiers only, so the name needs no quoting rules beyond ours and fits the NOTIFY channel. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
@@ -202,14 +205,24 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [0x70726567, schema]);
     const state = await identify(client, schema);
-    if (state !== 'procreg') {
+    if (state === 'missing' || state === 'empty') {
       if (state === 'missing') await client.query(`CREATE SCHEMA "${schema}"`);
       await client.query(tables(schema));
       await client.query(modelTables(schema));
+      await client.query(versionTables(schema));
       await client.query(applyChangesFunction(schema));
       await client.query(appendFunction(schema));
     } else {
+      if (state < SCHEMA_VERSION) await client.query(versionTables(schema));
+      // replaced at every open: an older schema gets the current function (retention's purge)
       await client.query(applyChangesFunction(schema));
+      if (state < SCHEMA_VERSION) {
+        await client.query(resetModels(schema));
+        await client.query(
+          `UPDATE ${qualified(schema, 'procreg_meta')} SET value = $1 WHERE key = 'schema_version'`,
+          [String(SCHEMA_VERSION)],
+        );
+      }
     }
     await client.query('COMMIT');
   } catch (error) {
@@ -218,10 +231,17 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
   }
 };
 
+/** Empties the model tables and their versions: the catch-up rebuilds them from the log. */
+const resetModels = (s: string): string => `
+  TRUNCATE ${[...MODEL_TABLES, ...VERSION_TABLES].map((t) => qualified(s, t)).join(', ')};
+  UPDATE ${qualified(s, 'rm_checkpoint')} SET position = 0;
+`;
+
+/** A procreg schema's version, or what is there instead. */
 const identify = async (
   client: pg.ClientBase,
   schema: string,
-): Promise<'procreg' | 'empty' | 'missing'> => {
+): Promise<number | 'empty' | 'missing'> => {
   const { rows } = await client.query<{ exists: boolean; meta: string | null; objects: number }>(
     `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists,
             to_regclass($2)::text AS meta,
@@ -255,5 +275,5 @@ const identify = async (
       `the PostgreSQL schema ${schema} has procreg schema version ${version}, newer than this procreg understands (${SCHEMA_VERSION}); upgrade procreg`,
     );
   }
-  return 'procreg';
+  return version;
 };

@@ -35,6 +35,7 @@ import {
   type PostgresStoreOptions,
   postgresSettings,
 } from './postgres-settings.ts';
+import { PostgresVersions } from './postgres-versions.ts';
 import type { InlineProjection } from './read-model-tables.ts';
 import { appendOneVia } from './shared.ts';
 
@@ -109,6 +110,8 @@ class PostgresEventStore implements EventStore {
   private inFlight: Promise<void> | undefined;
   private projection: PostgresProjection | undefined;
   private closed = false;
+  /** the version tables in the schema, for the registry's `asOf` (see postgres-versions.ts) */
+  readonly versions: PostgresVersions;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -119,6 +122,10 @@ class PostgresEventStore implements EventStore {
     this.reads = new PostgresReads(pool, settings.schema, (error, operation) =>
       this.failure(error, operation),
     );
+    this.versions = new PostgresVersions(this.reads, settings.schema, async () => {
+      this.ensureOpen();
+      await this.projection?.current();
+    });
     this.feed = new PostgresFeed(
       {
         page: (after, prefix, limit) => this.reads.page(after, prefix, limit),

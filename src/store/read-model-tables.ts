@@ -78,17 +78,34 @@ export type RowChange =
   /** retention: every row of the process, in every table, its versions and snapshot too */
   | { table: 'all'; purge: { processId: string } };
 
-/** The global views of the past that versioned tables answer by index (see sqlite-versions.ts). */
-export type GlobalReader = Pick<
-  ReadModelReader,
-  'process' | 'processes' | 'listProcesses' | 'grantsOfScope' | 'leases'
->;
+/** A value now, or (from a server's tables) later. */
+export type Awaitable<T> = T | Promise<T>;
 
+/**
+ * The global views: the live tables answer them synchronously (a `ReadModelReader` is
+ * one), versioned tables of the past by index, on PostgreSQL with promises (a server
+ * round trip). A reader of the past is immutable: the log up to its point never changes.
+ */
+export interface GlobalReader {
+  process(processId: string): Awaitable<ProcessRecord | undefined>;
+  /** every process record (or only the running ones), by processId in code-unit order */
+  processes(which: 'all' | 'running'): Awaitable<ProcessRecord[]>;
+  /** a page of the records matching `query.filter`, in list order (domain/process-list.ts) */
+  listProcesses(query: ProcessQuery): Awaitable<ProcessRecord[]>;
+  grantsOfScope(scopeId: string): Awaitable<ProcessHandleGrant[]>;
+  /** every stored lease (possibly expired), by process id */
+  leases(): Awaitable<ProcessLease[]>;
+}
+
+/**
+ * Every version of the process records, grants and leases, with the log range in which it
+ * held (see sqlite-versions.ts, memory-versions.ts, postgres-versions.ts).
+ */
 export interface VersionedTables {
   /** The tables as they were after the event at `position`. */
   at(position: Position): GlobalReader;
   /** End of the longest log prefix recorded at or before `timeMs` (undefined: all of it). */
-  prefixAt(timeMs: number): Position | undefined;
+  prefixAt(timeMs: number): Awaitable<Position | undefined>;
 }
 
 export interface ReadModelTables extends ReadModelReader {
@@ -99,7 +116,7 @@ export interface ReadModelTables extends ReadModelReader {
   write(change: RowChange, position: Position): void;
   /** Notes the registry-clock time of the event at `position` (for "as of a time"). */
   recordTime(position: Position, recordedAtMs: number): void;
-  /** Present when the tables keep every version of their rows (SQLite store files). */
+  /** Present when the tables keep every version of their rows (SQLite store files, memory stores). */
   readonly versions?: VersionedTables;
   setCheckpoint(position: Position): void;
   /** Runs `work` so that its writes and the checkpoint commit together or not at all. */

@@ -48,10 +48,19 @@ export const memoryBackend: BackendUnderTest = {
   },
 };
 
-const sharedView = (store: EventStore): EventStore => ({
+/**
+ * A registry's view of a shared store: closing it leaves the store open. `log only` hides the
+ * store's models and versions, so a registry on it folds the feed into tables of its own
+ * (as on EventStoreDB) and its `asOf` replays the log.
+ */
+export const sharedView = (
+  store: EventStore,
+  keep: 'models' | 'log only' = 'models',
+): EventStore => ({
   durabilityTier: store.durabilityTier,
   // the store's inline models: every registry on it reads and writes the same tables
-  ...(store.models ? { models: store.models } : {}),
+  ...(keep === 'models' && store.models ? { models: store.models } : {}),
+  ...(keep === 'models' && store.versions ? { versions: store.versions } : {}),
   appendToStream: (...args) => store.appendToStream(...args),
   appendToStreams: (...args) => store.appendToStreams(...args),
   readStream: (...args) => store.readStream(...args),
