@@ -4,6 +4,8 @@ import { type JsonObject, JsonObjectSchema, JsonSchema } from './json.ts';
 /**
  * Every shape of docs/SPEC.md, declared once as a zod schema; the TypeScript types are
  * inferred from these. Public inputs are parsed with them at the edge (see validation.ts).
+ * One file on purpose (~330 lines): the contract's shapes reference each other, and a
+ * reader of SPEC.md finds each one here under the same name.
  */
 
 /** Longest id or name the registry accepts; longer ones are `invalid`, not stored. */
