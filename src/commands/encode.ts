@@ -7,6 +7,7 @@ import {
   streamOf,
 } from '../domain/events.ts';
 import { deepFreeze } from '../domain/freeze.ts';
+import { contentHash } from '../domain/integrity.ts';
 import type { ProcessState } from '../domain/process-state.ts';
 import type { AuditContext } from '../domain/schemas.ts';
 import type { StreamWrite } from '../store/port.ts';
@@ -14,8 +15,8 @@ import { eventIdFor } from './event-ids.ts';
 
 /**
  * Encoding a decision for the store: the audit metadata every event of a command carries,
- * one write per touched stream with the expected revision the decision was made on, and
- * deterministic event ids (the same attempt re-sent is the same write: see event-ids.ts).
+ * one write per touched stream with the expected revision the decision was made on, each
+ * event hash-linked to the one before it in its stream, and deterministic event ids (the same attempt re-sent is the same write: see event-ids.ts).
  */
 export const metadataFor = (
   command: string,
@@ -36,7 +37,36 @@ export const metadataFor = (
 export interface ProcessWrite extends StreamWrite {
   processId: string;
   domainEvents: DomainEvent[];
+  /** each event's metadata: the command's, chained (`hash`, `prevHash`) */
+  metadata: EventMetadata[];
 }
+
+/**
+ * The command's metadata for each event of a stream, hash-linked (domain/integrity.ts):
+ * the first names the stream's last hash as `prevHash`, each next one the hash before it.
+ */
+const chained = (
+  events: readonly DomainEvent[],
+  stream: string,
+  state: ProcessState | undefined,
+  metadata: EventMetadata,
+): EventMetadata[] => {
+  let revision = state?.revision ?? -1;
+  let prevHash = revision === -1 ? null : (state?.lastHash ?? null);
+  return events.map((event) => {
+    revision += 1;
+    const linked: EventMetadata = { ...metadata, prevHash };
+    const hash = contentHash({
+      stream,
+      revision,
+      type: event.type,
+      data: event.data,
+      metadata: linked,
+    });
+    prevHash = hash;
+    return { ...linked, hash };
+  });
+};
 
 /** One write per touched stream, expecting the revision the decision was made on. */
 export const writesFor = (
@@ -54,27 +84,30 @@ export const writesFor = (
     else byProcess.set(processId, [event]);
   }
   return [...byProcess].map(([processId, domainEvents]) => {
-    const revision = states.get(processId)?.revision ?? -1;
+    const state = states.get(processId);
+    const revision = state?.revision ?? -1;
     const stream = streamOf(processId);
+    const linked = chained(domainEvents, stream, state, metadata);
     return {
       processId,
       domainEvents,
+      metadata: linked,
       stream,
       expectedRevision: revision === -1 ? 'no_stream' : revision,
       events: domainEvents.map((event, index) =>
-        encodeEvent(eventIdFor(commandId, attempt, stream, index), event, metadata),
+        encodeEvent(eventIdFor(commandId, attempt, stream, index), event, linked[index]!),
       ),
     };
   });
 };
 
 /** The events as this instance holds them, announced before they are appended. */
-export const ownEventsOf = (writes: readonly ProcessWrite[], metadata: EventMetadata): OwnEvent[] =>
+export const ownEventsOf = (writes: readonly ProcessWrite[]): OwnEvent[] =>
   writes.flatMap((write) =>
     write.domainEvents.map((event, i) => ({
       // frozen: the same objects go to the read models and back to the caller
       event: deepFreeze(event),
-      metadata,
+      metadata: write.metadata[i]!,
       eventId: write.events[i]!.id,
     })),
   );

@@ -140,7 +140,7 @@ export class CommandHandler {
       // 3. encode
       const metadata = metadataFor(options.command, options.audit, commandId, now);
       const writes = writesFor(decision.events, states, commandId, attempt, metadata);
-      const forget = this.settings.announce?.(ownEventsOf(writes, metadata));
+      const forget = this.settings.announce?.(ownEventsOf(writes));
       // 4. append, retrying lost replies with the same write
       let results: AppendResult[];
       try {

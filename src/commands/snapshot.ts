@@ -11,7 +11,7 @@ import type { ProcessLease, ProcessRecord } from '../domain/schemas.ts';
  * starting point. Bump SNAPSHOT_VERSION whenever ProcessState changes shape: snapshots of
  * another version are ignored (and replaced as streams are folded again).
  */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** A new snapshot once a cached state is this many revisions past the last one. */
 export const SNAPSHOT_EVERY = 500;
@@ -27,6 +27,7 @@ interface EncodedState {
   ackedWakes: number[];
   lease: ProcessLease | null;
   maxFencingToken: number;
+  lastHash: string | null;
 }
 
 export const encodeState = (state: ProcessState): Json => {
@@ -41,6 +42,7 @@ export const encodeState = (state: ProcessState): Json => {
     ackedWakes: [...state.ackedWakes],
     lease: state.lease ?? null,
     maxFencingToken: state.maxFencingToken,
+    lastHash: state.lastHash,
   };
   return JSON.parse(JSON.stringify(encoded)) as Json;
 };
@@ -61,5 +63,6 @@ export const decodeState = (json: Json): ProcessState | undefined => {
     ackedWakes: new Set(encoded.ackedWakes),
     lease: encoded.lease ?? undefined,
     maxFencingToken: encoded.maxFencingToken,
+    lastHash: encoded.lastHash,
   };
 };

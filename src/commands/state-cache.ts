@@ -1,6 +1,7 @@
 import { readStoredEvent } from '../domain/codec.ts';
 import { streamOf } from '../domain/events.ts';
 import { deepFreeze } from '../domain/freeze.ts';
+import { chainOf, linkHashOf } from '../domain/integrity.ts';
 import {
   fold,
   foldRecorded,
@@ -92,6 +93,8 @@ export class StateCache {
         state,
         newer.map((stored) => deepFreeze(readStoredEvent(stored))),
       );
+      const last = newer.at(-1);
+      if (last) state.lastHash = linkHashOf(last);
       if (this.settings.lookups) shed(state);
       this.cache.set(processId, state);
       const lastId = newer.at(-1)?.id;
@@ -151,6 +154,7 @@ export class StateCache {
       state.revision = result.nextRevision;
       const lastId = write.events.at(-1)?.id;
       if (lastId !== undefined) this.lastIds.set(write.processId, lastId);
+      state.lastHash = chainOf(write.events.at(-1)?.metadata)?.hash ?? state.lastHash;
       if (this.settings.lookups) shed(state);
       this.maybeSnapshot(write.processId, state);
     });

@@ -141,6 +141,12 @@ export const EventMetadataSchema = z.strictObject({
   actor: z.string().nullable(),
   correlationId: z.string().nullable(),
   causationId: z.string().nullable(),
+  /**
+   * SHA-256 of the event's canonical content and the previous event's in its stream
+   * (integrity.ts); absent on events written before procreg chained them.
+   */
+  hash: z.string().optional(),
+  prevHash: z.string().nullable().optional(),
 });
 export type EventMetadata = z.infer<typeof EventMetadataSchema>;
 

@@ -41,6 +41,12 @@ export interface ProcessState {
   lease: ProcessLease | undefined;
   /** highest fencing token ever issued; monotone across release and expiry */
   maxFencingToken: number;
+  /**
+   * what the next event names as `prevHash` (integrity.ts): the last folded event's hash;
+   * null before the stream exists. Set by whoever folds stored events (the state cache),
+   * since the hash is the stored event's, not the domain event's.
+   */
+  lastHash: string | null;
 }
 
 export const initialProcessState = (): ProcessState => ({
@@ -53,6 +59,7 @@ export const initialProcessState = (): ProcessState => ({
   ackedWakes: new Set(),
   lease: undefined,
   maxFencingToken: 0,
+  lastHash: null,
 });
 
 /**

@@ -2,6 +2,7 @@ import type { RecordedDomainEvent } from '../domain/codec.ts';
 import type { EventStore, Position } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { EventReader } from './event-reader.ts';
+import { advanceDigest } from './log-digest.ts';
 import { applyInput, readModelInput } from './project.ts';
 
 export interface FoldOptions {
@@ -30,6 +31,7 @@ export const foldLog = async (
     const input = readModelInput(reader, stored);
     if (!input) continue;
     applyInput(tables, input);
+    if ('process' in input) advanceDigest(tables, [stored]);
     tables.setCheckpoint(stored.position);
     if ('process' in input) onEvent?.(input.process);
   }

@@ -7,6 +7,7 @@ import type { ProjectedEvent, ReadModel } from './definition.ts';
 import type { EventReader } from './event-reader.ts';
 import { grantsModel } from './grants.ts';
 import { leasesModel } from './leases.ts';
+import { advanceDigest } from './log-digest.ts';
 import { processEventsModel } from './process-events.ts';
 import { processesModel } from './processes.ts';
 import { replayKeysModel } from './replay-keys.ts';
@@ -65,7 +66,7 @@ export const applyInput = (tables: ReadModelTables, input: ModelInput): void => 
 /**
  * The projection durable stores run inside their append transactions. It reads every event
  * of the batch before writing any row, so an unreadable event refuses the whole batch
- * and leaves the tables as they were.
+ * and leaves the tables as they were; the log digest moves with the rows.
  */
 export const inlineProjection = (reader: EventReader): InlineProjection => ({
   project(events, tables) {
@@ -75,5 +76,6 @@ export const inlineProjection = (reader: EventReader): InlineProjection => ({
       if (input) inputs.push(input);
     }
     for (const input of inputs) applyInput(tables, input);
+    advanceDigest(tables, events.filter(isProcessStream));
   },
 });

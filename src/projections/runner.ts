@@ -6,6 +6,7 @@ import type { ReadModelTables } from '../store/read-model-tables.ts';
 import { EventDispatch } from './event-dispatch.ts';
 import { EventReader } from './event-reader.ts';
 import { foldLog } from './fold-log.ts';
+import { advanceDigest } from './log-digest.ts';
 import { applyInput, inlineProjection, type ModelInput, readModelInput } from './project.ts';
 
 const RESUBSCRIBE_AFTER_MS = 1_000;
@@ -212,12 +213,14 @@ export class ProjectionRunner {
    */
   private deliverPage(page: readonly StoredEvent[]): void {
     const inputs: ModelInput[] = [];
+    const read: StoredEvent[] = [];
     let unreadable: unknown;
     for (const stored of page) {
       if (stored.position <= this.published) continue;
       try {
         const input = readModelInput(this.reader, stored);
         if (input) inputs.push(input);
+        if (input && 'process' in input) read.push(stored);
       } catch (error) {
         unreadable = error;
         break;
@@ -226,6 +229,7 @@ export class ProjectionRunner {
     if (inputs.length > 0) {
       this.tables.transaction(() => {
         for (const input of inputs) applyInput(this.tables, input);
+        advanceDigest(this.tables, read);
         this.tables.setCheckpoint(positionOf(inputs.at(-1)!));
       });
       this.publish(inputs);

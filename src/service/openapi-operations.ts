@@ -424,6 +424,21 @@ export const operations: Operation[] = [
     streams: ['application/x-ndjson'],
   },
   {
+    method: 'post',
+    path: '/verify/integrity',
+    operationId: 'verifyIntegrity',
+    summary:
+      'Check every event hash, stream link and recorded position, optionally against a kept digest `{ against: { digest, position } }` (admin); NDJSON progress then result',
+    streams: ['application/x-ndjson'],
+  },
+  {
+    method: 'get',
+    path: '/digest',
+    operationId: 'digest',
+    summary: 'The log digest `{ digest, position }` to keep outside the store (admin)',
+    response: z.strictObject({ digest: z.string(), position: z.string() }),
+  },
+  {
     method: 'get',
     path: '/whoami',
     operationId: 'whoami',

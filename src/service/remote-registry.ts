@@ -4,6 +4,14 @@ import type { AppendOutcome } from '../commands/append.ts';
 import type { ImportProgress, LineSource } from '../commands/import.ts';
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
+import { deepFreeze as frozen } from '../domain/freeze.ts';
+import type { LogDigest } from '../domain/integrity.ts';
+import {
+  type IntegrityProgress,
+  type IntegrityReport,
+  type VerifyIntegrityOptions,
+  VerifyIntegrityOptionsSchema,
+} from '../domain/integrity-check.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
 import {
   type PrunedSince,
@@ -51,6 +59,19 @@ import {
 } from '../queries/history.ts';
 import type { ProjectionDifference } from '../queries/verify.ts';
 import type { ChangedProcesses, ProcessRegistry, RegistryDiagnostics } from '../registry.ts';
+
+type IntegrityWireProgress = Omit<IntegrityProgress, 'position' | 'head'> & {
+  position: string;
+  head: string;
+};
+interface IntegrityWireReport {
+  ok: boolean;
+  checked: number;
+  problems: (Omit<IntegrityReport['problems'][number], 'position'> & { position: string })[];
+  unchained: { events: number; through: string | null };
+  digest: { digest: string; position: string };
+}
+
 import type { DurabilityTier } from '../store/port.ts';
 import { type Connection, encodePath } from './remote-http.ts';
 import {
@@ -380,6 +401,34 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
       (p: { events: number; position: string; upTo: string }) =>
         onProgress?.({ events: p.events, position: BigInt(p.position), upTo: BigInt(p.upTo) }),
     );
+  }
+
+  async digest(): Promise<LogDigest> {
+    const wire = await this.json<{ digest: string; position: string }>('GET', '/digest');
+    return frozen({ digest: wire.digest, position: BigInt(wire.position) });
+  }
+
+  async verifyIntegrity(options: VerifyIntegrityOptions = {}): Promise<IntegrityReport> {
+    const { against, onProgress } = parseInput(VerifyIntegrityOptionsSchema, options, 'options');
+    const body = against
+      ? JSON.stringify({ against: { digest: against.digest, position: String(against.position) } })
+      : '';
+    const wire = await withProgress<IntegrityWireProgress, IntegrityWireReport>(
+      this.conn,
+      this.audit,
+      '/verify/integrity',
+      body,
+      (p) => onProgress?.({ ...p, position: BigInt(p.position), head: BigInt(p.head) }),
+    );
+    return frozen({
+      ...wire,
+      problems: wire.problems.map((p) => ({ ...p, position: BigInt(p.position) })),
+      unchained: {
+        events: wire.unchained.events,
+        through: wire.unchained.through === null ? null : BigInt(wire.unchained.through),
+      },
+      digest: { digest: wire.digest.digest, position: BigInt(wire.digest.position) },
+    });
   }
 
   async rebuildProjections(onProgress?: (progress: ModelProgress) => void): Promise<void> {

@@ -9,6 +9,10 @@ import { type Env, json, pathParam, readBodyText, readJson, stringify } from './
 
 const ArchiveBodySchema = z.strictObject({ dir: z.string().min(1) });
 
+/** A position on the wire (decimal text); anything else the registry refuses as `invalid`. */
+const positionOf = (value: unknown): bigint | number =>
+  typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value) : Number.NaN;
+
 /** An import may be large; it is held once in memory (the registry reads it twice). */
 const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
 
@@ -96,6 +100,29 @@ export const adminRoutes = (app: Hono<Env>, hub: SseHub): void => {
     requireAdmin(c.get('principal'), 'verifying the read models');
     const registry = c.get('registry');
     return progressResponse((onProgress) => registry.verifyProjections(onProgress));
+  });
+
+  app.post('/verify/integrity', async (c) => {
+    c.set('operation', 'verifyIntegrity');
+    requireAdmin(c.get('principal'), 'verifying the log');
+    const text = await readBodyText(c, 4096);
+    const body = text.trim() === '' ? {} : (JSON.parse(text) as { against?: unknown });
+    const against = body.against as { digest: string; position: string } | undefined;
+    const registry = c.get('registry');
+    return progressResponse((onProgress) =>
+      registry.verifyIntegrity({
+        ...(against
+          ? { against: { digest: against.digest, position: positionOf(against.position) } }
+          : {}),
+        onProgress,
+      }),
+    );
+  });
+
+  app.get('/digest', async (c) => {
+    c.set('operation', 'digest');
+    requireAdmin(c.get('principal'), 'reading the log digest');
+    return json(c, await c.get('registry').digest());
   });
 
   app.post('/rebuild', async (c) => {

@@ -1,4 +1,5 @@
 import { deepFreeze } from '../domain/freeze.ts';
+import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
 import type { Json } from '../domain/json.ts';
 import { byCodeUnits } from '../domain/order.ts';
 import { listFromRecords, type ProcessQuery } from '../domain/process-list.ts';
@@ -41,6 +42,7 @@ export class MemoryTables implements ReadModelTables {
    */
   private readonly changed = new Map<string, Position>();
   private position: Position = START;
+  private logDigest: LogDigest | null = { digest: GENESIS_DIGEST, position: START };
 
   process(processId: string): ProcessRecord | undefined {
     return this.records.get(processId);
@@ -225,6 +227,14 @@ export class MemoryTables implements ReadModelTables {
     this.position = position;
   }
 
+  digest(): LogDigest | null {
+    return this.logDigest;
+  }
+
+  setDigest(digest: LogDigest | null): void {
+    this.logDigest = digest;
+  }
+
   transaction<T>(work: () => T): T {
     return work();
   }
@@ -267,6 +277,7 @@ export class MemoryTables implements ReadModelTables {
     this.typeSequences.clear();
     this.snapshots.clear();
     this.position = START;
+    this.logDigest = { digest: GENESIS_DIGEST, position: START };
   }
 
   snapshot(processId: string): { revision: number; state: Json } | undefined {

@@ -1,3 +1,4 @@
+import type { LogDigest } from '../domain/integrity.ts';
 import type { Json } from '../domain/json.ts';
 import type { ProcessQuery } from '../domain/process-list.ts';
 import type {
@@ -108,6 +109,14 @@ export interface VersionedTables {
   prefixAt(timeMs: number): Awaitable<Position | undefined>;
 }
 
+/** The log digest after each process event, by position (see store/sqlite-digests.ts). */
+export interface DigestIndex {
+  /** Notes the digest after the event at `position`. Only inside a write, as `write`. */
+  record(position: Position, digest: string): void;
+  /** The digests noted for positions in (after, upTo], ascending. */
+  between(after: Position, upTo: Position): { position: Position; digest: string }[];
+}
+
 export interface ReadModelTables extends ReadModelReader {
   /**
    * Applies one change made by the event at `position`. Only inside `transaction` (or
@@ -119,6 +128,14 @@ export interface ReadModelTables extends ReadModelReader {
   /** Present when the tables keep every version of their rows (SQLite store files, memory stores). */
   readonly versions?: VersionedTables;
   setCheckpoint(position: Position): void;
+  /**
+   * The log digest (domain/integrity.ts) up to the checkpoint, moved with it in the same
+   * transactions; null when unknown (tables made before digests, until a rebuild).
+   */
+  digest(): LogDigest | null;
+  setDigest(digest: LogDigest | null): void;
+  /** Present when the tables keep the digest after every event (SQLite files). */
+  readonly digests?: DigestIndex;
   /** Runs `work` so that its writes and the checkpoint commit together or not at all. */
   transaction<T>(work: () => T): T;
   /**
@@ -126,7 +143,7 @@ export interface ReadModelTables extends ReadModelReader {
    * the checkpoint they reflect: one consistent read, even while others append.
    */
   dump(): { checkpoint: Position; rows: Map<string, Json> };
-  /** Empties every table and resets the checkpoint (a rebuild starts here). */
+  /** Empties every table and resets the checkpoint and the digest (a rebuild starts here). */
   clear(): void;
   /** The persisted fold of a process stream, or undefined (see the command handler). */
   snapshot(processId: string): { revision: number; state: Json } | undefined;

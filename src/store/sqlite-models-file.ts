@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
+import { digestsSchema } from './sqlite-digests.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
@@ -40,6 +41,7 @@ export const openModelsFile = (
       const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
       if (id === 0 && objects === 0) {
         db.exec(tablesSchema);
+        db.exec(digestsSchema);
         db.exec('CREATE TABLE rm_source (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT)');
         db.prepare('INSERT INTO rm_source (id, source) VALUES (1, ?)').run(source);
         db.pragma(`application_id = ${MODELS_APPLICATION_ID}`);
@@ -52,6 +54,7 @@ export const openModelsFile = (
           `${path} is not a procreg read-models file; name a new file for readModels=`,
         );
       }
+      db.exec(digestsSchema);
       const known = db.prepare('SELECT source FROM rm_source').pluck().get();
       if (known !== source) {
         throw new RegistryError(

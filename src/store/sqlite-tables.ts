@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
+import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
 import type { Json } from '../domain/json.ts';
 import { byCodeUnits } from '../domain/order.ts';
 import { listFromRecords, type ProcessQuery } from '../domain/process-list.ts';
@@ -11,6 +12,7 @@ import type {
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
+import { SqliteDigests } from './sqlite-digests.ts';
 import { listingColumns, SqliteListing } from './sqlite-listing.ts';
 import {
   bindable,
@@ -129,6 +131,7 @@ export class SqliteTables implements ReadModelTables {
   /** every version of records and grants (store files only: see sqlite-versions.ts) */
   private readonly history: SqliteVersions | undefined;
   readonly versions: VersionedTables | undefined;
+  readonly digests: SqliteDigests;
 
   constructor(
     private readonly db: Database.Database,
@@ -136,6 +139,7 @@ export class SqliteTables implements ReadModelTables {
   ) {
     this.history = eventsInFile ? new SqliteVersions(db) : undefined;
     this.listing = new SqliteListing(db);
+    this.digests = new SqliteDigests(db);
     const history = this.history;
     this.versions = history && {
       at: (position) => ({
@@ -473,6 +477,14 @@ export class SqliteTables implements ReadModelTables {
     this.s.setCheckpoint.run(bindable(position));
   }
 
+  digest(): LogDigest | null {
+    return this.digests.digest();
+  }
+
+  setDigest(digest: LogDigest | null): void {
+    this.digests.setDigest(digest);
+  }
+
   transaction<T>(work: () => T): T {
     return this.db.transaction(() => this.batch(work)).immediate();
   }
@@ -510,6 +522,8 @@ export class SqliteTables implements ReadModelTables {
       for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
       if (this.history) for (const table of VERSIONED_TABLES) this.db.exec(`DELETE FROM ${table}`);
       this.setCheckpoint(START);
+      this.db.exec('DELETE FROM rm_digests');
+      this.setDigest({ digest: GENESIS_DIGEST, position: START });
     });
   }
 

@@ -1,0 +1,318 @@
+import { z } from 'zod';
+import { chainOf, contentHash, GENESIS_DIGEST, type LogDigest, nextDigest } from './integrity.ts';
+import type { Position, StoredEvent } from './stored-event.ts';
+
+/**
+ * Verifying the log against its hashes (integrity.ts), a pure fold over the log's process
+ * events in position order (`event`), with the tables' digest after each position where
+ * they keep it (`indexed`). What each kind means:
+ * - `altered`: the event at this position is not what was written there (its content no
+ *   longer has the hash it claims, or the digest recorded for the position disagrees), and
+ *   it belongs nowhere else;
+ * - `reordered`: an event stands where another was written (a swap), or before an earlier
+ *   revision of its own stream;
+ * - `missing`: a recorded position or a stream revision is gone;
+ * - `inserted`: an event procreg never wrote there (an unchained event after the chain
+ *   began, a second event with the same revision, a position the digests never recorded);
+ * - `chain_broken`: the event is intact but does not name its predecessor's hash, or the
+ *   log up to a kept digest's position no longer hashes to it.
+ * An event is reported once; what follows a damaged event is not reported again because of
+ * it (the next event's link is checked against the hash the damaged one claims).
+ */
+
+export const integrityProblemKinds = [
+  'altered',
+  'missing',
+  'reordered',
+  'inserted',
+  'chain_broken',
+] as const;
+
+export const IntegrityProblemSchema = z.strictObject({
+  position: z.bigint(),
+  /** null where the log no longer says (a recorded position with nothing left there) */
+  stream: z.string().nullable(),
+  revision: z.number().int().nullable(),
+  kind: z.enum(integrityProblemKinds),
+});
+export type IntegrityProblem = z.infer<typeof IntegrityProblemSchema>;
+
+export const IntegrityReportSchema = z.strictObject({
+  /** no problem found (an unchained prefix is reported below, and is not a problem) */
+  ok: z.boolean(),
+  /** process events checked */
+  checked: z.number().int(),
+  problems: z.array(IntegrityProblemSchema),
+  /**
+   * Events written before procreg hashed events (no `hash` in their metadata), all at the
+   * start of the log: their content cannot be proven, only linked to by what follows.
+   */
+  unchained: z.strictObject({ events: z.number().int(), through: z.bigint().nullable() }),
+  /** the digest recomputed from the log, up to its last process event */
+  digest: z.strictObject({ digest: z.string(), position: z.bigint() }),
+});
+export type IntegrityReport = z.infer<typeof IntegrityReportSchema>;
+
+export interface IntegrityProgress {
+  checked: number;
+  position: Position;
+  /** where the read models stood when the check began: about where it ends */
+  head: Position;
+}
+
+export const VerifyIntegrityOptionsSchema = z.strictObject({
+  /** a digest kept earlier: the log up to its position must still hash to it */
+  against: z
+    .strictObject({
+      digest: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hex digest'),
+      position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]),
+    })
+    .optional(),
+  onProgress: z
+    .custom<(progress: IntegrityProgress) => void>((v) => typeof v === 'function')
+    .optional(),
+});
+export type VerifyIntegrityOptions = z.input<typeof VerifyIntegrityOptionsSchema>;
+
+/** The tables' digest at a position, and the one before it (the step it must be). */
+export interface IndexedStep {
+  previous: string;
+  digest: string;
+}
+
+interface Suspect {
+  event: StoredEvent;
+  link: string;
+  claimed: string | undefined;
+  step: IndexedStep | undefined;
+}
+
+interface StreamTrack {
+  revisions: number[];
+  positions: Position[];
+  last: { revision: number; link: string; suspect: boolean } | undefined;
+  inOrder: boolean;
+}
+
+export class IntegrityCheck {
+  private readonly problems = new Map<string, IntegrityProblem>();
+  private readonly streams = new Map<string, StreamTrack>();
+  private readonly suspects: Suspect[] = [];
+  /** recorded positions with no event left at them */
+  private readonly vanished: Position[] = [];
+  private digest = GENESIS_DIGEST;
+  private digestPosition: Position = 0n;
+  private againstDigest: string | undefined;
+  private chainedFrom: Position | undefined;
+  private unchained = 0;
+  private unchainedThrough: Position | null = null;
+  private checked = 0;
+
+  constructor(private readonly against?: LogDigest) {}
+
+  /** A recorded position with no event in the log. */
+  vanishedAt(position: Position): void {
+    this.vanished.push(position);
+  }
+
+  /**
+   * The next process event in position order; `step` is what the tables recorded for its
+   * position (`'unrecorded'`: they keep digests up to past it, but none for it).
+   */
+  event(event: StoredEvent, step?: IndexedStep | 'unrecorded'): void {
+    this.checked += 1;
+    this.passAgainst(event.position);
+    const chain = chainOf(event.metadata);
+    const content = contentHash(event);
+    const link = chain?.hash ?? content;
+    let suspect = false;
+    if (!chain) {
+      if (this.chainedFrom === undefined) {
+        this.unchained += 1;
+        this.unchainedThrough = event.position;
+      } else {
+        this.report(event, 'inserted');
+        suspect = true;
+      }
+    } else {
+      this.chainedFrom ??= event.position;
+      if (content !== chain.hash) suspect = true;
+    }
+    if (step === 'unrecorded') {
+      this.report(event, 'inserted');
+      suspect = true;
+    } else if (step) {
+      const expected = nextDigest(
+        step.previous,
+        event.position,
+        event.stream,
+        event.revision,
+        link,
+      );
+      if (expected !== step.digest) suspect = true;
+    }
+    this.digest = nextDigest(this.digest, event.position, event.stream, event.revision, link);
+    this.digestPosition = event.position;
+    this.track(event, chain?.prevHash, link, suspect);
+    if (suspect) {
+      this.suspects.push({
+        event,
+        link,
+        claimed: chain?.hash,
+        step: step === 'unrecorded' ? undefined : step,
+      });
+    }
+  }
+
+  /** Every event is in: classify what is suspect and report what is missing. */
+  finish(): IntegrityReport {
+    this.passAgainst(undefined);
+    this.classifySuspects();
+    const claimed = new Set<Position>();
+    for (const [stream, track] of this.streams) {
+      if (!track.inOrder) this.streamOrder(stream, track, claimed);
+    }
+    for (const position of this.vanished) {
+      if (!claimed.has(position)) this.add(position, null, null, 'missing');
+    }
+    if (this.against && this.againstDigest !== this.against.digest) {
+      this.add(this.against.position, null, null, 'chain_broken');
+    }
+    const problems = [...this.problems.values()].sort((a, b) =>
+      a.position < b.position ? -1 : a.position > b.position ? 1 : a.kind < b.kind ? -1 : 1,
+    );
+    return {
+      ok: problems.length === 0,
+      checked: this.checked,
+      problems,
+      unchained: { events: this.unchained, through: this.unchainedThrough },
+      digest: { digest: this.digest, position: this.digestPosition },
+    };
+  }
+
+  /** Takes the digest up to the kept one's position once the log passes it. */
+  private passAgainst(next: Position | undefined): void {
+    if (!this.against || this.againstDigest !== undefined) return;
+    if (next !== undefined && next <= this.against.position) return;
+    // a log that ends before the kept position has lost events the digest covers
+    const reached = next !== undefined || this.digestPosition >= this.against.position;
+    this.againstDigest = reached ? this.digest : '';
+  }
+
+  private track(
+    event: StoredEvent,
+    prevHash: string | null | undefined,
+    link: string,
+    suspect: boolean,
+  ): void {
+    let track = this.streams.get(event.stream);
+    if (!track) {
+      track = { revisions: [], positions: [], last: undefined, inOrder: true };
+      this.streams.set(event.stream, track);
+    }
+    track.revisions.push(event.revision);
+    track.positions.push(event.position);
+    const { last } = track;
+    const next = last ? last.revision + 1 : 0;
+    if (event.revision !== next) track.inOrder = false;
+    else if (prevHash !== undefined && !suspect && !last?.suspect) {
+      // the predecessor is intact, so a link that names another hash is a break here
+      if (prevHash !== (last?.link ?? null)) this.report(event, 'chain_broken');
+    }
+    if (!last || event.revision > last.revision) {
+      track.last = { revision: event.revision, link, suspect };
+    }
+  }
+
+  /**
+   * A suspect that fits where another suspect stands (its digest step there, or its content
+   * hash under that position's stream and revision) was moved: reordered. Otherwise it is
+   * altered, unless already reported inserted.
+   */
+  private classifySuspects(): void {
+    const many = this.suspects.length > 1_000;
+    for (const suspect of this.suspects) {
+      const { event } = suspect;
+      if (this.problems.has(keyOf(event.position, 'inserted'))) continue;
+      const moved =
+        !many &&
+        this.suspects.some(
+          (other) =>
+            other !== suspect &&
+            ((other.step !== undefined &&
+              nextDigest(
+                other.step.previous,
+                other.event.position,
+                event.stream,
+                event.revision,
+                suspect.link,
+              ) === other.step.digest) ||
+              (suspect.claimed !== undefined &&
+                contentHash({
+                  ...event,
+                  stream: other.event.stream,
+                  revision: other.event.revision,
+                }) === suspect.claimed)),
+        );
+      this.report(event, moved ? 'reordered' : 'altered');
+    }
+  }
+
+  /**
+   * A stream whose revisions did not arrive 0, 1, 2 … in position order: a revision seen
+   * twice was inserted, one that stands before a lower one was reordered, one never seen is
+   * missing (at the recorded position that vanished between its neighbours, if the tables
+   * recorded one, else where the next revision stands).
+   */
+  private streamOrder(stream: string, track: StreamTrack, claimed: Set<Position>): void {
+    const seen = new Map<number, Position>();
+    track.revisions.forEach((revision, i) => {
+      const position = track.positions[i]!;
+      if (seen.has(revision)) this.add(position, stream, revision, 'inserted');
+      else seen.set(revision, position);
+    });
+    const sorted = [...seen.keys()].sort((a, b) => a - b);
+    let rank = 0;
+    track.revisions.forEach((revision, i) => {
+      const position = track.positions[i]!;
+      if (seen.get(revision) !== position) return;
+      if (sorted[rank] !== revision) this.add(position, stream, revision, 'reordered');
+      rank += 1;
+    });
+    const max = sorted.at(-1) ?? -1;
+    let before: Position = 0n;
+    for (let revision = 0; revision <= max; revision++) {
+      const at = seen.get(revision);
+      if (at !== undefined) {
+        before = at;
+        continue;
+      }
+      let nextRevision = revision + 1;
+      while (!seen.has(nextRevision)) nextRevision++;
+      const after = seen.get(nextRevision)!;
+      const gone = this.vanished.find((p) => !claimed.has(p) && p > before && p < after);
+      if (gone !== undefined) claimed.add(gone);
+      this.add(gone ?? after, stream, revision, 'missing');
+    }
+  }
+
+  private report(event: StoredEvent, kind: IntegrityProblem['kind']): void {
+    this.add(event.position, event.stream, event.revision, kind);
+  }
+
+  private add(
+    position: Position,
+    stream: string | null,
+    revision: number | null,
+    kind: IntegrityProblem['kind'],
+  ): void {
+    const key = keyOf(position, kind);
+    // one report per position: a reordered or inserted event is not also altered
+    if ([...integrityProblemKinds].some((k) => this.problems.has(keyOf(position, k)))) {
+      if (kind !== 'missing' && kind !== 'chain_broken') return;
+    }
+    if (!this.problems.has(key)) this.problems.set(key, { position, stream, revision, kind });
+  }
+}
+
+const keyOf = (position: Position, kind: string): string => `${position} ${kind}`;

@@ -1,0 +1,127 @@
+import { STREAM_PREFIX } from '../domain/events.ts';
+import { GENESIS_DIGEST, type LogDigest, linkHashOf, nextDigest } from '../domain/integrity.ts';
+import {
+  IntegrityCheck,
+  type IntegrityProgress,
+  type IntegrityReport,
+} from '../domain/integrity-check.ts';
+import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
+import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
+
+export interface IntegrityOptions {
+  /** a digest kept earlier: the log up to its position must still hash to it */
+  against?: LogDigest;
+  onProgress?: (progress: IntegrityProgress) => void;
+}
+
+/** Events read before their recorded digests are fetched and the two are compared. */
+const CHUNK = 2_000;
+
+/**
+ * Reads the whole log once, in position order, and checks every process event's hash,
+ * its link to its stream's previous event and, where the tables keep the digest after each
+ * position (SQLite), that each position holds the event recorded there (see
+ * domain/integrity-check.ts for what each problem means).
+ */
+export const verifyLogIntegrity = async (
+  store: EventStore,
+  tables: ReadModelTables,
+  options: IntegrityOptions = {},
+): Promise<IntegrityReport> => {
+  const check = new IntegrityCheck(options.against);
+  const head = tables.checkpoint();
+  const known = tables.digest();
+  // recorded digests cover the log up to the tables' digest position, from genesis
+  const index =
+    tables.digests && known ? { rows: tables.digests, upTo: known.position } : undefined;
+  const steps = new IndexWalk(check, index);
+  let chunk: StoredEvent[] = [];
+  const flush = () => {
+    steps.feed(chunk);
+    const last = chunk.at(-1);
+    if (last) options.onProgress?.({ checked: steps.checked, position: last.position, head });
+    chunk = [];
+  };
+  for await (const stored of store.readAll({ streamPrefix: STREAM_PREFIX })) {
+    chunk.push(stored);
+    if (chunk.length >= CHUNK) flush();
+  }
+  flush();
+  steps.end();
+  return check.finish();
+};
+
+/**
+ * Walks the recorded digests beside the log: each recorded position must hold an event
+ * that is one digest step from the recorded digest before it.
+ */
+class IndexWalk {
+  checked = 0;
+  private previous = GENESIS_DIGEST;
+  private after: Position = START;
+
+  constructor(
+    private readonly check: IntegrityCheck,
+    private readonly index: { rows: DigestIndex; upTo: Position } | undefined,
+  ) {}
+
+  feed(events: readonly StoredEvent[]): void {
+    const last = events.at(-1);
+    if (!last) return;
+    const { index } = this;
+    if (!index) {
+      for (const event of events) this.check.event(event);
+      this.checked += events.length;
+      return;
+    }
+    let upTo = index.upTo;
+    if (last.position < upTo) upTo = last.position;
+    const rows = upTo > this.after ? index.rows.between(this.after, upTo) : [];
+    let r = 0;
+    for (const event of events) {
+      while (r < rows.length && rows[r]!.position < event.position) this.vanish(rows[r++]!);
+      const row = rows[r];
+      if (row && row.position === event.position) {
+        this.check.event(event, { previous: this.previous, digest: row.digest });
+        this.previous = row.digest;
+        r += 1;
+      } else {
+        this.check.event(event, event.position <= index.upTo ? 'unrecorded' : undefined);
+      }
+    }
+    while (r < rows.length) this.vanish(rows[r++]!);
+    if (upTo > this.after) this.after = upTo;
+    this.checked += events.length;
+  }
+
+  /** Recorded positions after the last event of the log are gone too. */
+  end(): void {
+    const { index } = this;
+    if (!index || index.upTo <= this.after) return;
+    for (const row of index.rows.between(this.after, index.upTo)) this.vanish(row);
+  }
+
+  private vanish(row: { position: Position; digest: string }): void {
+    this.check.vanishedAt(row.position);
+    this.previous = row.digest;
+  }
+}
+
+/**
+ * The digest of the log up to its last process event: the tables' own (moved with every
+ * append), else, where they do not know it (tables made before digests), folded from the log.
+ */
+export const logDigestOf = async (
+  store: EventStore,
+  tables: ReadModelTables,
+): Promise<LogDigest> => {
+  const kept = tables.digest();
+  if (kept) return kept;
+  let digest = GENESIS_DIGEST;
+  let position = START;
+  for await (const event of store.readAll({ streamPrefix: STREAM_PREFIX })) {
+    digest = nextDigest(digest, event.position, event.stream, event.revision, linkHashOf(event));
+    position = event.position;
+  }
+  return { digest, position };
+};

@@ -1,0 +1,73 @@
+import type Database from 'better-sqlite3';
+import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
+import type { Position } from './port.ts';
+import type { DigestIndex } from './read-model-tables.ts';
+
+/**
+ * The log digest in a SQLite tables file (domain/integrity.ts), beside the checkpoint and
+ * changed in the same transactions:
+ * - `rm_digest`: the digest and the position of the last process event it covers; digest
+ *   NULL when unknown (tables that held rows before digests existed: a rebuild starts the
+ *   chain again from genesis);
+ * - `rm_digests`: the digest after each process event, by position, so verifying the log
+ *   names the exact position where a stored event is not the one that was recorded there
+ *   (each row is one step from the row before it).
+ */
+export const digestsSchema = `
+  CREATE TABLE IF NOT EXISTS rm_digest (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    digest   TEXT,
+    position NOT NULL -- as rm_checkpoint.position
+  );
+  CREATE TABLE IF NOT EXISTS rm_digests (
+    position INTEGER PRIMARY KEY,
+    digest   BLOB NOT NULL
+  );
+  INSERT OR IGNORE INTO rm_digest (id, digest, position)
+    SELECT 1, CASE WHEN position = 0 THEN '${GENESIS_DIGEST}' END, 0 FROM rm_checkpoint;
+`;
+
+export class SqliteDigests implements DigestIndex {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      get: db
+        .prepare<[], { digest: string | null; position: bigint | string }>(
+          'SELECT digest, position FROM rm_digest WHERE id = 1',
+        )
+        .safeIntegers(),
+      set: db.prepare('UPDATE rm_digest SET digest = ?, position = ? WHERE id = 1'),
+      record: db.prepare('INSERT OR REPLACE INTO rm_digests (position, digest) VALUES (?, ?)'),
+      between: db
+        .prepare<[bigint, bigint], { position: bigint; digest: Buffer }>(
+          'SELECT position, digest FROM rm_digests WHERE position > ? AND position <= ? ORDER BY position',
+        )
+        .safeIntegers(),
+    };
+  }
+
+  digest(): LogDigest | null {
+    const row = this.s.get.get();
+    if (!row || row.digest === null) return null;
+    return { digest: row.digest, position: BigInt(row.position) };
+  }
+
+  setDigest(digest: LogDigest | null): void {
+    this.s.set.run(digest?.digest ?? null, digest ? bindable(digest.position) : 0);
+  }
+
+  record(position: Position, digest: string): void {
+    this.s.record.run(position, Buffer.from(digest, 'hex'));
+  }
+
+  between(after: Position, upTo: Position): { position: Position; digest: string }[] {
+    return this.s.between
+      .all(after, upTo)
+      .map((row) => ({ position: row.position, digest: row.digest.toString('hex') }));
+  }
+}
+
+/** A position as SQLite stores it: an integer, or decimal text beyond 64 bits. */
+const bindable = (position: Position): bigint | string =>
+  position < 2n ** 63n ? position : position.toString();
