@@ -10,6 +10,13 @@ export {
   type RegistryErrorCode,
 } from './domain/errors.ts';
 export type { DomainEvent, EventMetadata } from './domain/events.ts';
+export type { LogDigest } from './domain/integrity.ts';
+export type {
+  IntegrityProblem,
+  IntegrityProgress,
+  IntegrityReport,
+  VerifyIntegrityOptions,
+} from './domain/integrity-check.ts';
 export type { Json } from './domain/json.ts';
 export type { Page, ProcessFilter } from './domain/process-list.ts';
 export type {

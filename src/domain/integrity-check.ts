@@ -85,6 +85,8 @@ interface Suspect {
   link: string;
   claimed: string | undefined;
   step: IndexedStep | undefined;
+  /** its content does not hash to its claim even with the link it should name */
+  unfit: boolean;
 }
 
 interface StreamTrack {
@@ -122,11 +124,21 @@ export class IntegrityCheck {
   event(event: StoredEvent, step?: IndexedStep | 'unrecorded'): void {
     this.checked += 1;
     this.passAgainst(event.position);
+    const track = this.trackOf(event.stream);
+    const { last } = track;
+    // the hash this event must name, when its predecessor came just before it intact
+    const expectedPrev =
+      event.revision === (last ? last.revision + 1 : 0) && !last?.suspect
+        ? (last?.link ?? null)
+        : undefined;
     const chain = chainOf(event.metadata);
     const content = contentHash(event);
     const link = chain?.hash ?? content;
     let suspect = false;
-    if (!chain) {
+    let unfit = false;
+    // one of the two chain fields left: an event whose metadata was damaged, not an old one
+    const damaged = !chain && hasKey(event.metadata, 'prevHash');
+    if (!chain && !damaged) {
       if (this.chainedFrom === undefined) {
         this.unchained += 1;
         this.unchainedThrough = event.position;
@@ -134,9 +146,23 @@ export class IntegrityCheck {
         this.report(event, 'inserted');
         suspect = true;
       }
+    } else if (!chain) {
+      suspect = true;
     } else {
       this.chainedFrom ??= event.position;
-      if (content !== chain.hash) suspect = true;
+      if (content !== chain.hash) {
+        suspect = true;
+        // not this position's event with a changed byte: neither its link nor its content
+        // with the right link has the hash it claims
+        unfit =
+          expectedPrev !== undefined &&
+          hasKey(event.metadata, 'prevHash') &&
+          chain.prevHash !== expectedPrev &&
+          contentHash({
+            ...event,
+            metadata: { ...(event.metadata as object), prevHash: expectedPrev },
+          }) !== chain.hash;
+      }
     }
     if (step === 'unrecorded') {
       this.report(event, 'inserted');
@@ -151,17 +177,36 @@ export class IntegrityCheck {
       );
       if (expected !== step.digest) suspect = true;
     }
+    if (!suspect && chain && expectedPrev !== undefined && chain.prevHash !== expectedPrev) {
+      // an intact event whose intact predecessor has another hash than it names
+      this.report(event, 'chain_broken');
+    }
     this.digest = nextDigest(this.digest, event.position, event.stream, event.revision, link);
     this.digestPosition = event.position;
-    this.track(event, chain?.prevHash, link, suspect);
+    track.revisions.push(event.revision);
+    track.positions.push(event.position);
+    if (event.revision !== (last ? last.revision + 1 : 0)) track.inOrder = false;
+    if (!last || event.revision > last.revision) {
+      track.last = { revision: event.revision, link, suspect };
+    }
     if (suspect) {
       this.suspects.push({
         event,
         link,
         claimed: chain?.hash,
         step: step === 'unrecorded' ? undefined : step,
+        unfit,
       });
     }
+  }
+
+  private trackOf(stream: string): StreamTrack {
+    let track = this.streams.get(stream);
+    if (!track) {
+      track = { revisions: [], positions: [], last: undefined, inOrder: true };
+      this.streams.set(stream, track);
+    }
+    return track;
   }
 
   /** Every event is in: classify what is suspect and report what is missing. */
@@ -199,35 +244,10 @@ export class IntegrityCheck {
     this.againstDigest = reached ? this.digest : '';
   }
 
-  private track(
-    event: StoredEvent,
-    prevHash: string | null | undefined,
-    link: string,
-    suspect: boolean,
-  ): void {
-    let track = this.streams.get(event.stream);
-    if (!track) {
-      track = { revisions: [], positions: [], last: undefined, inOrder: true };
-      this.streams.set(event.stream, track);
-    }
-    track.revisions.push(event.revision);
-    track.positions.push(event.position);
-    const { last } = track;
-    const next = last ? last.revision + 1 : 0;
-    if (event.revision !== next) track.inOrder = false;
-    else if (prevHash !== undefined && !suspect && !last?.suspect) {
-      // the predecessor is intact, so a link that names another hash is a break here
-      if (prevHash !== (last?.link ?? null)) this.report(event, 'chain_broken');
-    }
-    if (!last || event.revision > last.revision) {
-      track.last = { revision: event.revision, link, suspect };
-    }
-  }
-
   /**
    * A suspect that fits where another suspect stands (its digest step there, or its content
-   * hash under that position's stream and revision) was moved: reordered. Otherwise it is
-   * altered, unless already reported inserted.
+   * hash under that position's stream and revision) was moved: reordered. One that fits
+   * nowhere, not even here with a changed byte, was inserted; the rest were altered.
    */
   private classifySuspects(): void {
     const many = this.suspects.length > 1_000;
@@ -254,32 +274,34 @@ export class IntegrityCheck {
                   revision: other.event.revision,
                 }) === suspect.claimed)),
         );
-      this.report(event, moved ? 'reordered' : 'altered');
+      this.report(event, moved ? 'reordered' : suspect.unfit ? 'inserted' : 'altered');
     }
   }
 
   /**
    * A stream whose revisions did not arrive 0, 1, 2 … in position order: a revision seen
-   * twice was inserted, one that stands before a lower one was reordered, one never seen is
-   * missing (at the recorded position that vanished between its neighbours, if the tables
-   * recorded one, else where the next revision stands).
+   * twice was inserted; of the rest, those outside the longest run that is in order were
+   * reordered (a swap reports the two moved events, not what stands between them); a
+   * revision never seen is missing (at the recorded position that vanished between its
+   * neighbours, if the tables recorded one, else where the next revision stands).
    */
   private streamOrder(stream: string, track: StreamTrack, claimed: Set<Position>): void {
     const seen = new Map<number, Position>();
+    const order: number[] = [];
     track.revisions.forEach((revision, i) => {
       const position = track.positions[i]!;
       if (seen.has(revision)) this.add(position, stream, revision, 'inserted');
-      else seen.set(revision, position);
+      else {
+        seen.set(revision, position);
+        order.push(revision);
+      }
     });
-    const sorted = [...seen.keys()].sort((a, b) => a - b);
-    let rank = 0;
-    track.revisions.forEach((revision, i) => {
-      const position = track.positions[i]!;
-      if (seen.get(revision) !== position) return;
-      if (sorted[rank] !== revision) this.add(position, stream, revision, 'reordered');
-      rank += 1;
-    });
-    const max = sorted.at(-1) ?? -1;
+    const inOrder = longestIncreasing(order);
+    for (const revision of order) {
+      if (!inOrder.has(revision)) this.add(seen.get(revision)!, stream, revision, 'reordered');
+    }
+    let max = -1;
+    for (const revision of seen.keys()) if (revision > max) max = revision;
     let before: Position = 0n;
     for (let revision = 0; revision <= max; revision++) {
       const at = seen.get(revision);
@@ -316,3 +338,26 @@ export class IntegrityCheck {
 }
 
 const keyOf = (position: Position, kind: string): string => `${position} ${kind}`;
+
+const hasKey = (value: unknown, key: string): boolean =>
+  value !== null && typeof value === 'object' && key in value;
+
+/** The members of one longest strictly increasing subsequence (patience sorting). */
+export const longestIncreasing = (values: readonly number[]): Set<number> => {
+  const tails: number[] = []; // index into values of the smallest tail of each length
+  const parent: number[] = [];
+  values.forEach((value, i) => {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (values[tails[mid]!]! < value) lo = mid + 1;
+      else hi = mid;
+    }
+    parent[i] = lo > 0 ? tails[lo - 1]! : -1;
+    tails[lo] = i;
+  });
+  const members = new Set<number>();
+  for (let i = tails.at(-1) ?? -1; i >= 0; i = parent[i]!) members.add(values[i]!);
+  return members;
+};
