@@ -20,9 +20,9 @@ export const digestsSchema = `
     position NOT NULL -- as rm_checkpoint.position
   );
   CREATE TABLE IF NOT EXISTS rm_digests (
-    position INTEGER PRIMARY KEY,
+    position BLOB PRIMARY KEY, -- length byte, then big-endian bytes: byte order is position order
     digest   BLOB NOT NULL
-  );
+  ) WITHOUT ROWID;
   INSERT OR IGNORE INTO rm_digest (id, digest, position)
     SELECT 1, CASE WHEN position = 0 THEN '${GENESIS_DIGEST}' END, 0 FROM rm_checkpoint;
 `;
@@ -40,10 +40,9 @@ export class SqliteDigests implements DigestIndex {
       set: db.prepare('UPDATE rm_digest SET digest = ?, position = ? WHERE id = 1'),
       record: db.prepare('INSERT OR REPLACE INTO rm_digests (position, digest) VALUES (?, ?)'),
       between: db
-        .prepare<[bigint, bigint], { position: bigint; digest: Buffer }>(
+        .prepare<[Buffer, Buffer], { position: Buffer; digest: Buffer }>(
           'SELECT position, digest FROM rm_digests WHERE position > ? AND position <= ? ORDER BY position',
-        )
-        .safeIntegers(),
+        ),
     };
   }
 
@@ -58,15 +57,25 @@ export class SqliteDigests implements DigestIndex {
   }
 
   record(position: Position, digest: string): void {
-    this.s.record.run(position, Buffer.from(digest, 'hex'));
+    this.s.record.run(key(position), Buffer.from(digest, 'hex'));
   }
 
   between(after: Position, upTo: Position): { position: Position; digest: string }[] {
     return this.s.between
-      .all(after, upTo)
-      .map((row) => ({ position: row.position, digest: row.digest.toString('hex') }));
+      .all(key(after), key(upTo))
+      .map((row) => ({
+        position: BigInt(`0x${row.position.subarray(1).toString('hex')}`),
+        digest: row.digest.toString('hex'),
+      }));
   }
 }
+
+/** A position as a key whose byte order is numeric order, at any size (EventStoreDB's too). */
+const key = (position: Position): Buffer => {
+  const hex = position.toString(16);
+  const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
+  return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+};
 
 /** A position as SQLite stores it: an integer, or decimal text beyond 64 bits. */
 const bindable = (position: Position): bigint | string =>
