@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTimePoint } from '../src/cli/times.ts';
 import { openRegistry, type ProcessRecord } from '../src/index.ts';
@@ -212,6 +213,42 @@ describe('reading a seeded store', () => {
   });
 });
 
+describe('integrity', () => {
+  it('digest prints digest@position; verify --integrity exits 0, then 1 naming a tampered row, and checks --against', async () => {
+    const path = join(dir, 'tampered.db');
+    copyFileSync(join(dir, 'seeded.db'), path);
+    const store = `sqlite:${path}`;
+    const digest = await on(store, 'digest');
+    expect(digest.code, digest.stderr).toBe(0);
+    expect(digest.stdout).toMatch(/^[0-9a-f]{64}@9\n$/);
+    const kept = digest.stdout.trim();
+    const healthy = await on(store, 'verify', '--integrity', '--against', kept);
+    expect(healthy.code, healthy.stderr).toBe(0);
+    expect(healthy.stdout).toMatch(/^ok: every event matches its hash/);
+
+    const db = new Database(path);
+    db.prepare("UPDATE events SET data = json_set(data, '$.tampered', 1) WHERE position = 5").run();
+    db.close();
+    const [human, json] = await Promise.all([
+      on(store, 'verify', '--integrity', '--against', kept),
+      on(store, 'verify', '--integrity', '--json'),
+    ]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^1 problem in the log/);
+    expect(human.stdout).toMatch(/^ {2}5 +altered +process-\S+ +\d+$/m);
+    expect(json.code).toBe(1);
+    expect(jsonOf<{ ok: boolean; problems: unknown[] }>(json)).toMatchObject({
+      ok: false,
+      problems: [{ position: '5', kind: 'altered' }],
+    });
+    expectOneLineError(
+      await on(store, 'verify', '--against', kept),
+      2,
+      /--against needs --integrity/,
+    );
+  });
+});
+
 describe('moving a store', () => {
   it('export → import into a fresh file → verify, with identical read models', async () => {
     const dump = join(dir, 'dump.ndjson');
@@ -341,6 +378,7 @@ describe('times and help', () => {
       'events',
       'at',
       'verify',
+      'digest',
       'export',
       'import',
       'copy',

@@ -330,6 +330,63 @@ describe('verifyIntegrity on a ~10 000-event SQLite store', () => {
   });
 });
 
+describe('a store written by procreg 0.1 (the committed fixture)', () => {
+  it('verifies as an explicitly unchained prefix; what is appended after chains onto it', async () => {
+    const path = join(dir, 'v1.db');
+    copyFileSync(new URL('./fixtures/v1-events-only.db', import.meta.url), path);
+    const registry = await openRegistry(`sqlite:${path}`);
+    let legacy: number;
+    try {
+      const first = await registry.verifyIntegrity();
+      legacy = first.checked;
+      expect(legacy).toBeGreaterThan(0);
+      expect(first).toMatchObject({
+        ok: true,
+        problems: [],
+        unchained: { events: legacy, through: BigInt(legacy) },
+      });
+      await registry.appendEvent('job-0', { eventType: 'line', payload: { i: 99 } });
+      const after = await registry.verifyIntegrity();
+      expect(after).toMatchObject({
+        ok: true,
+        checked: legacy + 1,
+        problems: [],
+        unchained: { events: legacy, through: BigInt(legacy) },
+      });
+    } finally {
+      await registry.close();
+    }
+    // unchained events cannot prove their own content, but the first projection recorded
+    // the digest after each of them, and the first chained event names its predecessor's
+    // content hash: a later change to an old event is still found
+    const db = new Database(path);
+    const [previous] = db
+      .prepare(
+        "SELECT position FROM events WHERE stream = 'process-job-0' ORDER BY revision DESC LIMIT 1 OFFSET 1",
+      )
+      .pluck()
+      .all() as number[];
+    db.prepare("UPDATE events SET data = json_set(data, '$.tampered', 1) WHERE position = ?").run(
+      previous,
+    );
+    db.close();
+    const reopened = await openRegistry(`sqlite:${path}`);
+    try {
+      const report = await reopened.verifyIntegrity();
+      expect(report.problems).toEqual([
+        {
+          position: BigInt(previous!),
+          stream: 'process-job-0',
+          revision: expect.any(Number),
+          kind: 'altered',
+        },
+      ]);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
 /** Swaps every column but the position between two rows (through a placeholder, for UNIQUE). */
 const swapRows = (db: Database.Database, first: Row, second: Row): void => {
   const set = db.prepare(

@@ -93,6 +93,15 @@ export const flagDefs = {
   archive: { kind: 'string', value: '<dir>', description: 'directory the archive goes in' },
   'dry-run': { kind: 'boolean', description: 'show what would be done; write nothing' },
   max: { kind: 'string', value: '<n>', description: 'at most this many (default 1000)' },
+  integrity: {
+    kind: 'boolean',
+    description: "check the log's hashes and stream links instead of the read models",
+  },
+  against: {
+    kind: 'string',
+    value: '<digest@pos>',
+    description: 'a digest kept earlier (`procreg digest`): the log up to it must still match',
+  },
 } as const satisfies Record<string, FlagDef>;
 
 export type FlagName = keyof typeof flagDefs;

@@ -3,6 +3,7 @@ import { changesCommand } from './commands/changes.ts';
 import { copyCommand } from './commands/copy.ts';
 import { demoCommand } from './commands/demo.ts';
 import { diffCommand } from './commands/diff.ts';
+import { digestCommand } from './commands/digest.ts';
 import { eventsCommand } from './commands/events.ts';
 import { exportCommand } from './commands/export.ts';
 import { helpCommand } from './commands/help.ts';
@@ -26,6 +27,7 @@ export const commands: readonly CommandDef[] = [
   diffCommand,
   changesCommand,
   verifyCommand,
+  digestCommand,
   rebuildCommand,
   exportCommand,
   importCommand,

@@ -39,10 +39,9 @@ export class SqliteDigests implements DigestIndex {
         .safeIntegers(),
       set: db.prepare('UPDATE rm_digest SET digest = ?, position = ? WHERE id = 1'),
       record: db.prepare('INSERT OR REPLACE INTO rm_digests (position, digest) VALUES (?, ?)'),
-      between: db
-        .prepare<[Buffer, Buffer], { position: Buffer; digest: Buffer }>(
-          'SELECT position, digest FROM rm_digests WHERE position > ? AND position <= ? ORDER BY position',
-        ),
+      between: db.prepare<[Buffer, Buffer], { position: Buffer; digest: Buffer }>(
+        'SELECT position, digest FROM rm_digests WHERE position > ? AND position <= ? ORDER BY position',
+      ),
     };
   }
 
@@ -61,12 +60,10 @@ export class SqliteDigests implements DigestIndex {
   }
 
   between(after: Position, upTo: Position): { position: Position; digest: string }[] {
-    return this.s.between
-      .all(key(after), key(upTo))
-      .map((row) => ({
-        position: BigInt(`0x${row.position.subarray(1).toString('hex')}`),
-        digest: row.digest.toString('hex'),
-      }));
+    return this.s.between.all(key(after), key(upTo)).map((row) => ({
+      position: BigInt(`0x${row.position.subarray(1).toString('hex')}`),
+      digest: row.digest.toString('hex'),
+    }));
   }
 }
 

@@ -1,21 +1,37 @@
 import { type CommandDef, positionalArgs } from '../context.ts';
 import { summarize } from '../describe.ts';
-import { exitCodes } from '../errors.ts';
+import { exitCodes, usageError } from '../errors.ts';
 import { renderTable } from '../table.ts';
+import { verifyIntegrity } from './integrity.ts';
 
 /**
  * Rebuilds every read model from the log and diffs it with the live one (the library's
- * verifyProjections). Exit 0 when they match, 1 on any difference, so scripts and CI can
- * gate on it.
+ * verifyProjections), or with `--integrity` checks the log's hashes (verifyIntegrity, see
+ * integrity.ts). Exit 0 when all is well, 1 on any difference or problem, so scripts and CI
+ * can gate on it.
  */
 export const verifyCommand: CommandDef = {
   name: 'verify',
-  usage: 'verify',
-  summary: 'rebuild the read models from the log and diff; exit 1 on any difference',
-  flags: [],
-  examples: ['procreg verify', 'procreg verify --json'],
+  usage: 'verify [--integrity [--against <digest@pos>]]',
+  summary:
+    'rebuild the read models from the log and diff (or check its hashes); exit 1 on any difference',
+  flags: ['integrity', 'against'],
+  details: [
+    '--integrity reads the whole log and checks every event against its hash, its link to the',
+    'one before it in its stream and the digest recorded at its position; it names each problem',
+    '(altered, missing, reordered, inserted, chain_broken) with its position. --against checks',
+    'that the log up to a digest kept earlier (procreg digest) still hashes to it.',
+  ],
+  examples: [
+    'procreg verify',
+    'procreg verify --json',
+    'procreg verify --integrity',
+    'procreg verify --integrity --against 3f1a…c2@10412',
+  ],
   run: async (ctx) => {
     positionalArgs(ctx, [], verifyCommand.usage);
+    if (ctx.flags.integrity) return verifyIntegrity(ctx);
+    if (ctx.flags.against !== undefined) throw usageError('--against needs --integrity');
     const registry = await ctx.open(ctx.storeUrl, 'read');
     const progress = ctx.progress('verify', 'events');
     progress.update('rebuilding read models from the log');
