@@ -21,6 +21,7 @@ const SCENARIOS = [
   'startup',
   'append-sqlite',
   'append-memory',
+  'integrity',
   'cost-growth',
   'event-counts',
   'waiter-latency',
