@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Json } from './json.ts';
 
 /**
@@ -9,16 +9,32 @@ import type { Json } from './json.ts';
 export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
-    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out += `${i > 0 ? ',' : ''}${item === undefined ? 'null' : canonicalJson(item)}`;
+    }
+    return `${out}]`;
   }
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return canonicalObject(value as Record<string, unknown>);
 };
 
-export const sha256Hex = (text: string): string =>
-  createHash('sha256').update(text, 'utf8').digest('hex');
+/**
+ * An object's canonical JSON, leaving out the member named `omit` (the integrity hash
+ * leaves out the hash itself this way, without copying the metadata). The default sort
+ * orders keys by UTF-16 code unit.
+ */
+export const canonicalObject = (value: Record<string, unknown>, omit?: string): string => {
+  let out = '{';
+  for (const key of Object.keys(value).sort()) {
+    const member = value[key];
+    if (member === undefined || key === omit) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(member)}`;
+  }
+  return `${out}}`;
+};
+
+export const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
 
 /** SHA-256 hex of the canonical JSON of a value. */
 export const hashJson = (value: unknown): string => sha256Hex(canonicalJson(value));

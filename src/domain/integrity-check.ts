@@ -167,21 +167,21 @@ export class IntegrityCheck {
     if (step === 'unrecorded') {
       this.report(event, 'inserted');
       suspect = true;
-    } else if (step) {
-      const expected = nextDigest(
-        step.previous,
-        event.position,
-        event.stream,
-        event.revision,
-        link,
-      );
+    }
+    const running = nextDigest(this.digest, event.position, event.stream, event.revision, link);
+    if (step && step !== 'unrecorded') {
+      // while the log agrees with the recorded digests, the running digest is the step's start
+      const expected =
+        step.previous === this.digest
+          ? running
+          : nextDigest(step.previous, event.position, event.stream, event.revision, link);
       if (expected !== step.digest) suspect = true;
     }
     if (!suspect && chain && expectedPrev !== undefined && chain.prevHash !== expectedPrev) {
       // an intact event whose intact predecessor has another hash than it names
       this.report(event, 'chain_broken');
     }
-    this.digest = nextDigest(this.digest, event.position, event.stream, event.revision, link);
+    this.digest = running;
     this.digestPosition = event.position;
     track.revisions.push(event.revision);
     track.positions.push(event.position);

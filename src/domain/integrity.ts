@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from './canonical.ts';
+import { canonicalJson, canonicalObject, sha256Hex } from './canonical.ts';
 import type { Json } from './json.ts';
 import type { Position, StreamRevision } from './stored-event.ts';
 
@@ -10,7 +10,7 @@ import type { Position, StreamRevision } from './stored-event.ts';
  *   hash of the event before it in its stream (`null` at revision 0). `prevHash` is inside
  *   the hashed metadata, so each event's hash covers its whole stream before it;
  * - the registry's digest is a hash chain over the log's process events in position order:
- *   `next = sha256(JSON [digest, position, stream, revision, eventHash])` from
+ *   `next = sha256(digest \n position \n JSON(stream) \n revision \n eventHash)` from
  *   `GENESIS_DIGEST`. A digest kept outside the store pins every event up to its position.
  *
  * Events written before this (no `hash`) still have a content hash: the same formula over
@@ -36,24 +36,19 @@ export interface HashedContent {
   metadata: Json | unknown;
 }
 
-const withoutHash = (metadata: unknown): unknown => {
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return metadata;
-  if (!('hash' in metadata)) return metadata;
-  const { hash: _hash, ...rest } = metadata as Record<string, unknown>;
-  return rest;
-};
-
 /** SHA-256 hex of an event's canonical content (its `hash` left out). */
-export const contentHash = (event: HashedContent): string =>
-  sha256Hex(
-    canonicalJson({
-      stream: event.stream,
-      revision: event.revision,
-      type: event.type,
-      data: event.data,
-      metadata: withoutHash(event.metadata),
-    }),
+export const contentHash = (event: HashedContent): string => {
+  // the canonical JSON of { data, metadata without hash, revision, stream, type }, written
+  // member by member in key order (no wrapper object, no copy of the metadata)
+  const { data, metadata } = event;
+  const meta =
+    metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)
+      ? canonicalObject(metadata as Record<string, unknown>, 'hash')
+      : canonicalJson(metadata);
+  return sha256Hex(
+    `{${data === undefined ? '' : `"data":${canonicalJson(data)},`}"metadata":${meta},"revision":${canonicalJson(event.revision)},"stream":${JSON.stringify(event.stream)},"type":${JSON.stringify(event.type)}}`,
   );
+};
 
 /** The chain fields an event's metadata claims, if any (an unchained event has neither). */
 export const chainOf = (
@@ -81,4 +76,5 @@ export const nextDigest = (
   stream: string,
   revision: StreamRevision,
   eventHash: string,
-): string => sha256Hex(JSON.stringify([digest, position.toString(), stream, revision, eventHash]));
+): string =>
+  sha256Hex(`${digest}\n${position}\n${JSON.stringify(stream)}\n${revision}\n${eventHash}`);
