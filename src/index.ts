@@ -16,7 +16,7 @@ export type {
   IntegrityProgress,
   IntegrityReport,
   VerifyIntegrityOptions,
-} from './domain/integrity-check.ts';
+} from './domain/integrity-report.ts';
 export type { Json } from './domain/json.ts';
 export type { Page, ProcessFilter } from './domain/process-list.ts';
 export type {

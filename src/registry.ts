@@ -10,7 +10,7 @@ import {
   type IntegrityReport,
   type VerifyIntegrityOptions,
   VerifyIntegrityOptionsSchema,
-} from './domain/integrity-check.ts';
+} from './domain/integrity-report.ts';
 import {
   CursorSchema,
   changeCursor,

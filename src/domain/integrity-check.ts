@@ -1,5 +1,10 @@
-import { z } from 'zod';
 import { chainOf, contentHash, GENESIS_DIGEST, type LogDigest, nextDigest } from './integrity.ts';
+import {
+  type IntegrityProblem,
+  type IntegrityReport,
+  integrityProblemKinds,
+} from './integrity-report.ts';
+import { longestIncreasing } from './order.ts';
 import type { Position, StoredEvent } from './stored-event.ts';
 
 /**
@@ -19,60 +24,6 @@ import type { Position, StoredEvent } from './stored-event.ts';
  * An event is reported once; what follows a damaged event is not reported again because of
  * it (the next event's link is checked against the hash the damaged one claims).
  */
-
-export const integrityProblemKinds = [
-  'altered',
-  'missing',
-  'reordered',
-  'inserted',
-  'chain_broken',
-] as const;
-
-export const IntegrityProblemSchema = z.strictObject({
-  position: z.bigint(),
-  /** null where the log no longer says (a recorded position with nothing left there) */
-  stream: z.string().nullable(),
-  revision: z.number().int().nullable(),
-  kind: z.enum(integrityProblemKinds),
-});
-export type IntegrityProblem = z.infer<typeof IntegrityProblemSchema>;
-
-export const IntegrityReportSchema = z.strictObject({
-  /** no problem found (an unchained prefix is reported below, and is not a problem) */
-  ok: z.boolean(),
-  /** process events checked */
-  checked: z.number().int(),
-  problems: z.array(IntegrityProblemSchema),
-  /**
-   * Events written before procreg hashed events (no `hash` in their metadata), all at the
-   * start of the log: their content cannot be proven, only linked to by what follows.
-   */
-  unchained: z.strictObject({ events: z.number().int(), through: z.bigint().nullable() }),
-  /** the digest recomputed from the log, up to its last process event */
-  digest: z.strictObject({ digest: z.string(), position: z.bigint() }),
-});
-export type IntegrityReport = z.infer<typeof IntegrityReportSchema>;
-
-export interface IntegrityProgress {
-  checked: number;
-  position: Position;
-  /** where the read models stood when the check began: about where it ends */
-  head: Position;
-}
-
-export const VerifyIntegrityOptionsSchema = z.strictObject({
-  /** a digest kept earlier: the log up to its position must still hash to it */
-  against: z
-    .strictObject({
-      digest: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 hex digest'),
-      position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]),
-    })
-    .optional(),
-  onProgress: z
-    .custom<(progress: IntegrityProgress) => void>((v) => typeof v === 'function')
-    .optional(),
-});
-export type VerifyIntegrityOptions = z.input<typeof VerifyIntegrityOptionsSchema>;
 
 /** The tables' digest at a position, and the one before it (the step it must be). */
 export interface IndexedStep {
@@ -341,23 +292,3 @@ const keyOf = (position: Position, kind: string): string => `${position} ${kind}
 
 const hasKey = (value: unknown, key: string): boolean =>
   value !== null && typeof value === 'object' && key in value;
-
-/** The members of one longest strictly increasing subsequence (patience sorting). */
-export const longestIncreasing = (values: readonly number[]): Set<number> => {
-  const tails: number[] = []; // index into values of the smallest tail of each length
-  const parent: number[] = [];
-  values.forEach((value, i) => {
-    let lo = 0;
-    let hi = tails.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (values[tails[mid]!]! < value) lo = mid + 1;
-      else hi = mid;
-    }
-    parent[i] = lo > 0 ? tails[lo - 1]! : -1;
-    tails[lo] = i;
-  });
-  const members = new Set<number>();
-  for (let i = tails.at(-1) ?? -1; i >= 0; i = parent[i]!) members.add(values[i]!);
-  return members;
-};

@@ -1,10 +1,7 @@
 import { STREAM_PREFIX } from '../domain/events.ts';
 import { GENESIS_DIGEST, type LogDigest, linkHashOf, nextDigest } from '../domain/integrity.ts';
-import {
-  IntegrityCheck,
-  type IntegrityProgress,
-  type IntegrityReport,
-} from '../domain/integrity-check.ts';
+import { IntegrityCheck } from '../domain/integrity-check.ts';
+import type { IntegrityProgress, IntegrityReport } from '../domain/integrity-report.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
 

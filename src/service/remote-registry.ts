@@ -11,7 +11,7 @@ import {
   type IntegrityReport,
   type VerifyIntegrityOptions,
   VerifyIntegrityOptionsSchema,
-} from '../domain/integrity-check.ts';
+} from '../domain/integrity-report.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
 import {
   type PrunedSince,
