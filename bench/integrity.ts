@@ -33,7 +33,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     ? { warmup: 1, runs: 3, chunks: 4 }
     : { warmup: 1, runs: 7, chunks: 10 };
   const perChunk = quick ? 100 : 250;
-  const logSize = quick ? 20_000 : 200_000;
+  const logSize = quick ? 20_000 : 100_000;
   const before = treeBefore('Hash-linked streams');
   log(`baseline: the sources at ${before}`);
   const baselineModule = (await import(join(before, 'src/index.ts'))) as { openRegistry: Open };
