@@ -231,7 +231,7 @@ export class IntegrityCheck {
 
   /**
    * A stream whose revisions did not arrive 0, 1, 2 … in position order: a revision seen
-   * twice was inserted; of the rest, those outside the longest run that is in order were
+   * twice was inserted; of the rest, the fewest events whose moving explains the order were
    * reordered (a swap reports the two moved events, not what stands between them); a
    * revision never seen is missing (at the recorded position that vanished between its
    * neighbours, if the tables recorded one, else where the next revision stands).
@@ -247,9 +247,14 @@ export class IntegrityCheck {
         order.push(revision);
       }
     });
+    // the smaller of two explanations: the events off their rank (a swap moves two), or
+    // those outside the longest in-order run (one event moved far shifts all between)
+    const sorted = [...order].sort((x, y) => x - y);
+    const offRank = order.filter((revision, k) => revision !== sorted[k]);
     const inOrder = longestIncreasing(order);
-    for (const revision of order) {
-      if (!inOrder.has(revision)) this.add(seen.get(revision)!, stream, revision, 'reordered');
+    const outOfRun = order.filter((revision) => !inOrder.has(revision));
+    for (const revision of offRank.length <= outOfRun.length ? offRank : outOfRun) {
+      this.add(seen.get(revision)!, stream, revision, 'reordered');
     }
     let max = -1;
     for (const revision of seen.keys()) if (revision > max) max = revision;
