@@ -17,7 +17,7 @@ const PROCESSES = 100;
 /** per process: registered, granted, then lines in batches */
 const LINES = 97;
 const BATCH = 25;
-const CASES_PER_KIND = 6;
+const CASES_PER_KIND = 8;
 
 interface Row {
   position: number;
