@@ -12,6 +12,8 @@ import type { DigestIndex } from './read-model-tables.ts';
  * - `rm_digests`: the digest after each process event, by position, so verifying the log
  *   names the exact position where a stored event is not the one that was recorded there
  *   (each row is one step from the row before it).
+ * The tables schema (sqlite-tables.ts) includes this one; a models file made before it runs
+ * it on open.
  */
 export const digestsSchema = `
   CREATE TABLE IF NOT EXISTS rm_digest (

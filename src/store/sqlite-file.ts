@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
-import { digestsSchema } from './sqlite-digests.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
@@ -124,7 +123,6 @@ const createSchema = (db: Database.Database, path: string): void => {
     if (found === 'procreg' && version >= SCHEMA_VERSION) return;
     if (found === 'empty') db.exec(schema);
     db.exec(tablesSchema);
-    db.exec(digestsSchema);
     db.exec(versionsSchema);
     addListing(db);
     // Header fields, written in the same transaction as the tables: all or nothing.

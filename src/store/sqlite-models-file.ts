@@ -41,7 +41,6 @@ export const openModelsFile = (
       const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
       if (id === 0 && objects === 0) {
         db.exec(tablesSchema);
-        db.exec(digestsSchema);
         db.exec('CREATE TABLE rm_source (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT)');
         db.prepare('INSERT INTO rm_source (id, source) VALUES (1, ?)').run(source);
         db.pragma(`application_id = ${MODELS_APPLICATION_ID}`);

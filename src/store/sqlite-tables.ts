@@ -12,7 +12,7 @@ import type {
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
-import { SqliteDigests } from './sqlite-digests.ts';
+import { digestsSchema, SqliteDigests } from './sqlite-digests.ts';
 import { listingColumns, SqliteListing } from './sqlite-listing.ts';
 import {
   bindable,
@@ -93,6 +93,7 @@ export const tablesSchema = `
     state      TEXT NOT NULL
   ) WITHOUT ROWID;
   INSERT OR IGNORE INTO rm_checkpoint (id, position) VALUES (1, 0);
+  ${digestsSchema}
 `;
 
 /** Every read-model table of a file (the version tables of store files aside). */
