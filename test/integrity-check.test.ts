@@ -50,65 +50,66 @@ const at = (
   kind: IntegrityProblem['kind'],
 ) => ({ position: BigInt(position), stream, revision, kind });
 
-const cases: { when: string; change: (log: StoredEvent[]) => StoredEvent[]; then: unknown[] }[] = [
-  { when: 'nothing changed', change: (log) => log, then: [] },
-  {
-    when: 'data is edited',
-    change: (log) => log.map((e) => (e.position === 5n ? { ...e, data: { i: 99 } } : e)),
-    then: [at(5, 'process-a', 2, 'altered')],
-  },
-  {
-    when: 'an event is deleted mid-stream (reported where the next revision stands)',
-    change: (log) => log.filter((e) => e.position !== 3n),
-    then: [at(5, 'process-a', 1, 'missing')],
-  },
-  {
-    when: 'two events of a stream swap places',
-    change: (log) =>
-      log.map((e) =>
-        e.position === 3n
-          ? { ...log[6]!, position: 3n }
-          : e.position === 7n
-            ? { ...log[2]!, position: 7n }
-            : e,
-      ),
-    then: [at(3, 'process-a', 3, 'reordered'), at(7, 'process-a', 1, 'reordered')],
-  },
-  {
-    when: 'one event is moved to the end of the log (not those it passed)',
-    change: (log) => [...log.filter((e) => e.position !== 3n), { ...log[2]!, position: 11n }],
-    then: [at(11, 'process-a', 1, 'reordered')],
-  },
-  {
-    when: 'an unchained event follows chained ones',
-    change: (log) => [
-      ...log,
-      { ...log[0]!, id: 'x', revision: 5, position: 11n, metadata: { command: 'forged' } },
-    ],
-    then: [at(11, 'process-a', 5, 'inserted')],
-  },
-  {
-    when: 'a copy of an event is appended to its stream',
-    change: (log) => [...log, { ...log[2]!, id: 'x', revision: 5, position: 11n }],
-    then: [at(11, 'process-a', 5, 'inserted')],
-  },
-  {
-    when: 'an event is re-hashed after an edit (its successor no longer links to it)',
-    change: (log) =>
-      log.map((e) => {
-        if (e.position !== 5n) return e;
-        const edited = { ...e, data: { i: 99 }, metadata: { ...(e.metadata as object) } };
-        (edited.metadata as Record<string, unknown>).hash = contentHash(edited);
-        return edited;
-      }),
-    then: [at(7, 'process-a', 3, 'chain_broken')],
-  },
-];
+const cases: { when: string; change: (log: StoredEvent[]) => StoredEvent[]; reports: unknown[] }[] =
+  [
+    { when: 'nothing changed', change: (log) => log, reports: [] },
+    {
+      when: 'data is edited',
+      change: (log) => log.map((e) => (e.position === 5n ? { ...e, data: { i: 99 } } : e)),
+      reports: [at(5, 'process-a', 2, 'altered')],
+    },
+    {
+      when: 'an event is deleted mid-stream (reported where the next revision stands)',
+      change: (log) => log.filter((e) => e.position !== 3n),
+      reports: [at(5, 'process-a', 1, 'missing')],
+    },
+    {
+      when: 'two events of a stream swap places',
+      change: (log) =>
+        log.map((e) =>
+          e.position === 3n
+            ? { ...log[6]!, position: 3n }
+            : e.position === 7n
+              ? { ...log[2]!, position: 7n }
+              : e,
+        ),
+      reports: [at(3, 'process-a', 3, 'reordered'), at(7, 'process-a', 1, 'reordered')],
+    },
+    {
+      when: 'one event is moved to the end of the log (not those it passed)',
+      change: (log) => [...log.filter((e) => e.position !== 3n), { ...log[2]!, position: 11n }],
+      reports: [at(11, 'process-a', 1, 'reordered')],
+    },
+    {
+      when: 'an unchained event follows chained ones',
+      change: (log) => [
+        ...log,
+        { ...log[0]!, id: 'x', revision: 5, position: 11n, metadata: { command: 'forged' } },
+      ],
+      reports: [at(11, 'process-a', 5, 'inserted')],
+    },
+    {
+      when: 'a copy of an event is appended to its stream',
+      change: (log) => [...log, { ...log[2]!, id: 'x', revision: 5, position: 11n }],
+      reports: [at(11, 'process-a', 5, 'inserted')],
+    },
+    {
+      when: 'an event is re-hashed after an edit (its successor no longer links to it)',
+      change: (log) =>
+        log.map((e) => {
+          if (e.position !== 5n) return e;
+          const edited = { ...e, data: { i: 99 }, metadata: { ...(e.metadata as object) } };
+          (edited.metadata as Record<string, unknown>).hash = contentHash(edited);
+          return edited;
+        }),
+      reports: [at(7, 'process-a', 3, 'chain_broken')],
+    },
+  ];
 
 describe('verifying a log by its stream chains alone', () => {
-  for (const { when, change, then } of cases) {
+  for (const { when, change, reports } of cases) {
     it(`when ${when}`, () => {
-      expect(check(change(chainedLog())).problems).toEqual(then);
+      expect(check(change(chainedLog())).problems).toEqual(reports);
     });
   }
 
