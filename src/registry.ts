@@ -5,12 +5,6 @@ import { importLines } from './commands/import.ts';
 import type { RecordedDomainEvent } from './domain/codec.ts';
 import { isRegistryError, RegistryError } from './domain/errors.ts';
 import { streamOf } from './domain/events.ts';
-import type { LogDigest } from './domain/integrity.ts';
-import {
-  type IntegrityReport,
-  type VerifyIntegrityOptions,
-  VerifyIntegrityOptionsSchema,
-} from './domain/integrity-report.ts';
 import {
   CursorSchema,
   changeCursor,
@@ -40,10 +34,9 @@ import {
   historyOf,
   iterateHistoryOf,
 } from './queries/history.ts';
-import { logDigestOf, verifyLogIntegrity } from './queries/integrity.ts';
 import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts';
 import { processEvents$, processOutcome$ } from './queries/waiters.ts';
-import { RetentionMethods } from './registry/retention.ts';
+import { RegistryIntegrity } from './registry/integrity.ts';
 import { type DurabilityTier, START } from './store/port.ts';
 
 export type { RegistryCore } from './registry/base.ts';
@@ -62,10 +55,10 @@ const AsOfPointSchema = z.union([
 /**
  * The ProcessRegistry facade. Where to look: the wiring (command runner, read models,
  * waiters' promise) is `registry/base.ts`; the write methods are `registry/commands.ts`;
- * the read side is `ReadViews` (`queries/views.ts`, shared with `asOf` views); this file
+ * the log digest and its check are `registry/integrity.ts`; the read side is `ReadViews` (`queries/views.ts`, shared with `asOf` views); this file
  * adds the waiters, the log (history, time, export/import) and administration.
  */
-export class ProcessRegistry extends RetentionMethods {
+export class ProcessRegistry extends RegistryIntegrity {
   get durabilityTier(): DurabilityTier {
     return this.core.store.durabilityTier;
   }
@@ -250,36 +243,6 @@ export class ProcessRegistry extends RetentionMethods {
     await this.models();
     const { runner, store } = this.core;
     return verifyReadModels(store, runner.reader, runner.tables, onProgress);
-  }
-
-  /**
-   * The digest of the log up to its last process event (domain/integrity.ts): keep it
-   * outside the store, and `verifyIntegrity({ against })` proves the log up to its position
-   * is still what it was.
-   */
-  async digest(): Promise<LogDigest> {
-    await this.models();
-    return logDigestOf(this.core.store, this.core.runner.tables);
-  }
-
-  /**
-   * Reads the whole log and checks every event's hash and its link to the one before it in
-   * its stream, and (where the tables keep one digest per position) that every position
-   * holds what was recorded there; with `against`, that the log up to that digest's position
-   * still hashes to it. Works on a damaged log: read models that cannot catch up do not
-   * stop it.
-   */
-  async verifyIntegrity(options: VerifyIntegrityOptions = {}): Promise<IntegrityReport> {
-    const { against, onProgress } = parseInput(VerifyIntegrityOptionsSchema, options, 'options');
-    this.ensureOpen();
-    // the per-position digests of what the log could not project yet are not needed
-    await this.core.runner.ensureModels().catch(() => undefined);
-    return verifyLogIntegrity(this.core.store, this.core.runner.tables, {
-      ...(against
-        ? { against: { digest: against.digest, position: BigInt(against.position) } }
-        : {}),
-      ...(onProgress ? { onProgress } : {}),
-    });
   }
 
   /**

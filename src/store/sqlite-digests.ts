@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
 import type { Position } from './port.ts';
 import type { DigestIndex } from './read-model-tables.ts';
+import { bindable } from './sqlite-rows.ts';
 
 /**
  * The log digest in a SQLite tables file (domain/integrity.ts), beside the checkpoint and
@@ -75,7 +76,3 @@ const key = (position: Position): Buffer => {
   const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
   return Buffer.concat([Buffer.from([bytes.length]), bytes]);
 };
-
-/** A position as SQLite stores it: an integer, or decimal text beyond 64 bits. */
-const bindable = (position: Position): bigint | string =>
-  position < 2n ** 63n ? position : position.toString();
