@@ -12,14 +12,16 @@ import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
  * is the schema version, so a file from a newer procreg is refused rather than misread.
  */
 export const APPLICATION_ID = 0x70726567; // "preg"
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 1 (procreg 0.1.0) held only `events`; version 2 adds the read-model tables
  * (`rm_*`, see sqlite-tables.ts) with a checkpoint at 0. Upgrading a file only creates them:
  * the registry then projects the whole log once (`InlineModels.catchUp`), with progress.
  * Version-2 models from before `rm_events` kept event types are reset the same way
- * (`resetModelsWithoutEventTypes`).
+ * (`resetModelsWithoutEventTypes`). Version 3 adds the listing columns (sqlite-listing.ts);
+ * version 4 the log digest tables (sqlite-digests.ts, part of the tables schema): a file
+ * whose models already held rows gets an unknown digest until a rebuild.
  */
 
 /**
