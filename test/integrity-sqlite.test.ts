@@ -330,6 +330,27 @@ describe('verifyIntegrity on a ~10 000-event SQLite store', () => {
   });
 });
 
+describe('a store whose read models predate the digests (schema version 3)', () => {
+  it('folds its digest from the log until a rebuild records one per position again', async () => {
+    const path = tampered((db) => {
+      db.exec('DROP TABLE rm_digest; DROP TABLE rm_digests');
+      db.pragma('user_version = 3');
+    });
+    const registry = await openRegistry(`sqlite:${path}`);
+    try {
+      expect(await registry.digest()).toEqual(digestBefore);
+      expect(await registry.verifyIntegrity()).toMatchObject({ ok: true, checked: head });
+      await registry.rebuildProjections();
+      expect(await registry.digest()).toEqual(digestBefore);
+    } finally {
+      await registry.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM rm_digests').pluck().get()).toBe(head);
+    db.close();
+  });
+});
+
 describe('a store written by procreg 0.1 (the committed fixture)', () => {
   it('verifies as an explicitly unchained prefix; what is appended after chains onto it', async () => {
     const path = join(dir, 'v1.db');
