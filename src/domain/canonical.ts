@@ -12,7 +12,8 @@ export const canonicalJson = (value: unknown): string => {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      out += `${i > 0 ? ',' : ''}${item === undefined ? 'null' : canonicalJson(item)}`;
+      if (i > 0) out += ',';
+      out += item === undefined ? 'null' : canonicalJson(item);
     }
     return `${out}]`;
   }
@@ -21,17 +22,40 @@ export const canonicalJson = (value: unknown): string => {
 
 /**
  * An object's canonical JSON, leaving out the member named `omit` (the integrity hash
- * leaves out the hash itself this way, without copying the metadata). The default sort
- * orders keys by UTF-16 code unit.
+ * leaves out the hash itself this way, without copying the metadata). Keys in UTF-16 code
+ * unit order (the default sort), sorted only when they are not already.
  */
 export const canonicalObject = (value: Record<string, unknown>, omit?: string): string => {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
-  for (const key of Object.keys(value).sort()) {
+  let first = true;
+  for (const key of keys) {
     const member = value[key];
     if (member === undefined || key === omit) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(member)}`;
+    if (!first) out += ',';
+    first = false;
+    out += quoted(key);
+    out += ':';
+    out += canonicalJson(member);
   }
   return `${out}}`;
+};
+
+/** Keys repeat from event to event: their JSON is kept (a bounded number of them). */
+const quotedKeys = new Map<string, string>();
+const quoted = (key: string): string => {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quotedKeys.size < 10_000) quotedKeys.set(key, text);
+  }
+  return text;
 };
 
 export const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
