@@ -15,7 +15,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STREAM_PREFIX } from '../src/domain/events.ts';
-import { openRegistry, type ProcessRegistry } from '../src/index.ts';
+import { openRegistry } from '../src/index.ts';
 import { openStore } from '../src/store/open.ts';
 import { treeBefore } from './lib/baseline-tree.ts';
 import { fixedClock, lineRequest, processIds, registration } from './lib/fixtures.ts';
