@@ -330,6 +330,50 @@ describe('verifyIntegrity on a ~10 000-event SQLite store', () => {
   });
 });
 
+describe('after a prune', () => {
+  it('the removed positions are anchors, not gaps: the log verifies, and so does a digest kept from before', async () => {
+    const path = join(dir, 'pruned.db');
+    const registry = await openRegistry(`sqlite:${path}`);
+    try {
+      for (let p = 0; p < 6; p++) {
+        const id = `p${p}`;
+        await registry.registerProcess(registration(id));
+        await registry.appendEvent(id, { eventType: 'producer.line', payload: { text: 'x' } });
+        if (p % 2 === 0) {
+          await registry.completeProcess(id, { type: 'success', value: p });
+        }
+      }
+      const kept = await registry.digest();
+      const result = await registry.pruneTerminalProcesses({
+        terminalBeforeMs: Date.now() + 60_000,
+        archiveTo: join(dir, 'archive'),
+      });
+      expect(result.processes).toHaveLength(3);
+      await registry.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'y' } });
+      expect(await registry.verifyIntegrity()).toMatchObject({ ok: true, problems: [] });
+      expect(await registry.verifyIntegrity({ against: kept })).toMatchObject({ ok: true });
+    } finally {
+      await registry.close();
+    }
+    // a row deleted besides is still found: more positions are gone than the prune removed
+    const db = new Database(path);
+    const position = db
+      .prepare("SELECT max(position) FROM events WHERE stream = 'process-p1'")
+      .pluck()
+      .get() as number;
+    db.prepare('DELETE FROM events WHERE position = ?').run(position);
+    db.close();
+    const reopened = await openRegistry(`sqlite:${path}`);
+    try {
+      const report = await reopened.verifyIntegrity();
+      expect(report.ok).toBe(false);
+      expect(report.problems.map((p) => p.kind)).toContain('missing');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
 describe('a store whose read models predate the digests (schema version 3)', () => {
   it('folds its digest from the log until a rebuild records one per position again', async () => {
     const path = tampered((db) => {

@@ -60,12 +60,30 @@ export class IntegrityCheck {
   private unchained = 0;
   private unchainedThrough: Position | null = null;
   private checked = 0;
+  /** events prunes removed, and the last position any of them held */
+  private prunedEvents = 0;
+  private prunedThrough: Position = 0n;
 
   constructor(private readonly against?: LogDigest) {}
 
-  /** A recorded position with no event in the log. */
-  vanishedAt(position: Position): void {
+  /**
+   * A recorded position with no event in the log, and the digest recorded after it: the
+   * log digest goes on from there (a pruned position is an anchor, not a break).
+   */
+  vanishedAt(position: Position, digest: string): void {
+    this.passAgainst(position);
     this.vanished.push(position);
+    this.digest = digest;
+    this.digestPosition = position;
+  }
+
+  /** A prune's record: its processes' events left the log at or before their last positions. */
+  pruned(processes: readonly { lastPosition: string; events: number }[]): void {
+    for (const { lastPosition, events } of processes) {
+      this.prunedEvents += events;
+      const last = BigInt(lastPosition);
+      if (last > this.prunedThrough) this.prunedThrough = last;
+    }
   }
 
   /**
@@ -168,8 +186,13 @@ export class IntegrityCheck {
     for (const [stream, track] of this.streams) {
       if (!track.inOrder) this.streamOrder(stream, track, claimed);
     }
-    for (const position of this.vanished) {
-      if (!claimed.has(position)) this.add(position, null, null, 'missing');
+    // recorded positions a prune explains (as many as it removed, none after the last of
+    // them) are not missing; more vanished than pruned: every one of them is reported
+    const unexplained = this.vanished.filter((p) => !claimed.has(p));
+    const inPruned = unexplained.filter((p) => p <= this.prunedThrough);
+    const excused = inPruned.length <= this.prunedEvents ? new Set(inPruned) : new Set();
+    for (const position of unexplained) {
+      if (!excused.has(position)) this.add(position, null, null, 'missing');
     }
     if (this.against && this.againstDigest !== this.against.digest) {
       this.add(this.against.position, null, null, 'chain_broken');

@@ -2,6 +2,7 @@ import { STREAM_PREFIX } from '../domain/events.ts';
 import { GENESIS_DIGEST, type LogDigest, linkHashOf, nextDigest } from '../domain/integrity.ts';
 import { IntegrityCheck } from '../domain/integrity-check.ts';
 import type { IntegrityProgress, IntegrityReport } from '../domain/integrity-report.ts';
+import { isRetentionStream, readRetentionEvent } from '../domain/retention.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
 
@@ -39,7 +40,12 @@ export const verifyLogIntegrity = async (
     if (last) options.onProgress?.({ checked: steps.checked, position: last.position, head });
     chunk = [];
   };
-  for await (const stored of store.readAll({ streamPrefix: STREAM_PREFIX })) {
+  for await (const stored of store.readAll()) {
+    if (isRetentionStream(stored.stream)) {
+      check.pruned(prunedBy(stored));
+      continue;
+    }
+    if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
     chunk.push(stored);
     if (chunk.length >= CHUNK) flush();
   }
@@ -99,7 +105,7 @@ class IndexWalk {
   }
 
   private vanish(row: { position: Position; digest: string }): void {
-    this.check.vanishedAt(row.position);
+    this.check.vanishedAt(row.position, row.digest);
     this.previous = row.digest;
   }
 }
@@ -121,4 +127,13 @@ export const logDigestOf = async (
     position = event.position;
   }
   return { digest, position };
+};
+
+/** The processes a prune's record says it removed; none when the record cannot be read. */
+const prunedBy = (stored: StoredEvent): { lastPosition: string; events: number }[] => {
+  try {
+    return readRetentionEvent(stored).event.data.processes;
+  } catch {
+    return [];
+  }
 };
