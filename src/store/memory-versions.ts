@@ -208,7 +208,12 @@ export class VersionedMemoryTables extends MemoryTables {
       process: recordAt,
       processes,
       // every record as of the point, filtered: O(processes then), as on SQLite
-      listProcesses: (query) => listFromRecords(processes('all'), query, grantsOfProcess),
+      listProcesses: (query) =>
+        listFromRecords(
+          processes(query.filter.status === 'running' ? 'running' : 'all'),
+          query,
+          grantsOfProcess,
+        ),
       grantsOfScope: (scopeId) => {
         const out: ProcessHandleGrant[] = [];
         for (const history of this.grantVersions.get(scopeId)?.values() ?? []) {

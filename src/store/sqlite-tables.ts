@@ -146,10 +146,13 @@ export class SqliteTables implements ReadModelTables {
       at: (position) => ({
         process: (id) => history.recordAt(id, position),
         processes: (which) => history.recordsAt(position, which),
-        // every record as of the point, filtered in memory: O(processes then), not an index
+        // the records as of the point (only the running ones' index for a running filter),
+        // filtered in memory: O(processes then), not an index range
         listProcesses: (query) =>
-          listFromRecords(history.recordsAt(position, 'all'), query, (id) =>
-            history.grantsOfProcessAt(id, position),
+          listFromRecords(
+            history.recordsAt(position, query.filter.status === 'running' ? 'running' : 'all'),
+            query,
+            (id) => history.grantsOfProcessAt(id, position),
           ),
         grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, position),
         leases: () => history.leasesAt(position),
