@@ -430,7 +430,8 @@ export class SqliteTables implements ReadModelTables {
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
     this.overlay = { records: new Map(), changed: new Map(), leases: new Map() };
-    this.history?.setBatching(true);
+    this.history?.beginBatch();
+    let done = false;
     try {
       const result = work();
       for (const record of this.overlay.records.values()) {
@@ -441,10 +442,11 @@ export class SqliteTables implements ReadModelTables {
           lease ? { table: 'leases', put: lease } : { table: 'leases', delete: { processId } },
         );
       }
+      done = true;
       return result;
     } finally {
       this.overlay = undefined;
-      this.history?.setBatching(false);
+      this.history?.endBatch(done);
     }
   }
 
