@@ -165,6 +165,11 @@ export class SqliteVersions {
       ).pluck(),
       maxTime: p<number | null>('SELECT max(recorded_max) FROM rm_time').pluck(),
       insertTime: db.prepare('INSERT INTO rm_time (recorded_max, position) VALUES (?, ?)'),
+      // one statement: the maximum is not read into JavaScript first
+      insertLaterTime: db.prepare(
+        `INSERT INTO rm_time (recorded_max, position) SELECT @t, @p
+         WHERE NOT EXISTS (SELECT 1 FROM rm_time WHERE recorded_max >= @t)`,
+      ),
       firstAfter: p<number>(
         'SELECT position FROM rm_time WHERE recorded_max > ? ORDER BY recorded_max LIMIT 1',
       ).pluck(),
@@ -305,10 +310,13 @@ export class SqliteVersions {
 
   /** Notes when the log's clock moved past everything before `position`. */
   recordTime(position: Position, recordedAtMs: number): void {
+    if (!this.batch) {
+      this.s.insertLaterTime.run({ t: recordedAtMs, p: position });
+      return;
+    }
     const max = this.cachedMax ?? this.s.maxTime.get() ?? Number.NEGATIVE_INFINITY;
-    const next = Math.max(max, recordedAtMs);
     if (recordedAtMs > max) this.s.insertTime.run(recordedAtMs, position);
-    if (this.batch) this.cachedMax = next;
+    this.cachedMax = Math.max(max, recordedAtMs);
   }
 
   /**
