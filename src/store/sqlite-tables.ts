@@ -129,6 +129,8 @@ export class SqliteTables implements ReadModelTables {
   /** every version of records and grants (store files only: see sqlite-versions.ts) */
   private readonly history: SqliteVersions | undefined;
   readonly versions: VersionedTables | undefined;
+  /** every row is stored as JSON text; the overlay's objects never leave a batch */
+  readonly keepsCopies = true;
 
   constructor(
     private readonly db: Database.Database,
