@@ -11,6 +11,7 @@ import type {
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
+import { BulkInsert } from './sqlite-bulk-insert.ts';
 import { listingColumns, SqliteListing } from './sqlite-listing.ts';
 import {
   bindable,
@@ -124,6 +125,12 @@ export class SqliteTables implements ReadModelTables {
       }
     | undefined;
   private readonly listing: SqliteListing;
+  /**
+   * Replay keys a batch writes, inserted many rows per statement when it ends: nothing
+   * reads them during a batch (the models read only records and leases). Process events
+   * are not: each one's type ordinal is read from the rows before it.
+   */
+  private readonly bulkReplays: BulkInsert;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
   /** every version of records and grants (store files only: see sqlite-versions.ts) */
@@ -157,6 +164,11 @@ export class SqliteTables implements ReadModelTables {
       ? `(SELECT json_extract(e.data, '$.event') FROM events e WHERE e.position = m.position)`
       : 'm.event';
     const p = <T>(sql: string) => db.prepare(sql) as Row<T>;
+    this.bulkReplays = new BulkInsert(
+      db,
+      'INSERT OR IGNORE INTO rm_replays (process_id, key, sequence, payload_hash)',
+      4,
+    );
     this.s = {
       process: p<RecordRow>(
         'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE id = ?',
@@ -399,7 +411,8 @@ export class SqliteTables implements ReadModelTables {
         return;
       case 'replays': {
         const { processId, key, sequence, payloadHash } = change.put;
-        s.putReplay.run(processId, key, sequence, payloadHash);
+        if (overlay) this.bulkReplays.add([processId, key, sequence, payloadHash]);
+        else s.putReplay.run(processId, key, sequence, payloadHash);
         return;
       }
       case 'events': {
@@ -427,7 +440,8 @@ export class SqliteTables implements ReadModelTables {
 
   /**
    * Runs `work` (inside the caller's write transaction, with no savepoint that could roll
-   * back part of it) with records and leases held in memory and written once at the end.
+   * back part of it) with records and leases held in memory and written once at the end,
+   * replay keys and versions inserted together at the end.
    */
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
@@ -444,10 +458,12 @@ export class SqliteTables implements ReadModelTables {
           lease ? { table: 'leases', put: lease } : { table: 'leases', delete: { processId } },
         );
       }
+      this.bulkReplays.flush();
       done = true;
       return result;
     } finally {
       this.overlay = undefined;
+      if (!done) this.bulkReplays.discard();
       this.history?.endBatch(done);
     }
   }
