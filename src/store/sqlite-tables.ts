@@ -113,14 +113,17 @@ export class SqliteTables implements ReadModelTables {
   private readonly s;
   /**
    * While a `batch` runs: the process records and leases it wrote, by process id
-   * (undefined: deleted), read back from here and written once when the batch ends. A
-   * catch-up chunk touches each record many times (every process event updates it).
+   * (undefined: deleted), and each process's last touch since its record was last put,
+   * read back from here and written once when the batch ends. A catch-up chunk touches
+   * each record many times (every process event updates it), also records put in an
+   * earlier chunk (interleaved logs touch mostly those).
    */
   private overlay:
     | {
         records: Map<string, ProcessRecord>;
-        /** the position of each overlaid record's last change */
+        /** the position of each overlaid record's put */
         changed: Map<string, Position>;
+        touches: Map<string, { updatedAtMs: number; position: Position }>;
         leases: Map<string, ProcessLease | undefined>;
       }
     | undefined;
@@ -273,8 +276,13 @@ export class SqliteTables implements ReadModelTables {
   }
 
   process(processId: string): ProcessRecord | undefined {
-    const pending = this.overlay?.records.get(processId);
-    if (pending) return pending;
+    const overlay = this.overlay;
+    const record = overlay?.records.get(processId) ?? this.stored(processId);
+    const touch = overlay?.touches.get(processId);
+    return record && touch ? { ...record, updatedAtMs: touch.updatedAtMs } : record;
+  }
+
+  private stored(processId: string): ProcessRecord | undefined {
     const row = this.s.process.get(processId);
     return row && recordOf(row);
   }
@@ -373,17 +381,15 @@ export class SqliteTables implements ReadModelTables {
       case 'processes':
         if ('touch' in change) {
           const { processId, updatedAtMs } = change.touch;
-          const pending = overlay?.records.get(processId);
-          if (pending) {
-            overlay!.records.set(processId, { ...pending, updatedAtMs });
-            overlay!.changed.set(processId, position);
-          } else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
+          if (overlay) overlay.touches.set(processId, { updatedAtMs, position });
+          else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
           return;
         }
         this.history?.putRecord(change.put, position);
         if (overlay) {
           overlay.records.set(change.put.id, change.put);
           overlay.changed.set(change.put.id, position);
+          overlay.touches.delete(change.put.id);
         } else this.putProcess(change.put, position);
         return;
       case 'grants':
@@ -445,13 +451,27 @@ export class SqliteTables implements ReadModelTables {
    */
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
-    this.overlay = { records: new Map(), changed: new Map(), leases: new Map() };
+    this.overlay = {
+      records: new Map(),
+      changed: new Map(),
+      touches: new Map(),
+      leases: new Map(),
+    };
     this.history?.beginBatch();
     let done = false;
     try {
       const result = work();
-      for (const record of this.overlay.records.values()) {
-        this.putProcess(record, this.overlay.changed.get(record.id)!);
+      const { records, changed, touches } = this.overlay;
+      for (const record of records.values()) {
+        const touch = touches.get(record.id);
+        if (touch) this.putProcess({ ...record, updatedAtMs: touch.updatedAtMs }, touch.position);
+        else this.putProcess(record, changed.get(record.id)!);
+      }
+      // records put before this batch: only their updated_at moves (a no-op when none)
+      for (const [processId, { updatedAtMs, position }] of touches) {
+        if (!records.has(processId)) {
+          this.s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
+        }
       }
       for (const [processId, lease] of this.overlay.leases) {
         this.putLease(
