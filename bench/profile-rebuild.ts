@@ -14,7 +14,12 @@ import { openRegistry } from '../src/index.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
 import { fixedClock, processIds } from './lib/fixtures.ts';
 import { nowMs } from './lib/measure.ts';
-import { recordTemplate, synthesizeAll, writeSqliteLog } from './lib/synthetic-log.ts';
+import {
+  rebuildProcesses,
+  recordTemplate,
+  synthesizeAll,
+  writeSqliteLog,
+} from './lib/synthetic-log.ts';
 import { withTempDir } from './lib/tmp.ts';
 
 const args = process.argv.slice(2);
@@ -31,19 +36,7 @@ const ids = processIds('p', events / 20);
 const template = await recordTemplate();
 await withTempDir(async (dir) => {
   const pristine = join(dir, 'pristine.db');
-  writeSqliteLog(
-    pristine,
-    synthesizeAll(
-      template,
-      ids.map((id, i) => ({
-        id,
-        lines: i % 2 === 0 ? 14 : 15,
-        grantSessions: [`session-${i % 1000}`],
-        lease: true,
-        complete: i % 2 === 0,
-      })),
-    ),
-  );
+  writeSqliteLog(pristine, synthesizeAll(template, rebuildProcesses(ids)));
   for (let round = 0; round < rounds; round++) {
     const copy = join(dir, `copy-${round}.db`);
     copyFileSync(pristine, copy);
