@@ -5,6 +5,12 @@ import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/
 import type { Position } from './port.ts';
 import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
 
+/*
+ * Over 300 lines: the versioned schema, the statements on it and the class that writes and
+ * reads it belong together (each method a lookup or two); a batch's pending versions are
+ * kept in sqlite-version-batch.ts.
+ */
+
 /**
  * System-versioned read models (in the manner of SQL:2011): every version of a process
  * record and of a handle grant, with the range of the log in which it held, [valid_from,
