@@ -42,6 +42,11 @@ export class BulkInsert {
     for (; i < rows.length; i++) this.one.run(rows[i]);
   }
 
+  /** Forgets the rows `which` picks (their process was pruned). */
+  drop(which: (row: unknown[]) => boolean): void {
+    this.rows = this.rows.filter((row) => !which(row));
+  }
+
   /** Forgets the rows (their batch was rolled back). */
   discard(): void {
     this.rows = [];

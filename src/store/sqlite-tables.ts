@@ -439,7 +439,9 @@ export class SqliteTables implements ReadModelTables {
       case 'all': {
         const { processId } = change.purge;
         overlay?.records.delete(processId);
+        overlay?.touches.delete(processId);
         overlay?.leases.delete(processId);
+        this.bulkReplays.drop((row) => row[0] === processId);
         for (const purge of s.purge) purge.run(processId);
         this.history?.purge(processId);
         return;
