@@ -21,7 +21,12 @@ import { openRegistry } from '../src/index.ts';
 import { fixedClock, processIds } from './lib/fixtures.ts';
 import { collectGarbage, nowMs, paired, type RunPlan } from './lib/measure.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
-import { recordTemplate, synthesizeAll, writeSqliteLog } from './lib/synthetic-log.ts';
+import {
+  rebuildProcesses,
+  recordTemplate,
+  synthesizeAll,
+  writeSqliteLog,
+} from './lib/synthetic-log.ts';
 import { withTempDir } from './lib/tmp.ts';
 
 const SCENARIO = 'recovery, SQLite';
@@ -83,19 +88,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
   return withTempDir(async (dir) => {
     const path = join(dir, 'recovery.db');
     log(`writing ${events} events`);
-    const written = writeSqliteLog(
-      path,
-      synthesizeAll(
-        template,
-        ids.map((id, i) => ({
-          id,
-          lines: i % 2 === 0 ? 14 : 15,
-          grantSessions: [`session-${i % 1000}`],
-          lease: true,
-          complete: i % 2 === 0,
-        })),
-      ),
-    );
+    const written = writeSqliteLog(path, synthesizeAll(template, rebuildProcesses(ids)));
     if (written !== events) throw new Error(`wrote ${written} events, expected ${events}`);
     const probe = ids[ids.length - 1]!;
     const pristine = `${path}.events-only`;

@@ -147,6 +147,41 @@ describe.each(implementations)('projections into %s', (_name, open) => {
     expect(tables.processesOfSession('a')).toEqual([]);
   });
 
+  it('a process stays listed for a session while any of its grants to that session’s scopes remains', () => {
+    const grantedTo = (scope: { sessionId: string; agentFrameId?: string }): DomainEvent => ({
+      type: 'HandleGranted',
+      data: { processId: 'p', scope, descriptor: { label: 'L' }, atMs: T0 },
+    });
+    const revokedFrom = (scope: { sessionId: string; agentFrameId?: string }): DomainEvent => ({
+      type: 'HandleRevoked',
+      data: { processId: 'p', scope, reason: 'revoked', atMs: T0 },
+    });
+    const frame = { sessionId: 'a', agentFrameId: 'f' };
+    const cases: [DomainEvent[], string[]][] = [
+      [[registered, granted('a'), grantedTo(frame)], ['p']],
+      [[registered, granted('a'), grantedTo(frame), granted('a')], ['p']],
+      [[registered, granted('a'), grantedTo(frame), revokedFrom({ sessionId: 'a' })], ['p']],
+      [[registered, granted('a'), grantedTo(frame), revokedFrom(frame), granted('a')], ['p']],
+      [
+        [
+          registered,
+          granted('a'),
+          grantedTo(frame),
+          granted('a'),
+          revokedFrom(frame),
+          revokedFrom({ sessionId: 'a' }),
+        ],
+        [],
+      ],
+      [[registered, granted('a'), transferAToB], []],
+    ];
+    for (const [events, expected] of cases) {
+      expect(given(open(), events).processesOfSession('a'), JSON.stringify(events)).toEqual(
+        expected,
+      );
+    }
+  });
+
   it('given a terminal event, the process leaves the running list', () => {
     const tables = given(open(), [registered, completedFor('p')]);
     expect(tables.processes('running')).toEqual([]);

@@ -272,6 +272,39 @@ describe('the read models live in the SQLite file', () => {
   });
 });
 
+describe('a rebuild inserts replay keys many rows per statement', () => {
+  it('and writes exactly the rows the appends wrote one by one', async () => {
+    const path = join(dir, 'bulk.db');
+    const registry = await openRegistry(`sqlite:${path}`);
+    await registry.registerProcess(registration('p'));
+    await registry.registerProcess(registration('q'));
+    // 75 replay keys (a statement of 64 rows and 11 single rows), two processes interleaved
+    for (let i = 0; i < 150; i++) {
+      await registry.appendEvent(i % 3 === 0 ? 'q' : 'p', {
+        eventType: 'producer.line',
+        payload: { text: `line ${i}` },
+        ...(i % 2 === 0 ? { replayKey: `k-${i}` } : {}),
+      });
+    }
+    const rows = () => {
+      const db = new Database(path, { readonly: true });
+      const all = {
+        events: db.prepare('SELECT * FROM rm_events ORDER BY process_id, sequence').all(),
+        replays: db.prepare('SELECT * FROM rm_replays ORDER BY process_id, key').all(),
+      };
+      db.close();
+      return all;
+    };
+    const appended = rows();
+    expect(appended.events).toHaveLength(150);
+    expect(appended.replays).toHaveLength(75);
+    await registry.rebuildProjections();
+    expect(rows()).toEqual(appended);
+    expect(await registry.verifyProjections()).toEqual([]);
+    await registry.close();
+  });
+});
+
 describe('replay keys and wakes by index (SQLite)', () => {
   it('the folded state keeps none of them, and replays and acks still answer from the index', async () => {
     const path = join(dir, 'keys.db');

@@ -233,6 +233,20 @@ export const writeMemoryLog = async (
   return count;
 };
 
+/**
+ * The processes of the rebuild benchmarks (recovery, profile-rebuild): 20 events each
+ * (registration, a grant, lease claim/renew/release, 14 or 15 lines, and every other
+ * process its completion).
+ */
+export const rebuildProcesses = (ids: readonly string[]): SyntheticProcess[] =>
+  ids.map((id, i) => ({
+    id,
+    lines: i % 2 === 0 ? 14 : 15,
+    grantSessions: [`session-${i % 1000}`],
+    lease: true,
+    complete: i % 2 === 0,
+  }));
+
 /** The events of many processes, one after another. */
 export function* synthesizeAll(
   template: Template,

@@ -11,8 +11,10 @@ type Copied = { ok: true; value: Json } | { ok: false; path: (string | number)[]
  * round trip unchanged: finite numbers, strings, booleans, null, arrays without holes, plain
  * objects (no undefined members, functions, bigint, Date, NaN or cycles). The copy means a
  * caller mutating its object later can never change what the registry decided on.
+ * A failure's path is built on the way out (each level puts its key in front), so the
+ * common case, valid JSON, allocates nothing but the copy.
  */
-const copyJson = (value: unknown, path: (string | number)[], ancestors: Set<object>): Copied => {
+const copyJson = (value: unknown, ancestors: Set<object>): Copied => {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -20,29 +22,29 @@ const copyJson = (value: unknown, path: (string | number)[], ancestors: Set<obje
     case 'number':
       return Number.isFinite(value)
         ? { ok: true, value }
-        : { ok: false, path, message: 'must be a finite number' };
+        : { ok: false, path: [], message: 'must be a finite number' };
     case 'object': {
       if (value === null) return { ok: true, value: null };
-      if (ancestors.has(value)) return { ok: false, path, message: 'must not contain cycles' };
+      if (ancestors.has(value)) return { ok: false, path: [], message: 'must not contain cycles' };
       ancestors.add(value);
       try {
         if (Array.isArray(value)) {
           const out: Json[] = new Array(value.length);
           for (let i = 0; i < value.length; i++) {
-            const item = copyJson(value[i], [...path, i], ancestors);
-            if (!item.ok) return item;
+            const item = copyJson(value[i], ancestors);
+            if (!item.ok) return failedAt(i, item);
             out[i] = item.value;
           }
           return { ok: true, value: out };
         }
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
-          return { ok: false, path, message: 'must be a plain JSON object' };
+          return { ok: false, path: [], message: 'must be a plain JSON object' };
         }
         const out: JsonObject = {};
         for (const [key, member] of Object.entries(value)) {
-          const item = copyJson(member, [...path, key], ancestors);
-          if (!item.ok) return item;
+          const item = copyJson(member, ancestors);
+          if (!item.ok) return failedAt(key, item);
           // defineProperty, so a member named "__proto__" stays data, not a prototype
           Object.defineProperty(out, key, {
             value: item.value,
@@ -57,13 +59,18 @@ const copyJson = (value: unknown, path: (string | number)[], ancestors: Set<obje
       }
     }
     default:
-      return { ok: false, path, message: `must be JSON, not ${typeof value}` };
+      return { ok: false, path: [], message: `must be JSON, not ${typeof value}` };
   }
+};
+
+const failedAt = (key: string | number, failure: Copied & { ok: false }): Copied => {
+  failure.path.unshift(key);
+  return failure;
 };
 
 const jsonSchemaOf = <T extends Json>(accept: (value: Json) => value is T, what: string) =>
   z.unknown().transform((value, ctx): T => {
-    const copied = copyJson(value, [], new Set());
+    const copied = copyJson(value, new Set());
     if (!copied.ok) {
       ctx.addIssue({ code: 'custom', message: copied.message, path: copied.path });
       return z.NEVER;

@@ -45,8 +45,10 @@ export type ModelInput = { process: RecordedDomainEvent } | { prune: RecordedPru
 export const readModelInput = (
   reader: EventReader,
   stored: StoredEvent,
+  /** for tables that store copies (see EventReader.read) */
+  copied = false,
 ): ModelInput | undefined => {
-  if (isProcessStream(stored)) return { process: reader.read(stored) };
+  if (isProcessStream(stored)) return { process: reader.read(stored, copied) };
   if (isRetentionStream(stored.stream)) return { prune: readRetentionEvent(stored) };
   return undefined;
 };
@@ -71,8 +73,9 @@ export const applyInput = (tables: ReadModelTables, input: ModelInput): void => 
 export const inlineProjection = (reader: EventReader): InlineProjection => ({
   project(events, tables) {
     const inputs: ModelInput[] = [];
+    const copied = tables.keepsCopies === true;
     for (const stored of events) {
-      const input = readModelInput(reader, stored);
+      const input = readModelInput(reader, stored, copied);
       if (input) inputs.push(input);
     }
     for (const input of inputs) applyInput(tables, input);

@@ -24,6 +24,8 @@ export class MemoryTables implements ReadModelTables {
   /** scope id → process id → grant, and process id → scope id → grant */
   private readonly byScope = new Map<string, Map<string, ProcessHandleGrant>>();
   private readonly byProcess = new Map<string, Map<string, ProcessHandleGrant>>();
+  /** session id → process id → how many of its grants are to scopes of that session */
+  private readonly bySession = new Map<string, Map<string, number>>();
   private readonly leaseRows = new Map<string, ProcessLease>();
   private readonly wakes = new Map<string, Set<number>>();
   /** process events at index `sequence - 1` */
@@ -81,12 +83,7 @@ export class MemoryTables implements ReadModelTables {
   }
 
   processesOfSession(sessionId: string): string[] {
-    const ids = new Set<string>();
-    for (const grants of this.byScope.values()) {
-      for (const grant of grants.values())
-        if (grant.sessionId === sessionId) ids.add(grant.processId);
-    }
-    return [...ids].sort(byCodeUnits);
+    return [...(this.bySession.get(sessionId)?.keys() ?? [])].sort(byCodeUnits);
   }
 
   lease(processId: string): ProcessLease | undefined {
@@ -155,12 +152,13 @@ export class MemoryTables implements ReadModelTables {
       case 'grants':
         if ('put' in change) {
           const grant = deepFreeze(change.put);
+          this.dropGrant(grant.scopeId, grant.processId);
           inner(this.byScope, grant.scopeId).set(grant.processId, grant);
           inner(this.byProcess, grant.processId).set(grant.scopeId, grant);
+          const ofSession = inner(this.bySession, grant.sessionId);
+          ofSession.set(grant.processId, (ofSession.get(grant.processId) ?? 0) + 1);
         } else {
-          const { scopeId, processId } = change.delete;
-          dropFrom(this.byScope, scopeId, processId);
-          dropFrom(this.byProcess, processId, scopeId);
+          this.dropGrant(change.delete.scopeId, change.delete.processId);
         }
         return;
       case 'leases':
@@ -207,10 +205,9 @@ export class MemoryTables implements ReadModelTables {
   private purge(processId: string): void {
     this.records.delete(processId);
     this.running.delete(processId);
-    for (const scopeId of this.byProcess.get(processId)?.keys() ?? []) {
-      dropFrom(this.byScope, scopeId, processId);
+    for (const scopeId of [...(this.byProcess.get(processId)?.keys() ?? [])]) {
+      this.dropGrant(scopeId, processId);
     }
-    this.byProcess.delete(processId);
     this.leaseRows.delete(processId);
     this.wakes.delete(processId);
     this.events.delete(processId);
@@ -218,6 +215,17 @@ export class MemoryTables implements ReadModelTables {
     this.replays.delete(processId);
     this.snapshots.delete(processId);
     this.changed.delete(processId);
+  }
+
+  private dropGrant(scopeId: string, processId: string): void {
+    const grant = this.byScope.get(scopeId)?.get(processId);
+    if (!grant) return;
+    dropFrom(this.byScope, scopeId, processId);
+    dropFrom(this.byProcess, processId, scopeId);
+    const ofSession = this.bySession.get(grant.sessionId);
+    const count = ofSession?.get(processId) ?? 0;
+    if (count > 1) ofSession!.set(processId, count - 1);
+    else dropFrom(this.bySession, grant.sessionId, processId);
   }
 
   /** Plain memory tables keep no versions (the memory store's do: see memory-versions.ts). */
@@ -265,6 +273,7 @@ export class MemoryTables implements ReadModelTables {
       this.records,
       this.byScope,
       this.byProcess,
+      this.bySession,
       this.leaseRows,
       this.wakes,
       this.replays,

@@ -125,6 +125,12 @@ export interface ReadModelTables extends ReadModelReader {
   write(change: RowChange, position: Position): void;
   /** Notes the registry-clock time of the event at `position` (for "as of a time"). */
   recordTime(position: Position, recordedAtMs: number): void;
+  /**
+   * True when the tables store copies of what is written (SQLite serializes every row):
+   * the objects written need not be frozen, nothing keeps them. Otherwise (memory) they
+   * are kept, so they must be frozen.
+   */
+  readonly keepsCopies?: boolean;
   /** Present when the tables keep every version of their rows (SQLite store files, memory stores). */
   readonly versions?: VersionedTables;
   setCheckpoint(position: Position): void;

@@ -12,6 +12,7 @@ import type {
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
+import { BulkInsert } from './sqlite-bulk-insert.ts';
 import { digestsSchema, SqliteDigests } from './sqlite-digests.ts';
 import { listingColumns, SqliteListing } from './sqlite-listing.ts';
 import {
@@ -33,6 +34,9 @@ import { byGrantOrder, tableDump } from './tables-shared.ts';
  *
  * Every table is keyed the way it is queried, so each query is an index lookup or range:
  * its cost depends on the answer, never on the length of the log.
+ *
+ * Over 300 lines: the schema, its statements and the one implementation of the tables port
+ * over them (a few lines per method), with the batch that a catch-up chunk runs in.
  */
 export const tablesSchema = `
   CREATE TABLE IF NOT EXISTS rm_checkpoint (
@@ -115,24 +119,35 @@ export class SqliteTables implements ReadModelTables {
   private readonly s;
   /**
    * While a `batch` runs: the process records and leases it wrote, by process id
-   * (undefined: deleted), read back from here and written once when the batch ends. A
-   * catch-up chunk touches each record many times (every process event updates it).
+   * (undefined: deleted), and each process's last touch since its record was last put,
+   * read back from here and written once when the batch ends. A catch-up chunk touches
+   * each record many times (every process event updates it), also records put in an
+   * earlier chunk (interleaved logs touch mostly those).
    */
   private overlay:
     | {
         records: Map<string, ProcessRecord>;
-        /** the position of each overlaid record's last change */
+        /** the position of each overlaid record's put */
         changed: Map<string, Position>;
+        touches: Map<string, { updatedAtMs: number; position: Position }>;
         leases: Map<string, ProcessLease | undefined>;
       }
     | undefined;
   private readonly listing: SqliteListing;
+  /**
+   * Replay keys a batch writes, inserted many rows per statement when it ends: nothing
+   * reads them during a batch (the models read only records and leases). Process events
+   * are not: each one's type ordinal is read from the rows before it.
+   */
+  private readonly bulkReplays: BulkInsert;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
   /** every version of records and grants (store files only: see sqlite-versions.ts) */
   private readonly history: SqliteVersions | undefined;
   readonly versions: VersionedTables | undefined;
   readonly digests: SqliteDigests;
+  /** every row is stored as JSON text; the overlay's objects never leave a batch */
+  readonly keepsCopies = true;
 
   constructor(
     private readonly db: Database.Database,
@@ -163,6 +178,11 @@ export class SqliteTables implements ReadModelTables {
       ? `(SELECT json_extract(e.data, '$.event') FROM events e WHERE e.position = m.position)`
       : 'm.event';
     const p = <T>(sql: string) => db.prepare(sql) as Row<T>;
+    this.bulkReplays = new BulkInsert(
+      db,
+      'INSERT OR IGNORE INTO rm_replays (process_id, key, sequence, payload_hash)',
+      4,
+    );
     this.s = {
       process: p<RecordRow>(
         'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE id = ?',
@@ -267,8 +287,13 @@ export class SqliteTables implements ReadModelTables {
   }
 
   process(processId: string): ProcessRecord | undefined {
-    const pending = this.overlay?.records.get(processId);
-    if (pending) return pending;
+    const overlay = this.overlay;
+    const record = overlay?.records.get(processId) ?? this.stored(processId);
+    const touch = overlay?.touches.get(processId);
+    return record && touch ? { ...record, updatedAtMs: touch.updatedAtMs } : record;
+  }
+
+  private stored(processId: string): ProcessRecord | undefined {
     const row = this.s.process.get(processId);
     return row && recordOf(row);
   }
@@ -367,17 +392,15 @@ export class SqliteTables implements ReadModelTables {
       case 'processes':
         if ('touch' in change) {
           const { processId, updatedAtMs } = change.touch;
-          const pending = overlay?.records.get(processId);
-          if (pending) {
-            overlay!.records.set(processId, { ...pending, updatedAtMs });
-            overlay!.changed.set(processId, position);
-          } else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
+          if (overlay) overlay.touches.set(processId, { updatedAtMs, position });
+          else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
           return;
         }
         this.history?.putRecord(change.put, position);
         if (overlay) {
           overlay.records.set(change.put.id, change.put);
           overlay.changed.set(change.put.id, position);
+          overlay.touches.delete(change.put.id);
         } else this.putProcess(change.put, position);
         return;
       case 'grants':
@@ -405,7 +428,8 @@ export class SqliteTables implements ReadModelTables {
         return;
       case 'replays': {
         const { processId, key, sequence, payloadHash } = change.put;
-        s.putReplay.run(processId, key, sequence, payloadHash);
+        if (overlay) this.bulkReplays.add([processId, key, sequence, payloadHash]);
+        else s.putReplay.run(processId, key, sequence, payloadHash);
         return;
       }
       case 'events': {
@@ -423,7 +447,9 @@ export class SqliteTables implements ReadModelTables {
       case 'all': {
         const { processId } = change.purge;
         overlay?.records.delete(processId);
+        overlay?.touches.delete(processId);
         overlay?.leases.delete(processId);
+        this.bulkReplays.drop((row) => row[0] === processId);
         for (const purge of s.purge) purge.run(processId);
         this.history?.purge(processId);
         return;
@@ -433,26 +459,45 @@ export class SqliteTables implements ReadModelTables {
 
   /**
    * Runs `work` (inside the caller's write transaction, with no savepoint that could roll
-   * back part of it) with records and leases held in memory and written once at the end.
+   * back part of it) with records and leases held in memory and written once at the end,
+   * replay keys and versions inserted together at the end.
    */
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
-    this.overlay = { records: new Map(), changed: new Map(), leases: new Map() };
-    this.history?.setBatching(true);
+    this.overlay = {
+      records: new Map(),
+      changed: new Map(),
+      touches: new Map(),
+      leases: new Map(),
+    };
+    this.history?.beginBatch();
+    let done = false;
     try {
       const result = work();
-      for (const record of this.overlay.records.values()) {
-        this.putProcess(record, this.overlay.changed.get(record.id)!);
+      const { records, changed, touches } = this.overlay;
+      for (const record of records.values()) {
+        const touch = touches.get(record.id);
+        if (touch) this.putProcess({ ...record, updatedAtMs: touch.updatedAtMs }, touch.position);
+        else this.putProcess(record, changed.get(record.id)!);
+      }
+      // records put before this batch: only their updated_at moves (a no-op when none)
+      for (const [processId, { updatedAtMs, position }] of touches) {
+        if (!records.has(processId)) {
+          this.s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
+        }
       }
       for (const [processId, lease] of this.overlay.leases) {
         this.putLease(
           lease ? { table: 'leases', put: lease } : { table: 'leases', delete: { processId } },
         );
       }
+      this.bulkReplays.flush();
+      done = true;
       return result;
     } finally {
       this.overlay = undefined;
-      this.history?.setBatching(false);
+      if (!done) this.bulkReplays.discard();
+      this.history?.endBatch(done);
     }
   }
 

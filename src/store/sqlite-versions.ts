@@ -3,6 +3,13 @@ import { deepFreeze } from '../domain/freeze.ts';
 import { byCodeUnits } from '../domain/order.ts';
 import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
+import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
+
+/*
+ * Over 300 lines: the versioned schema, the statements on it and the class that writes and
+ * reads it belong together (each method a lookup or two); a batch's pending versions are
+ * kept in sqlite-version-batch.ts.
+ */
 
 /**
  * System-versioned read models (in the manner of SQL:2011): every version of a process
@@ -81,10 +88,29 @@ export const VERSIONED_TABLES = [
 
 const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
 
+/** Unambiguous for any two strings. */
+const grantKey = (scopeId: string, processId: string): string =>
+  JSON.stringify([scopeId, processId]);
+
 /** A record version: the record as it was when the version began, and that position. */
 interface VersionRow {
   record: string;
   since: number;
+}
+
+interface RecordValue {
+  processId: string;
+  running: boolean;
+  record: string;
+}
+interface GrantValue {
+  scopeId: string;
+  processId: string;
+  grant: string;
+}
+interface LeaseValue {
+  processId: string;
+  lease: string;
 }
 
 export class SqliteVersions {
@@ -94,7 +120,14 @@ export class SqliteVersions {
    * between transactions another process may have moved it.
    */
   private cachedMax: number | undefined;
-  private batching = false;
+  /** While a batch runs: the versions it began, inserted when it ends (see VersionBatch). */
+  private batch:
+    | {
+        records: VersionBatch<RecordValue>;
+        grants: VersionBatch<GrantValue>;
+        leases: VersionBatch<LeaseValue>;
+      }
+    | undefined;
 
   constructor(db: Database.Database) {
     const p = <T>(sql: string) => db.prepare(sql) as Database.Statement<unknown[], T>;
@@ -106,7 +139,7 @@ export class SqliteVersions {
       closeRecordSpan: db.prepare('UPDATE rm_record_spans SET valid_to = ? WHERE id = ?'),
       closeRunningSpan: db.prepare('UPDATE rm_running_spans SET valid_to = ? WHERE id = ?'),
       insertRecord: db.prepare(
-        'INSERT INTO rm_record_versions (process_id, running, record, valid_from) VALUES (?, ?, ?, ?)',
+        'INSERT INTO rm_record_versions (process_id, running, record, valid_from, valid_to) VALUES (?, ?, ?, ?, ?)',
       ),
       insertRecordSpan: db.prepare(
         'INSERT INTO rm_record_spans (id, valid_from, valid_to) VALUES (?, ?, ?)',
@@ -119,7 +152,7 @@ export class SqliteVersions {
       ).pluck(),
       closeGrant: db.prepare('UPDATE rm_grant_versions SET valid_to = ? WHERE id = ?'),
       insertGrant: db.prepare(
-        'INSERT INTO rm_grant_versions (scope_id, process_id, grant_row, valid_from) VALUES (?, ?, ?, ?)',
+        'INSERT INTO rm_grant_versions (scope_id, process_id, grant_row, valid_from, valid_to) VALUES (?, ?, ?, ?, ?)',
       ),
       currentLease: p<number>(
         'SELECT id FROM rm_lease_versions WHERE process_id = ? AND valid_to IS NULL',
@@ -127,7 +160,7 @@ export class SqliteVersions {
       closeLease: db.prepare('UPDATE rm_lease_versions SET valid_to = ? WHERE id = ?'),
       closeLeaseSpan: db.prepare('UPDATE rm_lease_spans SET valid_to = ? WHERE id = ?'),
       insertLease: db.prepare(
-        'INSERT INTO rm_lease_versions (process_id, lease, valid_from) VALUES (?, ?, ?)',
+        'INSERT INTO rm_lease_versions (process_id, lease, valid_from, valid_to) VALUES (?, ?, ?, ?)',
       ),
       insertLeaseSpan: db.prepare(
         'INSERT INTO rm_lease_spans (id, valid_from, valid_to) VALUES (?, ?, ?)',
@@ -138,6 +171,11 @@ export class SqliteVersions {
       ).pluck(),
       maxTime: p<number | null>('SELECT max(recorded_max) FROM rm_time').pluck(),
       insertTime: db.prepare('INSERT INTO rm_time (recorded_max, position) VALUES (?, ?)'),
+      // one statement: the maximum is not read into JavaScript first
+      insertLaterTime: db.prepare(
+        `INSERT INTO rm_time (recorded_max, position) SELECT @t, @p
+         WHERE NOT EXISTS (SELECT 1 FROM rm_time WHERE recorded_max >= @t)`,
+      ),
       firstAfter: p<number>(
         'SELECT position FROM rm_time WHERE recorded_max > ? ORDER BY recorded_max LIMIT 1',
       ).pluck(),
@@ -182,17 +220,13 @@ export class SqliteVersions {
     const at = Number(position);
     this.closeRecord(record.id, at);
     const running = record.status.state === 'running';
-    const id = this.s.insertRecord.run(
-      record.id,
-      running ? 1 : 0,
-      JSON.stringify(record),
-      at,
-    ).lastInsertRowid;
-    this.s.insertRecordSpan.run(id, at, OPEN);
-    if (running) this.s.insertRunningSpan.run(id, at, OPEN);
+    const value = { processId: record.id, running, record: JSON.stringify(record) };
+    if (this.batch) this.batch.records.begin(record.id, value, at);
+    else this.insertRecord({ value, from: at, to: undefined });
   }
 
   private closeRecord(processId: string, at: number): void {
+    if (this.batch?.records.end(processId, at)) return;
     const current = this.s.currentRecord.get(processId);
     if (current === undefined) return;
     this.s.closeRecord.run(at, current);
@@ -206,30 +240,70 @@ export class SqliteVersions {
    */
   purge(processId: string): void {
     for (const statement of this.s.purge) statement.run(processId);
+    this.batch?.records.drop((key) => key === processId);
+    this.batch?.leases.drop((key) => key === processId);
+    this.batch?.grants.drop((key) => (JSON.parse(key) as string[])[1] === processId);
+  }
+
+  private insertRecord({ value, from, to }: BatchedVersion<RecordValue>): void {
+    const { processId, running, record } = value;
+    const id = this.s.insertRecord.run(
+      processId,
+      running ? 1 : 0,
+      record,
+      from,
+      to ?? null,
+    ).lastInsertRowid;
+    this.s.insertRecordSpan.run(id, from, to ?? OPEN);
+    if (running) this.s.insertRunningSpan.run(id, from, to ?? OPEN);
   }
 
   putGrant(grant: ProcessHandleGrant, position: Position): void {
     this.deleteGrant(grant.scopeId, grant.processId, position);
-    this.s.insertGrant.run(grant.scopeId, grant.processId, JSON.stringify(grant), Number(position));
+    const value = {
+      scopeId: grant.scopeId,
+      processId: grant.processId,
+      grant: JSON.stringify(grant),
+    };
+    const at = Number(position);
+    if (this.batch) this.batch.grants.begin(grantKey(grant.scopeId, grant.processId), value, at);
+    else this.insertGrant({ value, from: at, to: undefined });
   }
 
   deleteGrant(scopeId: string, processId: string, position: Position): void {
+    if (this.batch?.grants.end(grantKey(scopeId, processId), Number(position))) return;
     const current = this.s.currentGrant.get(scopeId, processId);
     if (current !== undefined) this.s.closeGrant.run(Number(position), current);
+  }
+
+  private insertGrant({ value, from, to }: BatchedVersion<GrantValue>): void {
+    this.s.insertGrant.run(value.scopeId, value.processId, value.grant, from, to ?? null);
   }
 
   putLease(lease: ProcessLease, position: Position): void {
     this.deleteLease(lease.processId, position);
     const at = Number(position);
-    const id = this.s.insertLease.run(lease.processId, JSON.stringify(lease), at).lastInsertRowid;
-    this.s.insertLeaseSpan.run(id, at, OPEN);
+    const value = { processId: lease.processId, lease: JSON.stringify(lease) };
+    if (this.batch) this.batch.leases.begin(lease.processId, value, at);
+    else this.insertLease({ value, from: at, to: undefined });
   }
 
   deleteLease(processId: string, position: Position): void {
+    if (this.batch?.leases.end(processId, Number(position))) return;
     const current = this.s.currentLease.get(processId);
     if (current === undefined) return;
     this.s.closeLease.run(Number(position), current);
     this.s.closeLeaseSpan.run(Number(position), current);
+  }
+
+  private insertLease({ value, from, to }: BatchedVersion<LeaseValue>): void {
+    const id = this.s.insertLease.run(
+      value.processId,
+      value.lease,
+      from,
+      to ?? null,
+    ).lastInsertRowid;
+    this.s.insertLeaseSpan.run(id, from, to ?? OPEN);
   }
 
   /** Every stored lease (possibly expired) as of `position`, by process id. */
@@ -242,15 +316,37 @@ export class SqliteVersions {
 
   /** Notes when the log's clock moved past everything before `position`. */
   recordTime(position: Position, recordedAtMs: number): void {
+    if (!this.batch) {
+      this.s.insertLaterTime.run({ t: recordedAtMs, p: position });
+      return;
+    }
     const max = this.cachedMax ?? this.s.maxTime.get() ?? Number.NEGATIVE_INFINITY;
-    const next = Math.max(max, recordedAtMs);
     if (recordedAtMs > max) this.s.insertTime.run(recordedAtMs, position);
-    if (this.batching) this.cachedMax = next;
+    this.cachedMax = Math.max(max, recordedAtMs);
   }
 
-  setBatching(on: boolean): void {
-    this.batching = on;
+  /**
+   * Starts a batch: until `endBatch`, versions are held in memory and the clock's maximum
+   * is kept rather than read (between transactions another process may move both).
+   */
+  beginBatch(): void {
+    this.batch = {
+      records: new VersionBatch(),
+      grants: new VersionBatch(),
+      leases: new VersionBatch(),
+    };
     this.cachedMax = undefined;
+  }
+
+  /** Inserts the batch's versions (`write`), or drops them with the rolled-back batch. */
+  endBatch(write: boolean): void {
+    const batch = this.batch;
+    this.batch = undefined;
+    this.cachedMax = undefined;
+    if (!batch || !write) return;
+    for (const version of batch.records.take()) this.insertRecord(version);
+    for (const version of batch.grants.take()) this.insertGrant(version);
+    for (const version of batch.leases.take()) this.insertLease(version);
   }
 
   /** The last position of the longest log prefix recorded at or before `timeMs`, or undefined: all of it. */

@@ -34,6 +34,9 @@ import { openDatabase } from './sqlite-file.ts';
 import { SqliteTables } from './sqlite-tables.ts';
 import { SqliteWake } from './sqlite-wake.ts';
 
+/** How many events one transaction of a catch-up or rebuild projects. */
+export const CATCH_UP_CHUNK = 10_000;
+
 export interface SqliteStoreOptions {
   /** `full` (default): an acknowledged append survives power loss. `normal`: a process crash only. */
   synchronous?: 'full' | 'normal';
@@ -48,6 +51,11 @@ export interface SqliteStoreOptions {
   pollIntervalMs?: number;
   /** Watch the file for other processes' commits (default true); false polls only. */
   watchFile?: boolean;
+  /**
+   * Events per transaction when the read models catch up with the log or are rebuilt
+   * (default CATCH_UP_CHUNK); not a URL option: tests make chunks small to cross them often.
+   */
+  catchUpChunk?: number;
 }
 
 /** Head polls without wake-ups, and with them (a safety net), when not configured. */
@@ -67,6 +75,7 @@ export const openSqliteStore = async (
     synchronous: options.synchronous ?? 'full',
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
     pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_MS,
+    catchUpChunk: options.catchUpChunk ?? CATCH_UP_CHUNK,
   };
   const polling = {
     polling: settings.pollIntervalMs,
@@ -78,7 +87,13 @@ export const openSqliteStore = async (
       `synchronous must be 'full' or 'normal', not ${String(settings.synchronous)}`,
     );
   }
-  const { busyTimeoutMs, pollIntervalMs } = settings;
+  const { busyTimeoutMs, pollIntervalMs, catchUpChunk } = settings;
+  if (!Number.isInteger(catchUpChunk) || catchUpChunk < 1) {
+    throw new RegistryError(
+      'invalid',
+      `catchUpChunk must be a positive whole number of events, not ${catchUpChunk}`,
+    );
+  }
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
     throw new RegistryError(
       'invalid',
@@ -126,9 +141,6 @@ interface AppendOutcome {
 /** An append's fate within a batch: stored, or refused on its own. */
 type Outcome = AppendOutcome | Error;
 
-/** How many events one transaction of a catch-up or rebuild projects. */
-const CATCH_UP_CHUNK = 2_000;
-
 class SqliteEventStore implements EventStore {
   readonly durabilityTier = 'durable' as const;
   readonly models: InlineModels;
@@ -149,7 +161,11 @@ class SqliteEventStore implements EventStore {
   constructor(
     private readonly path: string,
     private readonly db: Database.Database,
-    private readonly settings: { busyTimeoutMs: number; pollIntervalMs: number },
+    private readonly settings: {
+      busyTimeoutMs: number;
+      pollIntervalMs: number;
+      catchUpChunk: number;
+    },
     polling: FeedPolling,
     /** rings other processes' feeds after each commit; undefined for `:memory:` or when off */
     private readonly wake: SqliteWake | undefined,
@@ -421,7 +437,9 @@ class SqliteEventStore implements EventStore {
     for (;;) {
       const head = this.use('read', () => this.statements.head.get()!);
       const done = this.use('append', () =>
-        this.tables.transaction(() => this.projectAfterCheckpoint(head, CATCH_UP_CHUNK)),
+        this.tables.transaction(() =>
+          this.projectAfterCheckpoint(head, this.settings.catchUpChunk),
+        ),
       );
       options.onProgress?.(done, head);
       if (done >= head) return;
