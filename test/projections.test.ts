@@ -8,7 +8,8 @@ import { applyEvent } from '../src/projections/project.ts';
 import { unackedWakesModel } from '../src/projections/wakes.ts';
 import { MemoryTables } from '../src/store/memory-tables.ts';
 import type { ReadModelTables } from '../src/store/read-model-tables.ts';
-import { SqliteTables, tablesSchema } from '../src/store/sqlite-tables.ts';
+import { SqliteTables } from '../src/store/sqlite-tables.ts';
+import { tablesSchema } from '../src/store/sqlite-tables-sql.ts';
 import { claimed, completedFor, registered, T0 } from './deciders/fixtures.ts';
 
 /** Both table implementations: a models-only SQLite file keeps the events in its rows. */

@@ -3,7 +3,7 @@ import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
-import { tablesSchema } from './sqlite-tables.ts';
+import { tablesSchema } from './sqlite-tables-sql.ts';
 import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
 
 /**

@@ -4,7 +4,8 @@ import { digestsSchema } from './sqlite-digests.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
-import { SqliteTables, tablesSchema } from './sqlite-tables.ts';
+import { SqliteTables } from './sqlite-tables.ts';
+import { tablesSchema } from './sqlite-tables-sql.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
 export const MODELS_APPLICATION_ID = 0x70726d64;

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { TABLES, tablesSchema } from './sqlite-tables.ts';
+import { TABLES, tablesSchema } from './sqlite-tables-sql.ts';
 
 /**
  * Read models written before `rm_events` kept each event's type and type ordinal (files of
