@@ -23,6 +23,9 @@ import type { Position, StoredEvent } from './stored-event.ts';
  *   log up to a kept digest's position no longer hashes to it.
  * An event is reported once; what follows a damaged event is not reported again because of
  * it (the next event's link is checked against the hash the damaged one claims).
+ *
+ * Over 300 lines: one fold whose cases (the five kinds, with and without recorded digests,
+ * prunes stepped over) read best side by side.
  */
 
 /** The tables' digest at a position, and the one before it (the step it must be). */

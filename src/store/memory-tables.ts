@@ -17,6 +17,9 @@ import { byGrantOrder, tableDump } from './tables-shared.ts';
  * The read-model tables in memory: for `memory:` stores, for EventStoreDB without a models
  * file, and as the scratch space of rebuilds and `asOf` views. Writes apply at once, so
  * `transaction` only groups them (a memory store never fails half way through).
+ *
+ * Over 300 lines: the one implementation of the tables port in maps (some thirty methods,
+ * a few lines each), with the indexes each query needs.
  */
 export class MemoryTables implements ReadModelTables {
   private readonly records = new Map<string, ProcessRecord>();
