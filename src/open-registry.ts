@@ -119,6 +119,7 @@ export const openRegistry = async (
     ...(eventStore.durabilityTier === 'durable' && eventStore.models
       ? { lookups: lookupsIn(eventStore.models.tables) }
       : {}),
+    ...(eventStore.journal ? { journal: eventStore.journal } : {}),
     ...(stateCacheSize !== undefined ? { cacheSize: stateCacheSize } : {}),
     ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
   });

@@ -12,6 +12,7 @@ import {
   PageLimitSchema,
   readChangeCursor,
 } from './domain/process-list.ts';
+import type { RefusedCommand } from './domain/refusal.ts';
 import {
   type AuditContext,
   AuditContextSchema,
@@ -29,6 +30,7 @@ import { type Changes, changesBetween } from './queries/changes.ts';
 import { exportLines } from './queries/export.ts';
 import {
   type HistoryEntry,
+  type HistoryItem,
   type HistoryOptions,
   HistoryOptionsSchema,
   historyOf,
@@ -112,21 +114,39 @@ export class ProcessRegistry extends RegistryIntegrity {
 
   /**
    * The process's domain events, in order, with metadata, revision, position and time;
-   * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types.
+   * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types. With
+   * `includeRefused`, the journal's refused commands too, each where it was decided.
    */
-  async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
+  history(
+    processId: string,
+    options: HistoryOptions & { includeRefused: true },
+  ): Promise<HistoryItem[]>;
+  history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]>;
+  async history(processId: string, options?: HistoryOptions): Promise<HistoryItem[]> {
     // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     const id = await this.storedOrPruned(processId);
-    return historyOf(this.core.store, streamOf(id), opts);
+    return historyOf(this.core.store, streamOf(id), opts, await this.refusals(id, opts));
   }
 
   /** `history` as an async iterator, read page by page: for long histories. */
-  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
+  iterateHistory(
+    processId: string,
+    options: HistoryOptions & { includeRefused: true },
+  ): AsyncGenerator<HistoryItem>;
+  iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry>;
+  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryItem> {
     // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     const id = await this.storedOrPruned(processId);
-    yield* iterateHistoryOf(this.core.store, streamOf(id), opts);
+    const refusals = await this.refusals(id, opts);
+    yield* iterateHistoryOf(this.core.store, streamOf(id), opts, refusals);
+  }
+
+  /** The process's journaled refusals when asked for (none when the journal is off). */
+  private async refusals(id: string, opts: HistoryOptions): Promise<RefusedCommand[]> {
+    if (!opts?.includeRefused) return [];
+    return (await this.core.store.journal?.read(id)) ?? [];
   }
 
   /** The id of a process the store holds; a pruned one's `not_found` names the prune. */

@@ -1,3 +1,4 @@
+import type { RegistryError } from '../domain/errors.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { ProcessState } from '../domain/process-state.ts';
 
@@ -9,6 +10,12 @@ import type { ProcessState } from '../domain/process-state.ts';
 export interface Decision<R> {
   events: DomainEvent[];
   result: R;
+  /**
+   * A no-op that refused what the caller asked without failing the call (a stale lease
+   * holder's completion): the caller gets `result`, the journal of refused commands gets
+   * this error. Only with no events.
+   */
+  refused?: RegistryError;
 }
 
 export const noop = <R>(result: R): Decision<R> => ({ events: [], result });

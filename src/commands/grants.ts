@@ -77,6 +77,7 @@ export const decideTransfer = (
       throw new RegistryError(
         'not_granted',
         `process \`${processId}\` is not granted to session scope \`${fromId}\`; nothing was transferred`,
+        { processId },
       );
     }
     return { processId, descriptor: grant.descriptor };

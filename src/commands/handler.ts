@@ -8,6 +8,7 @@ import {
   type AppendResult,
   type EventStore,
   type Position,
+  type RefusalJournal,
   type StreamWrite,
   WrongExpectedRevisionError,
 } from '../store/port.ts';
@@ -15,6 +16,7 @@ import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { Decision, States } from './decision.ts';
 import { metadataFor, ownEventsOf, writesFor } from './encode.ts';
 import { type CommandNeeds, hydrate, type Lookups, shed } from './lookups.ts';
+import { refusalOf } from './refusal.ts';
 import { StateCache } from './state-cache.ts';
 import { asRegistryError } from './store-errors.ts';
 import { StreamLocks } from './stream-locks.ts';
@@ -46,6 +48,8 @@ export interface HandlerSettings {
   snapshots?: Pick<ReadModelTables, 'snapshot' | 'saveSnapshot'>;
   /** replay keys and wakes by index instead of in the state (durable stores), see lookups.ts */
   lookups?: Lookups;
+  /** where refusals are journaled (see refusal.ts); absent when the journal is off */
+  journal?: RefusalJournal;
 }
 
 /**
@@ -60,7 +64,9 @@ export interface HandlerSettings {
  * 5. on a conflict with another instance, decide again on states read again, with jittered
  *    backoff, until the retry budget is spent (`concurrency`);
  * 6. remember the events in the cache and bring the read models up to the append.
- * A decision with no events writes nothing.
+ * A decision with no events writes nothing to the log. A refusal decided on states read
+ * from the store (never on a trusted cache alone) goes to the journal of refused commands
+ * before the caller hears of it.
  */
 export class CommandHandler {
   private readonly locks = new StreamLocks();
@@ -131,10 +137,12 @@ export class CommandHandler {
         decision = decide(states, now);
       } catch (error) {
         if (trusted) continue;
+        await this.journal(error, options, commandId, states, now);
         throw error;
       }
       if (decision.events.length === 0) {
         if (trusted) continue;
+        if (decision.refused) await this.journal(decision.refused, options, commandId, states, now);
         return decision.result;
       }
       // 3. encode
@@ -174,6 +182,23 @@ export class CommandHandler {
       }
       return decision.result;
     }
+  }
+
+  /**
+   * Journals a refusal (refusal.ts says which). The caller's answer is the refusal whatever
+   * happens here: a journal that cannot be written loses the entry, never the answer.
+   */
+  private async journal(
+    error: unknown,
+    options: CommandOptions,
+    commandId: string,
+    states: States,
+    now: number,
+  ): Promise<void> {
+    const { journal } = this.settings;
+    const entry = journal && refusalOf(error, { ...options, commandId }, states, now);
+    if (!entry) return;
+    await journal.record([entry]).catch(() => {});
   }
 
   /**

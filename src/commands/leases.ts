@@ -109,6 +109,9 @@ export const decideRenew = (
 /**
  * completeProcessLease: releases the lease only if the token is the stored lease's. A stale
  * or repeated completion writes nothing, so it can never release a newer owner's lease.
+ * While another lease is stored, that no-op is a refusal (`lease_lost`, for the journal of
+ * refused commands; the caller still gets a silent no-op); with no lease stored it is a
+ * plain repeat.
  */
 export const decideReleaseLease = (
   state: ProcessState | undefined,
@@ -117,7 +120,17 @@ export const decideReleaseLease = (
   const { processId, leaseToken } = command.completion;
   requireRecord(state, processId);
   const stored = state?.lease;
-  if (!stored || stored.leaseToken !== leaseToken) return noop(undefined);
+  if (!stored) return noop(undefined);
+  if (stored.leaseToken !== leaseToken) {
+    return {
+      events: [],
+      result: undefined,
+      refused: new RegistryError(
+        'lease_lost',
+        `lease completion of process \`${processId}\` presented a token that is not the stored lease's (\`${stored.ownerId}\` holds fencing token ${stored.fencingToken}); nothing was released`,
+      ),
+    };
+  }
   return {
     events: [
       {

@@ -21,10 +21,20 @@ export type RegistryErrorCode = (typeof errorCodes)[number];
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
   readonly code: RegistryErrorCode;
+  /**
+   * The one process a refusal of a command over several processes concerns (a transfer's
+   * ungranted id); absent when the command names a single process or none.
+   */
+  readonly processId: string | undefined;
 
-  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: RegistryErrorCode,
+    message: string,
+    options?: { cause?: unknown; processId?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.processId = options?.processId;
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type RecordedDomainEvent, readStoredEvent } from '../domain/codec.ts';
 import { type DomainEvent, domainEventTypes, type EventMetadata } from '../domain/events.ts';
+import type { RefusedCommand } from '../domain/refusal.ts';
 import type { EventStore, Position } from '../store/port.ts';
 
 /**
@@ -30,9 +31,20 @@ export const HistoryOptionsSchema = z
     types: z.array(z.enum(domainEventTypes)).optional(),
     /** events read per store request while iterating */
     pageSize: z.number().int().positive().max(10_000).optional(),
+    /** interleave the journal of refused commands (`types` filters domain events only) */
+    includeRefused: z.boolean().optional(),
   })
   .optional();
 export type HistoryOptions = z.infer<typeof HistoryOptionsSchema>;
+
+/**
+ * A refused command in a history that includes them: where it stands (after the event at
+ * `afterRevision`), who asked (`actor` …), what (`command`) and why not (`code`, `message`).
+ */
+export type RefusedHistoryEntry = RefusedCommand & { type: 'CommandRefused'; refused: true };
+
+/** What `history` returns with `includeRefused`: events and refusals in the order they happened. */
+export type HistoryItem = HistoryEntry | RefusedHistoryEntry;
 
 export const toHistoryEntry = (recorded: RecordedDomainEvent): HistoryEntry => ({
   ...recorded.event,
@@ -51,28 +63,44 @@ export async function* iterateHistoryOf(
   store: EventStore,
   stream: string,
   options: HistoryOptions = {},
-): AsyncGenerator<HistoryEntry> {
+  /** the process's journaled refusals, oldest first, to interleave */
+  refusals: readonly RefusedCommand[] = [],
+): AsyncGenerator<HistoryItem> {
   const pageSize = options.pageSize ?? 500;
   const types = options.types ? new Set<string>(options.types) : undefined;
+  const inRange = (ms: number): boolean =>
+    (options.fromMs === undefined || ms >= options.fromMs) &&
+    (options.toMs === undefined || ms <= options.toMs);
+  // Invariant: refusals[next..] all came after every event yielded so far.
+  let next = 0;
+  function* refusedBefore(revision: number): Generator<RefusedHistoryEntry> {
+    for (; next < refusals.length && refusals[next]!.afterRevision < revision; next++) {
+      const refusal = refusals[next]!;
+      if (inRange(refusal.recordedAtMs))
+        yield { ...refusal, type: 'CommandRefused', refused: true };
+    }
+  }
   for (let from = 0; ; from += pageSize) {
     const page = await store.readStream(stream, { fromRevision: from, maxCount: pageSize });
     for (const stored of page) {
+      yield* refusedBefore(stored.revision);
       const entry = toHistoryEntry(readStoredEvent(stored));
-      if (options.fromMs !== undefined && entry.recordedAtMs < options.fromMs) continue;
-      if (options.toMs !== undefined && entry.recordedAtMs > options.toMs) continue;
+      if (!inRange(entry.recordedAtMs)) continue;
       if (types && !types.has(entry.type)) continue;
       yield entry;
     }
-    if (page.length < pageSize) return;
+    if (page.length < pageSize) break;
   }
+  yield* refusedBefore(Number.POSITIVE_INFINITY);
 }
 
 export const historyOf = async (
   store: EventStore,
   stream: string,
   options?: HistoryOptions,
-): Promise<HistoryEntry[]> => {
-  const entries: HistoryEntry[] = [];
-  for await (const entry of iterateHistoryOf(store, stream, options)) entries.push(entry);
+  refusals?: readonly RefusedCommand[],
+): Promise<HistoryItem[]> => {
+  const entries: HistoryItem[] = [];
+  for await (const entry of iterateHistoryOf(store, stream, options, refusals)) entries.push(entry);
   return entries;
 };

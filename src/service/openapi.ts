@@ -74,6 +74,9 @@ const parameters: Record<Param, object[]> = {
     query('fromMs', 'recorded at or after (epoch ms)', { type: 'number' }),
     query('toMs', 'recorded at or before (epoch ms)', { type: 'number' }),
     query('types', 'comma-separated domain event types'),
+    query('includeRefused', 'true: interleave the journal of refused commands', {
+      type: 'boolean',
+    }),
   ],
 };
 

@@ -1,5 +1,5 @@
 import { RegistryError } from '../domain/errors.ts';
-import type { HistoryEntry, HistoryOptions } from '../queries/history.ts';
+import type { HistoryItem, HistoryOptions } from '../queries/history.ts';
 import { registryErrorOf } from './errors.ts';
 import {
   type AuditHeaders,
@@ -26,20 +26,25 @@ const historyQuery = (opts: HistoryOptions) => ({
   toMs: opts?.toMs,
   types: opts?.types?.join(','),
   pageSize: opts?.pageSize,
+  includeRefused: opts?.includeRefused === undefined ? undefined : String(opts.includeRefused),
 });
+
+/** A history entry off the wire: events carry a position, refusals none. */
+const historyItem = (entry: HistoryItem): HistoryItem =>
+  'refused' in entry ? entry : withPosition(entry);
 
 export const historyOver = async (
   conn: Connection,
   audit: AuditHeaders,
   id: string,
   opts: HistoryOptions,
-): Promise<HistoryEntry[]> => {
-  const entries = await sendJson<HistoryEntry[]>(conn, audit, {
+): Promise<HistoryItem[]> => {
+  const entries = await sendJson<HistoryItem[]>(conn, audit, {
     method: 'GET',
     path: `/processes/${encodePath(id)}/history`,
     query: historyQuery(opts),
   });
-  return entries.map(withPosition);
+  return entries.map(historyItem);
 };
 
 export async function* iterateHistoryOver(
@@ -47,14 +52,14 @@ export async function* iterateHistoryOver(
   audit: AuditHeaders,
   id: string,
   opts: HistoryOptions,
-): AsyncGenerator<HistoryEntry> {
+): AsyncGenerator<HistoryItem> {
   const response = await send(conn, audit, {
     method: 'GET',
     path: `/processes/${encodePath(id)}/history`,
     query: historyQuery(opts),
     accept: 'application/x-ndjson',
   });
-  for await (const line of lines(response)) if (line) yield withPosition(JSON.parse(line));
+  for await (const line of lines(response)) if (line) yield historyItem(JSON.parse(line));
 }
 
 export async function* exportOver(conn: Connection, audit: AuditHeaders): AsyncGenerator<string> {

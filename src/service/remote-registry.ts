@@ -54,6 +54,7 @@ import type { ModelProgress } from '../projections/runner.ts';
 import type { Changes } from '../queries/changes.ts';
 import {
   type HistoryEntry,
+  type HistoryItem,
   type HistoryOptions,
   HistoryOptionsSchema,
 } from '../queries/history.ts';
@@ -305,13 +306,23 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     return this.json('POST', `/processes/${encodePath(id)}/lease/reclaim`, r);
   }
 
-  async history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]> {
+  history(
+    processId: string,
+    options: HistoryOptions & { includeRefused: true },
+  ): Promise<HistoryItem[]>;
+  history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]>;
+  async history(processId: string, options?: HistoryOptions): Promise<HistoryItem[]> {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     return historyOver(this.conn, this.audit, id, opts);
   }
 
-  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry> {
+  iterateHistory(
+    processId: string,
+    options: HistoryOptions & { includeRefused: true },
+  ): AsyncGenerator<HistoryItem>;
+  iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry>;
+  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryItem> {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     yield* iterateHistoryOver(this.conn, this.audit, id, opts);

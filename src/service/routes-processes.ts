@@ -230,6 +230,7 @@ const historyOptions = (query: Record<string, string>) => {
     if (raw !== undefined && raw !== '') options[name] = Number(raw);
   }
   if (query.types) options.types = query.types.split(',');
+  if (query.includeRefused !== undefined) options.includeRefused = query.includeRefused === 'true';
   return parseInput(HistoryOptionsSchema, options, 'history options');
 };
 

@@ -18,6 +18,7 @@ import { type Observable, throwError } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import type { Json } from '../domain/json.ts';
 import { describeHosts, isTransient, unavailable } from './eventstoredb-errors.ts';
+import { StreamJournal } from './eventstoredb-journal.ts';
 import {
   decodePosition,
   encodePosition,
@@ -38,6 +39,7 @@ import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type RefusalJournal,
   START,
   type StoredEvent,
   type StreamRevision,
@@ -53,6 +55,8 @@ export interface EventStoreDbOptions {
    * calls (reads, batch appends), so without this a half-open connection could hang a caller.
    */
   operationTimeoutMs?: number;
+  /** keep the journal of refused commands (default true; `journal=off` in a URL) */
+  journal?: boolean;
   /** how `subscribeToAll` resubscribes after a dropped connection */
   resubscribe?: Partial<ResubscribePolicy>;
   /** events per `$all` read page */
@@ -109,6 +113,7 @@ class EventStoreDbStore implements EventStore {
   get source(): string {
     return `esdb://${this.host}`;
   }
+  readonly journal: RefusalJournal | undefined;
   private readonly timeoutMs: number;
   private readonly pageSize: number;
   private readonly policy: ResubscribePolicy;
@@ -125,6 +130,12 @@ class EventStoreDbStore implements EventStore {
     this.pageSize = Math.max(2, options.pageSize ?? defaults.pageSize);
     this.policy = { ...defaults.resubscribe, ...options.resubscribe };
     this.closeChannels = trackChannels(client);
+    this.journal =
+      options.journal === false
+        ? undefined
+        : new StreamJournal(this, (stream) =>
+            this.retrying(() => this.client.deleteStream(stream)).then(() => {}),
+          );
   }
 
   /** One cheap round trip, so that a wrong host or a down server fails at open. */

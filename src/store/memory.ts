@@ -2,6 +2,7 @@ import { concat, defer, from, Observable, Subject } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
+import { MemoryJournal } from './memory-journal.ts';
 import { VersionedMemoryTables } from './memory-versions.ts';
 import {
   type AppendResult,
@@ -10,6 +11,7 @@ import {
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type RefusalJournal,
   START,
   type StoredEvent,
   type StreamRemoval,
@@ -37,8 +39,11 @@ export class MemoryEventStore implements EventStore {
   private readonly removed = new WeakSet<StoredEvent>();
   private readonly appended = new Subject<StoredEvent>();
   private closed = false;
+  /** on unless `journal: false` (`memory:?journal=off`), as on the durable stores */
+  readonly journal: RefusalJournal | undefined;
 
-  constructor() {
+  constructor(options: { journal?: boolean } = {}) {
+    this.journal = options.journal === false ? undefined : new MemoryJournal();
     this.models = {
       tables: this.tables,
       attach: (projection) => {

@@ -21,26 +21,48 @@ export const sqliteFileOf = (url: string): string | undefined =>
  * - `esdb://…`, `esdb+discover://…`, `kurrentdb://…` EventStoreDB / KurrentDB.
  * Adapters are loaded on demand, so using one never loads another's native code.
  */
-export const openStore = async (url: string): Promise<EventStore> => {
-  if (url === 'memory:' || url === 'memory') return new MemoryEventStore();
+export const openStore = async (named: string): Promise<EventStore> => {
+  const { url, journal } = splitJournal(named);
+  if (url === 'memory:' || url === 'memory') return new MemoryEventStore({ journal });
   if (url.startsWith('sqlite:')) {
     const { path, options } = parseSqliteUrl(url);
     const { openSqliteStore } = await import('./sqlite.ts');
-    return openSqliteStore(path, options);
+    return openSqliteStore(path, { ...options, journal });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { connectionString, options } = parsePostgresUrl(url);
     const { openPostgresStore } = await import('./postgres.ts');
-    return openPostgresStore(connectionString, options);
+    return openPostgresStore(connectionString, { ...options, journal });
   }
   if (/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kdb):\/\//.test(url)) {
     const { openEventStoreDbStore } = await import('./eventstoredb.ts');
-    return openEventStoreDbStore(url.replace(/^(kurrentdb|kurrent|kdb)/, 'esdb'));
+    return openEventStoreDbStore(url.replace(/^(kurrentdb|kurrent|kdb)/, 'esdb'), { journal });
   }
   throw new RegistryError(
     'invalid',
     `unknown store \`${url}\`; use memory:, sqlite:<path>, postgres://user@host:5432/db or esdb://host:2113?tls=false`,
   );
+};
+
+/**
+ * Splits `journal=on|off` (the journal of refused commands, on by default) off any store
+ * URL; any other value is `invalid`.
+ */
+export const splitJournal = (url: string): { url: string; journal: boolean } => {
+  const query = url.indexOf('?');
+  if (query < 0) return { url, journal: true };
+  const params = new URLSearchParams(url.slice(query + 1));
+  const value = params.get('journal');
+  if (value === null) return { url, journal: true };
+  if (value !== 'on' && value !== 'off') {
+    throw new RegistryError(
+      'invalid',
+      `journal=${value} in store \`${url}\`; use journal=off to keep no journal of refused commands (on by default)`,
+    );
+  }
+  params.delete('journal');
+  const rest = params.toString();
+  return { url: url.slice(0, query) + (rest ? `?${rest}` : ''), journal: value === 'on' };
 };
 
 /**
@@ -66,21 +88,26 @@ export const splitReadModels = (url: string): { url: string; readModels?: string
   return { url: rest ? `${base}?${rest}` : base, readModels: path };
 };
 
+/** The journal of refused commands: on unless 'off' (`journal=off` in a URL). */
+const JournalOption = z.enum(['on', 'off']).optional();
+
 /** A store named by its parts instead of a URL (`openRegistry({ kind: 'sqlite', path })`). */
 export const StoreOptionsSchema = z.union([
   z.strictObject({ url: z.string() }),
-  z.strictObject({ kind: z.literal('memory') }),
+  z.strictObject({ kind: z.literal('memory'), journal: JournalOption }),
   z.strictObject({
     kind: z.literal('sqlite'),
     path: z.string().refine((p) => p.trim() !== '', 'must name a file'),
     synchronous: z.enum(['full', 'normal']).optional(),
     pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
+    journal: JournalOption,
   }),
   z.strictObject({
     kind: z.literal('esdb'),
     connectionString: z.string(),
     /** a SQLite file for its read models (`readModels=` in a URL) */
     readModels: z.string().optional(),
+    journal: JournalOption,
   }),
   z.strictObject({
     kind: z.literal('postgres'),
@@ -91,6 +118,7 @@ export const StoreOptionsSchema = z.union([
     connectTimeoutMs: z.number().int().min(1).optional(),
     /** a SQLite file for its read models (`readModels=` in a URL) */
     readModels: z.string().optional(),
+    journal: JournalOption,
   }),
 ]);
 export type StoreOptions = z.input<typeof StoreOptionsSchema>;
@@ -100,24 +128,29 @@ export const openStoreFrom = async (options: StoreOptions): Promise<EventStore> 
   if ('url' in parsed) return openStore(parsed.url);
   switch (parsed.kind) {
     case 'memory':
-      return new MemoryEventStore();
+      return new MemoryEventStore({ journal: parsed.journal !== 'off' });
     case 'sqlite': {
       const { openSqliteStore } = await import('./sqlite.ts');
       return openSqliteStore(parsed.path, {
+        journal: parsed.journal !== 'off',
         synchronous: parsed.synchronous ?? 'full',
         ...(parsed.pollIntervalMs !== undefined ? { pollIntervalMs: parsed.pollIntervalMs } : {}),
       });
     }
     case 'esdb': {
       const { openEventStoreDbStore } = await import('./eventstoredb.ts');
-      return openEventStoreDbStore(parsed.connectionString);
+      return openEventStoreDbStore(parsed.connectionString, { journal: parsed.journal !== 'off' });
     }
     case 'postgres': {
       // readModels is the registry's (openRegistry takes it off before opening the store)
-      const { kind: _, connectionString: url, readModels: __, ...explicit } = parsed;
+      const { kind: _, connectionString: url, readModels: __, journal, ...explicit } = parsed;
       const { connectionString, options } = parsePostgresUrl(url);
       const { openPostgresStore } = await import('./postgres.ts');
-      return openPostgresStore(connectionString, { ...options, ...explicit });
+      return openPostgresStore(connectionString, {
+        ...options,
+        ...explicit,
+        journal: journal !== 'off',
+      });
     }
   }
 };

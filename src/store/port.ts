@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { RefusedCommand } from '../domain/refusal.ts';
 import type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
 import type { InlineModels, InlineProjection, VersionedTables } from './read-model-tables.ts';
 
@@ -89,6 +90,22 @@ export class WrongExpectedRevisionError extends Error {
 
 export type DurabilityTier = 'inline' | 'durable';
 
+/**
+ * The journal of refused commands, kept beside the log and never in it: writing it changes
+ * no stream, revision, position or read-model row (SQLite and PostgreSQL: a table of its
+ * own; EventStoreDB: a `refused-<processId>` stream outside the `process-` prefix the
+ * projections read; memory: a map). Bounded: each process keeps its latest
+ * JOURNAL_KEEP_PER_PROCESS refusals, and `drop` forgets a process's (retention).
+ */
+export interface RefusalJournal {
+  /** Appends the refusals, each after the ones already journaled for its process. */
+  record(entries: readonly RefusedCommand[]): Promise<void>;
+  /** The process's retained refusals, oldest first. */
+  read(processId: string): Promise<RefusedCommand[]>;
+  /** Forgets every refusal of these processes (when their streams are removed). */
+  drop(processIds: readonly string[]): Promise<void>;
+}
+
 export interface EventStore {
   readonly durabilityTier: DurabilityTier;
 
@@ -105,6 +122,9 @@ export interface EventStore {
    * as `models.tables.versions` instead.
    */
   readonly versions?: VersionedTables;
+
+  /** The journal of refused commands; absent when it is off (`journal=off`). */
+  readonly journal?: RefusalJournal;
 
   /** What this log is (`esdb://host:port`), for a read-models file to check it follows it. */
   readonly source?: string;

@@ -60,6 +60,21 @@ const tables = (s: string): string => `
     VALUES ('format', 'procreg'), ('schema_version', '${SCHEMA_VERSION}');
 `;
 
+/**
+ * The journal table, apart from `events`, `log_head` and the `rm_*` tables: writing it moves
+ * no position, no head and no checkpoint. Created at every open (if missing) under the
+ * schema's advisory lock, so a schema made by an earlier release gains it too.
+ */
+export const journalTable = (s: string): string => `
+  CREATE TABLE IF NOT EXISTS ${qualified(s, 'journal_refusals')} (
+    id         bigserial PRIMARY KEY,
+    process_id text      NOT NULL,
+    entry      json      NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS journal_refusals_process
+    ON ${qualified(s, 'journal_refusals')} (process_id, id);
+`;
+
 /** `'wrong'` rows carry the stream's actual revision in `revision`. */
 export type AppendOutcome = 'head' | 'behind' | 'ok' | 'wrong' | 'conflict';
 
@@ -224,6 +239,7 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
         );
       }
     }
+    await client.query(journalTable(schema));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});

@@ -16,6 +16,8 @@ export interface PostgresStoreOptions {
   safetyPollMs?: number;
   /** how the LISTEN connection is re-established after it dropped */
   reconnect?: Partial<ReconnectPolicy>;
+  /** keep the journal of refused commands (default true; `journal=off` in a URL) */
+  journal?: boolean;
 }
 
 const defaults = {
@@ -24,6 +26,7 @@ const defaults = {
   statementTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
   safetyPollMs: 2_000,
+  journal: true,
   reconnect: { maxAttempts: 20, initialDelayMs: 100, maxDelayMs: 2_000 },
 };
 

@@ -10,6 +10,7 @@ import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type RefusalJournal,
   type StoredEvent,
   type StreamRemoval,
   type StreamRevision,
@@ -25,6 +26,7 @@ import {
   postgresFailure,
 } from './postgres-failures.ts';
 import { type Listener, PostgresFeed } from './postgres-feed.ts';
+import { PostgresJournal } from './postgres-journal.ts';
 import { PostgresProjection } from './postgres-projection.ts';
 import { PostgresReads } from './postgres-reads.ts';
 import { channelOf, ensureSchema } from './postgres-schema.ts';
@@ -83,6 +85,11 @@ export const openPostgresStore = async (
   // discards it and the next query connects afresh, so there is nothing else to do.
   pool.on('error', () => {});
   const store = new PostgresEventStore(pool, config, settings, server);
+  if (settings.journal) {
+    store.journal = new PostgresJournal(pool, settings.schema, (error, operation) =>
+      postgresFailure(error, server, operation, settings.statementTimeoutMs),
+    );
+  }
   try {
     const client = await pool.connect();
     try {
@@ -99,6 +106,8 @@ export const openPostgresStore = async (
 
 class PostgresEventStore implements EventStore {
   readonly durabilityTier = 'durable' as const;
+  /** set once by openPostgresStore unless the journal is off */
+  journal: RefusalJournal | undefined;
   /** What this log is, for a read-models file (readModels=) to check it follows it. */
   get source(): string {
     return `postgres://${this.server}?schema=${this.settings.schema}`;

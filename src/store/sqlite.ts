@@ -17,6 +17,7 @@ import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type RefusalJournal,
   START,
   type StoredEvent,
   type StreamRemoval,
@@ -31,6 +32,7 @@ import { type EventStatements, prepareEventStatements, readPage } from './sqlite
 import { type SqliteOperation, sqliteCode, sqliteFailure } from './sqlite-failures.ts';
 import { type FeedPolling, SqliteFeed } from './sqlite-feed.ts';
 import { openDatabase } from './sqlite-file.ts';
+import { SqliteJournal } from './sqlite-journal.ts';
 import { SqliteTables } from './sqlite-tables.ts';
 import { SqliteWake } from './sqlite-wake.ts';
 
@@ -56,6 +58,8 @@ export interface SqliteStoreOptions {
    * (default CATCH_UP_CHUNK); not a URL option: tests make chunks small to cross them often.
    */
   catchUpChunk?: number;
+  /** Keep the journal of refused commands (default true; `journal=off` in a URL). */
+  journal?: boolean;
 }
 
 /** Head polls without wake-ups, and with them (a safety net), when not configured. */
@@ -111,7 +115,9 @@ export const openSqliteStore = async (
     options.watchFile !== false && path !== ':memory:' && path !== ''
       ? new SqliteWake(path)
       : undefined;
-  return new SqliteEventStore(path, db, settings, polling, wake);
+  const store = new SqliteEventStore(path, db, settings, polling, wake);
+  if (options.journal !== false) store.journal = new SqliteJournal(db, { path, busyTimeoutMs });
+  return store;
 };
 
 interface PendingWrite {
@@ -144,6 +150,8 @@ type Outcome = AppendOutcome | Error;
 class SqliteEventStore implements EventStore {
   readonly durabilityTier = 'durable' as const;
   readonly models: InlineModels;
+  /** set once by openSqliteStore unless the journal is off */
+  journal: RefusalJournal | undefined;
   private readonly tables: SqliteTables;
   private projection: InlineProjection | undefined;
   private readonly statements: EventStatements;

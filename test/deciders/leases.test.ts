@@ -103,11 +103,24 @@ describe('decideReleaseLease', () => {
       ]);
   });
 
-  it('given a newer lease, when released with a stale token, then nothing', () => {
+  it('given a newer lease, when released with a stale token, then nothing, refused as lease_lost', () => {
     release([
       registered,
       claimed(),
       claimed({ leaseToken: 'tok-2', fencingToken: 2, ownerId: 'w2' }),
+    ])
+      .when({ completion: { processId: 'p', leaseToken: 'tok-1' }, now: T0 })
+      .thenRefuses('lease_lost', /`w2` holds fencing token 2/);
+  });
+
+  it('given a released lease, when released again, then nothing and no refusal', () => {
+    release([
+      registered,
+      claimed(),
+      {
+        type: 'LeaseReleased',
+        data: { processId: 'p', leaseToken: 'tok-1', fencingToken: 1, atMs: T0 },
+      },
     ])
       .when({ completion: { processId: 'p', leaseToken: 'tok-1' }, now: T0 })
       .then([]);

@@ -5,6 +5,7 @@ import { concurrencyRules } from '../conformance/concurrency.ts';
 import { eventCountRules } from '../conformance/event-counts.ts';
 import { grantRules } from '../conformance/grants.ts';
 import { integrityRules } from '../conformance/integrity.ts';
+import { journalRules } from '../conformance/journal.ts';
 import { leaseTakeoverRules } from '../conformance/lease-takeover.ts';
 import { leaseRules } from '../conformance/leases.ts';
 import { registrationRules } from '../conformance/registration.ts';
@@ -38,6 +39,7 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('concurrency', () => concurrencyRules(ctx));
     describe('audit and rebuild', () => auditRules(ctx));
     describe('integrity: hash-linked streams and the log digest', () => integrityRules(ctx));
+    describe('journal of refused commands', () => journalRules(ctx));
     describe('history, asOf, export and import', () => temporalRules(ctx));
     describe('worklists and the change feed', () => worklistRules(ctx));
     describe('retention with archival', () =>

@@ -21,11 +21,19 @@ export const deciderSpec =
           then: (events: readonly DomainEvent[], result?: R): void => {
             const decision = run();
             expect(decision.events).toEqual(events);
+            expect(decision.refused).toBeUndefined();
             if (result !== undefined) expect(decision.result).toEqual(result);
           },
           thenResult: (check: (result: R, events: readonly DomainEvent[]) => void): void => {
             const decision = run();
             check(decision.result, decision.events);
+          },
+          /** a no-op that refused (the journal of refused commands records it) */
+          thenRefuses: (code: RegistryErrorCode, message?: string | RegExp): void => {
+            const decision = run();
+            expect(decision.events).toEqual([]);
+            expect(decision.refused).toMatchObject({ name: 'RegistryError', code });
+            if (message !== undefined) expect(decision.refused?.message).toMatch(message);
           },
           thenThrows: (code: RegistryErrorCode, message?: string | RegExp): void => {
             let thrown: unknown;

@@ -1,3 +1,4 @@
+import { STREAM_PREFIX } from '../../src/domain/events.ts';
 import { openRegistry, type ProcessRegistry, type RegistryOptions } from '../../src/index.ts';
 import { MemoryEventStore } from '../../src/store/memory.ts';
 import type { DurabilityTier, EventStore, StoredEvent } from '../../src/store/port.ts';
@@ -61,6 +62,7 @@ export const sharedView = (
   // the store's inline models: every registry on it reads and writes the same tables
   ...(keep === 'models' && store.models ? { models: store.models } : {}),
   ...(keep === 'models' && store.versions ? { versions: store.versions } : {}),
+  ...(store.journal ? { journal: store.journal } : {}),
   appendToStream: (...args) => store.appendToStream(...args),
   appendToStreams: (...args) => store.appendToStreams(...args),
   readStream: (...args) => store.readStream(...args),
@@ -71,9 +73,12 @@ export const sharedView = (
   close: async () => {},
 });
 
-export const readWholeLog = async (store: EventStore): Promise<StoredEvent[]> => {
+export const readWholeLog = async (
+  store: EventStore,
+  streamPrefix?: string,
+): Promise<StoredEvent[]> => {
   const events: StoredEvent[] = [];
-  for await (const event of store.readAll()) events.push(event);
+  for await (const event of store.readAll(streamPrefix ? { streamPrefix } : {})) events.push(event);
   return events;
 };
 
@@ -119,11 +124,14 @@ export class ConformanceContext {
     return this.harness.connect();
   }
 
-  /** The whole stored log, read through a separate connection. */
+  /**
+   * The registry's stored log (every process stream), read through a separate connection.
+   * Not the journal of refused commands, which EventStoreDB keeps in streams of its own.
+   */
   async log(): Promise<StoredEvent[]> {
     const store = await this.connect();
     try {
-      return await readWholeLog(store);
+      return await readWholeLog(store, STREAM_PREFIX);
     } finally {
       await store.close();
     }
