@@ -19,6 +19,7 @@ export type {
 } from './domain/integrity-report.ts';
 export type { Json } from './domain/json.ts';
 export type { Page, ProcessFilter } from './domain/process-list.ts';
+export type { RefusedCommand } from './domain/refusal.ts';
 export type {
   PrunedSince,
   PruneOptions,
@@ -30,7 +31,12 @@ export { openRegistry, type RegistryOptions, type StoreOptions } from './open-re
 export type { AsOfPoint, AsOfView } from './queries/as-of.ts';
 export type { Changes, ProcessChanges } from './queries/changes.ts';
 export type { HandleGrantEntry } from './queries/grants.ts';
-export type { HistoryEntry, HistoryOptions } from './queries/history.ts';
+export type {
+  HistoryEntry,
+  HistoryItem,
+  HistoryOptions,
+  RefusedHistoryEntry,
+} from './queries/history.ts';
 export type { ProjectionDifference } from './queries/verify.ts';
 export type { ProcessList } from './queries/views.ts';
 export { type ChangedProcesses, ProcessRegistry, type RegistryDiagnostics } from './registry.ts';

@@ -55,6 +55,10 @@ export const flagDefs = {
   type: { kind: 'list', short: 't', value: '<type>', description: 'only these entry types' },
   after: { kind: 'string', value: '<seq>', description: 'only events after this sequence' },
   follow: { kind: 'boolean', short: 'f', description: 'keep printing new events until Ctrl-C' },
+  refused: {
+    kind: 'boolean',
+    description: 'include refused commands (the journal: who tried what, and why not)',
+  },
   out: { kind: 'string', short: 'o', value: '<file>', description: 'write to a file' },
   from: { kind: 'string', value: '<url>', description: 'source store URL' },
   to: { kind: 'string', value: '<url>', description: 'target store URL' },

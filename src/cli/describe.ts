@@ -4,6 +4,7 @@ import type {
   ProcessAwaitOutput,
   ProcessEvent,
   ProcessRecord,
+  RefusedHistoryEntry,
   Scope,
 } from '../index.ts';
 import type { Style } from './style.ts';
@@ -93,6 +94,10 @@ export const eventText = (event: ProcessEvent, max = 80, withWake = true): strin
   const text = summarize(event.payload, max);
   return wake && withWake ? `${text}  → wake: ${truncate(wake.input, 60)}` : text;
 };
+
+/** A refused command as a sentence: what was asked, the code and the registry's reason. */
+export const refusedText = (entry: RefusedHistoryEntry): string =>
+  `refused ${entry.command}: ${entry.code}, ${entry.message}`;
 
 /** One history entry as a sentence: what happened to the process. */
 export const entryText = (entry: HistoryEntry): string => {

@@ -1,7 +1,7 @@
 import { domainEventTypeNames as domainEventTypes } from '../../domain/event-types.ts';
-import type { HistoryEntry, HistoryOptions, ProcessRegistry } from '../../index.ts';
+import type { HistoryEntry, HistoryItem, HistoryOptions, ProcessRegistry } from '../../index.ts';
 import { type CommandContext, type CommandDef, positionalArgs } from '../context.ts';
-import { entryText } from '../describe.ts';
+import { entryText, refusedText } from '../describe.ts';
 import { usageError } from '../errors.ts';
 import { renderTable } from '../table.ts';
 import { formatAbsolute, formatClock, formatRelative, parseTime, sameLocalDay } from '../times.ts';
@@ -42,9 +42,11 @@ export const historyView = async (
   if (at && 'timeMs' in at.point)
     options.toMs = Math.min(options.toMs ?? Infinity, at.point.timeMs);
   const record = await requireProcess(ctx, registry, processId);
-  let entries = await registry.history(record.id, options);
+  let entries: HistoryItem[] = ctx.flags.refused
+    ? await registry.history(record.id, { ...options, includeRefused: true })
+    : await registry.history(record.id, options);
   const point = at?.point;
-  if (point && 'position' in point) entries = entries.filter((e) => e.position <= point.position);
+  if (point && 'position' in point) entries = upToPosition(entries, point.position);
   if (at && entries.length === 0 && types === undefined && options.fromMs === undefined) {
     throw notYetError(ctx, record.id, at);
   }
@@ -81,27 +83,54 @@ export const historyView = async (
         { header: 'ACTOR' },
         { header: 'WHAT' },
       ],
-      entries.map((e) => [
-        e.position.toString(),
-        time(e.recordedAtMs),
-        e.metadata.actor === null ? { text: '-', style: style.dim } : e.metadata.actor,
-        entryText(e),
-      ]),
+      entries.map((e) => {
+        const actor = 'refused' in e ? e.actor : e.metadata.actor;
+        return [
+          'refused' in e ? { text: '-', style: style.dim } : e.position.toString(),
+          time(e.recordedAtMs),
+          actor === null ? { text: '-', style: style.dim } : actor,
+          'refused' in e ? { text: refusedText(e), style: style.red } : entryText(e),
+        ];
+      }),
       { headerStyle: style.dim, indent: '  ', ...(out.width ? { maxWidth: out.width } : {}) },
     ),
   );
   return 0;
 };
 
+/**
+ * The entries of the log up to a position. A refusal has no position of its own: it stays
+ * when an event at or before the position follows it, or when no later event was written.
+ */
+const upToPosition = (entries: readonly HistoryItem[], position: bigint): HistoryItem[] => {
+  const kept: HistoryItem[] = [];
+  let refusals: HistoryItem[] = [];
+  for (const entry of entries) {
+    if ('refused' in entry) {
+      refusals.push(entry);
+    } else if (entry.position <= position) {
+      kept.push(...refusals, entry);
+      refusals = [];
+    } else {
+      return kept;
+    }
+  }
+  return [...kept, ...refusals];
+};
+
 export const historyCommand: CommandDef = {
   name: 'history',
-  usage: 'history <id> [--since <time>] [--until <time>] [--type <type>,...]',
+  usage: 'history <id> [--since <time>] [--until <time>] [--type <type>,...] [--refused]',
   summary: "a process's timeline: when, who (audit actor) and what happened",
-  flags: ['since', 'until', 'type'],
-  details: [`entry types: ${domainEventTypes.join(', ')}`],
+  flags: ['since', 'until', 'type', 'refused'],
+  details: [
+    `entry types: ${domainEventTypes.join(', ')}`,
+    '--refused adds the commands the registry refused (stale leases, conflicts, ungranted access), each after the event it was decided on',
+  ],
   examples: [
     'procreg history demo:job:reindex-7',
     'procreg history demo:job:reindex-7 --since -10m --type LeaseClaimed,LeaseReleased',
+    'procreg history demo:job:reindex-7 --refused',
   ],
   run: async (ctx) => {
     const [id] = positionalArgs(ctx, ['<id>'], historyCommand.usage);
