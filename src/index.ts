@@ -20,6 +20,7 @@ export type {
 export type { Json } from './domain/json.ts';
 export type { Page, ProcessFilter } from './domain/process-list.ts';
 export type { RefusedCommand } from './domain/refusal.ts';
+export type { FoldedSummary, ReplayStep } from './domain/replay.ts';
 export type {
   PrunedSince,
   PruneOptions,

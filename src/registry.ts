@@ -13,6 +13,7 @@ import {
   readChangeCursor,
 } from './domain/process-list.ts';
 import type { RefusedCommand } from './domain/refusal.ts';
+import type { ReplayStep } from './domain/replay.ts';
 import {
   type AuditContext,
   AuditContextSchema,
@@ -36,6 +37,7 @@ import {
   historyOf,
   iterateHistoryOf,
 } from './queries/history.ts';
+import { caseOf, replayOf } from './queries/replay.ts';
 import { type ProjectionDifference, verifyReadModels } from './queries/verify.ts';
 import { processEvents$, processOutcome$ } from './queries/waiters.ts';
 import { RegistryIntegrity } from './registry/integrity.ts';
@@ -53,6 +55,13 @@ const AsOfPointSchema = z.union([
   z.strictObject({ timeMs: z.number().finite() }),
   z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),
 ]);
+
+type PointInput = number | { timeMs: number } | { position: bigint | number };
+
+/** `replay` and `extractCase`: up to a point (as `asOf` takes it), else the whole stream. */
+const UntilOptionsSchema = z
+  .strictObject({ until: z.union([z.number().finite(), AsOfPointSchema]).optional() })
+  .optional();
 
 /**
  * The ProcessRegistry facade. Where to look: the wiring (command runner, read models,
@@ -163,7 +172,7 @@ export class ProcessRegistry extends RegistryIntegrity {
    * A read-only view of the registry as it was at a point: a time (epoch ms on the registry
    * clock) or `{ position }` in the global log (as `history` entries report it).
    */
-  asOf(at: number | { timeMs: number } | { position: bigint | number }): AsOfView {
+  asOf(at: PointInput): AsOfView {
     this.ensureOpen();
     const point = parseInput(
       AsOfPointSchema,
@@ -225,6 +234,39 @@ export class ProcessRegistry extends RegistryIntegrity {
       records: rows.map((row) => row.record),
       nextCursor: changeCursor(rows.at(-1)?.position ?? after),
     };
+  }
+
+  /**
+   * Replay debugging: the process's events up to a point (as `asOf` takes it; default all),
+   * each with the command, actor and correlation id that wrote it and the folded state the
+   * next command would decide on after it (status, last sequence, grants, lease and fencing
+   * token, pending wakes).
+   */
+  async replay(processId: string, options?: { until?: PointInput }): Promise<ReplayStep[]> {
+    const { id, upTo, where } = await this.upTo(processId, options);
+    return replayOf(this.core.store, id, upTo, where);
+  }
+
+  /**
+   * A self-contained case of one process: its events up to a point (default all) as export
+   * lines, which `importEvents` loads into an empty store (a fresh `memory:` registry) to
+   * answer as this registry's `asOf` that point does for the process.
+   */
+  async extractCase(processId: string, options?: { until?: PointInput }): Promise<string[]> {
+    const { id, upTo, where } = await this.upTo(processId, options);
+    return caseOf(this.core.store, id, upTo, where);
+  }
+
+  private async upTo(processId: string, options: { until?: PointInput } | undefined) {
+    const id = this.processId(processId);
+    const until = parseInput(UntilOptionsSchema, options, 'options')?.until;
+    if (until === undefined) {
+      this.ensureOpen();
+      return { id, upTo: undefined, where: 'yet' };
+    }
+    const view = this.asOf(until);
+    const upTo = await view.position();
+    return { id, upTo, where: `as of position ${upTo}` };
   }
 
   /** The whole log as NDJSON lines, in log order (see `importEvents`). */

@@ -13,6 +13,7 @@ import {
   VerifyIntegrityOptionsSchema,
 } from '../domain/integrity-report.ts';
 import { CursorSchema, PageLimitSchema } from '../domain/process-list.ts';
+import type { ReplayStep } from '../domain/replay.ts';
 import {
   type PrunedSince,
   type PruneOptions,
@@ -83,6 +84,7 @@ import {
   withProgress,
 } from './remote-log.ts';
 import { RemoteAsOfView, RemoteReads } from './remote-reads.ts';
+import { caseOver, replayOver } from './remote-replay.ts';
 import { followSse, waitOverSse } from './remote-streams.ts';
 
 /** The public surface of `ProcessRegistry` (its methods and properties, not its internals). */
@@ -100,6 +102,9 @@ const AsOfPointSchema = z.union([
   z.strictObject({ position: z.union([z.bigint().nonnegative(), z.number().int().nonnegative()]) }),
 ]);
 type AsOfPointInput = number | { timeMs: number } | { position: bigint | number };
+const UntilOptionsSchema = z
+  .strictObject({ until: z.union([z.number().finite(), AsOfPointSchema]).optional() })
+  .optional();
 
 /** A point as the service's `asOf`/`from`/`to` parameter, validated like `asOf(point)`. */
 const pointParam = (at: AsOfPointInput): string => {
@@ -326,6 +331,16 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     yield* iterateHistoryOver(this.conn, this.audit, id, opts);
+  }
+
+  async replay(processId: string, options?: { until?: AsOfPointInput }): Promise<ReplayStep[]> {
+    const id = this.id(processId);
+    return replayOver(this, id, parseInput(UntilOptionsSchema, options, 'options')?.until);
+  }
+
+  async extractCase(processId: string, options?: { until?: AsOfPointInput }): Promise<string[]> {
+    const id = this.id(processId);
+    return caseOver(this, id, parseInput(UntilOptionsSchema, options, 'options')?.until);
   }
 
   asOf(at: AsOfPointInput): RemoteAsOfView {

@@ -9,6 +9,7 @@ import { journalRules } from '../conformance/journal.ts';
 import { leaseTakeoverRules } from '../conformance/lease-takeover.ts';
 import { leaseRules } from '../conformance/leases.ts';
 import { registrationRules } from '../conformance/registration.ts';
+import { replayRules } from '../conformance/replay.ts';
 import { retentionRefused, retentionRules } from '../conformance/retention.ts';
 import { semanticsRules } from '../conformance/semantics.ts';
 import { temporalRules } from '../conformance/temporal.ts';
@@ -40,6 +41,7 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('audit and rebuild', () => auditRules(ctx));
     describe('integrity: hash-linked streams and the log digest', () => integrityRules(ctx));
     describe('journal of refused commands', () => journalRules(ctx));
+    describe('replay debugging and cases', () => replayRules(ctx));
     describe('history, asOf, export and import', () => temporalRules(ctx));
     describe('worklists and the change feed', () => worklistRules(ctx));
     describe('retention with archival', () =>
