@@ -55,6 +55,11 @@ export const flagDefs = {
   type: { kind: 'list', short: 't', value: '<type>', description: 'only these entry types' },
   after: { kind: 'string', value: '<seq>', description: 'only events after this sequence' },
   follow: { kind: 'boolean', short: 'f', description: 'keep printing new events until Ctrl-C' },
+  at: {
+    kind: 'string',
+    value: '<time|pos:N>',
+    description: 'the point: a time, or pos:<n> for a log position',
+  },
   refused: {
     kind: 'boolean',
     description: 'include refused commands (the journal: who tried what, and why not)',

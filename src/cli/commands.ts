@@ -12,6 +12,7 @@ import { importCommand } from './commands/import.ts';
 import { lsCommand } from './commands/ls.ts';
 import { pruneCommand } from './commands/prune.ts';
 import { rebuildCommand } from './commands/rebuild.ts';
+import { replayCommand, reproCommand } from './commands/replay.ts';
 import { serveCommand, tokenCommand } from './commands/serve.ts';
 import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -26,6 +27,8 @@ export const commands: readonly CommandDef[] = [
   atCommand,
   diffCommand,
   changesCommand,
+  replayCommand,
+  reproCommand,
   verifyCommand,
   digestCommand,
   rebuildCommand,

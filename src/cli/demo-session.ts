@@ -1,3 +1,4 @@
+import { isRegistryError } from '../domain/errors.ts';
 import type { ProcessEventType, ProcessRegistry, Scope } from '../index.ts';
 
 /**
@@ -187,6 +188,13 @@ export const seedDemo = async (registry: ProcessRegistry, clock: ScriptClock): P
   if (job.status.state === 'running') {
     clock.step(170);
     let lease = await worker.claimProcessLease(demoIds.job, 'worker:w1', 60_000);
+    clock.step(180);
+    // a second worker finds the job taken: refused, and journaled (`history --refused`)
+    await as('worker:w2')
+      .claimProcessLease(demoIds.job, 'worker:w2', 60_000)
+      .catch((error: unknown) => {
+        if (!isRegistryError(error, 'lease_held')) throw error;
+      });
     clock.step(190);
     await worker.appendEvent(demoIds.job, {
       eventType: 'job.progress',
