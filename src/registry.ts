@@ -30,8 +30,7 @@ import { AsOfView } from './queries/as-of.ts';
 import { type Changes, changesBetween } from './queries/changes.ts';
 import { exportLines } from './queries/export.ts';
 import {
-  type HistoryEntry,
-  type HistoryItem,
+  type HistoryOf,
   type HistoryOptions,
   HistoryOptionsSchema,
   historyOf,
@@ -126,30 +125,32 @@ export class ProcessRegistry extends RegistryIntegrity {
    * optionally only a time range (`fromMs`..`toMs`, inclusive) and some event types. With
    * `includeRefused`, the journal's refused commands too, each where it was decided.
    */
-  history(
-    processId: string,
-    options: HistoryOptions & { includeRefused: true },
-  ): Promise<HistoryItem[]>;
-  history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]>;
-  async history(processId: string, options?: HistoryOptions): Promise<HistoryItem[]> {
+  async history<O extends HistoryOptions>(processId: string, options?: O): Promise<HistoryOf<O>[]> {
     // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     const id = await this.storedOrPruned(processId);
-    return historyOf(this.core.store, streamOf(id), opts, await this.refusals(id, opts));
+    const entries = await historyOf(
+      this.core.store,
+      streamOf(id),
+      opts,
+      await this.refusals(id, opts),
+    );
+    // refusals are read only with includeRefused: true, which is what HistoryOf says
+    return entries as HistoryOf<O>[];
   }
 
   /** `history` as an async iterator, read page by page: for long histories. */
-  iterateHistory(
+  async *iterateHistory<O extends HistoryOptions>(
     processId: string,
-    options: HistoryOptions & { includeRefused: true },
-  ): AsyncGenerator<HistoryItem>;
-  iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry>;
-  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryItem> {
+    options?: O,
+  ): AsyncGenerator<HistoryOf<O>> {
     // every argument is checked before the lookup: bad input is `invalid`, known process or not
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
     const id = await this.storedOrPruned(processId);
     const refusals = await this.refusals(id, opts);
-    yield* iterateHistoryOf(this.core.store, streamOf(id), opts, refusals);
+    for await (const entry of iterateHistoryOf(this.core.store, streamOf(id), opts, refusals)) {
+      yield entry as HistoryOf<O>;
+    }
   }
 
   /** The process's journaled refusals when asked for (none when the journal is off). */

@@ -46,6 +46,11 @@ export type RefusedHistoryEntry = RefusedCommand & { type: 'CommandRefused'; ref
 /** What `history` returns with `includeRefused`: events and refusals in the order they happened. */
 export type HistoryItem = HistoryEntry | RefusedHistoryEntry;
 
+/** A history's entries for its options: refusals only when `includeRefused: true`. */
+export type HistoryOf<O extends HistoryOptions> = O extends { includeRefused: true }
+  ? HistoryItem
+  : HistoryEntry;
+
 export const toHistoryEntry = (recorded: RecordedDomainEvent): HistoryEntry => ({
   ...recorded.event,
   metadata: recorded.metadata,

@@ -53,12 +53,7 @@ import {
 import { parseInput } from '../domain/validation.ts';
 import type { ModelProgress } from '../projections/runner.ts';
 import type { Changes } from '../queries/changes.ts';
-import {
-  type HistoryEntry,
-  type HistoryItem,
-  type HistoryOptions,
-  HistoryOptionsSchema,
-} from '../queries/history.ts';
+import { type HistoryOf, type HistoryOptions, HistoryOptionsSchema } from '../queries/history.ts';
 import type { ProjectionDifference } from '../queries/verify.ts';
 import type { ChangedProcesses, ProcessRegistry, RegistryDiagnostics } from '../registry.ts';
 
@@ -311,26 +306,22 @@ export class RemoteRegistry extends RemoteReads implements RegistrySurface {
     return this.json('POST', `/processes/${encodePath(id)}/lease/reclaim`, r);
   }
 
-  history(
-    processId: string,
-    options: HistoryOptions & { includeRefused: true },
-  ): Promise<HistoryItem[]>;
-  history(processId: string, options?: HistoryOptions): Promise<HistoryEntry[]>;
-  async history(processId: string, options?: HistoryOptions): Promise<HistoryItem[]> {
+  async history<O extends HistoryOptions>(processId: string, options?: O): Promise<HistoryOf<O>[]> {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
-    return historyOver(this.conn, this.audit, id, opts);
+    // the service sends refusals only with includeRefused: true, which is what HistoryOf says
+    return (await historyOver(this.conn, this.audit, id, opts)) as HistoryOf<O>[];
   }
 
-  iterateHistory(
+  async *iterateHistory<O extends HistoryOptions>(
     processId: string,
-    options: HistoryOptions & { includeRefused: true },
-  ): AsyncGenerator<HistoryItem>;
-  iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryEntry>;
-  async *iterateHistory(processId: string, options?: HistoryOptions): AsyncGenerator<HistoryItem> {
+    options?: O,
+  ): AsyncGenerator<HistoryOf<O>> {
     const id = this.id(processId);
     const opts = parseInput(HistoryOptionsSchema, options, 'history options');
-    yield* iterateHistoryOver(this.conn, this.audit, id, opts);
+    for await (const entry of iterateHistoryOver(this.conn, this.audit, id, opts)) {
+      yield entry as HistoryOf<O>;
+    }
   }
 
   async replay(processId: string, options?: { until?: AsOfPointInput }): Promise<ReplayStep[]> {
