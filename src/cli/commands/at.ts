@@ -14,8 +14,8 @@ const views = {
   show: { usage: 'show <id> [--last <n>]', flags: ['last'], takesId: true },
   events: { usage: 'events <id> [--after <seq>]', flags: ['after'], takesId: true },
   history: {
-    usage: 'history <id> [--since <time>] [--until <time>] [--type <type>]',
-    flags: ['since', 'until', 'type'],
+    usage: 'history <id> [--since <time>] [--until <time>] [--type <type>] [--refused]',
+    flags: ['since', 'until', 'type', 'refused'],
     takesId: true,
   },
 } as const;
@@ -67,7 +67,7 @@ export const atCommand: CommandDef = {
   name: 'at',
   usage,
   summary: 'run ls, show, events or history on the registry as it was at a time or position',
-  flags: ['all', 'session', 'last', 'after', 'since', 'until', 'type'],
+  flags: ['all', 'session', 'last', 'after', 'since', 'until', 'type', 'refused'],
   details: [
     'A point is one of:',
     '  2025-11-26T14:05:00Z      ISO time (with Z or an offset; without, local time)',
