@@ -33,6 +33,7 @@ const SCENARIOS = [
   'worklists',
   'prune',
   'as-of-postgres',
+  'journal',
   'memory',
   'esdb-standin',
   'http',

@@ -22,16 +22,51 @@ const schema = `
   CREATE INDEX IF NOT EXISTS journal_refusals_process ON journal_refusals (process_id, id);
 `;
 
+/** Refusals waiting for the next journal commit. */
+interface Pending {
+  entries: readonly RefusedCommand[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export class SqliteJournal implements RefusalJournal {
   private created = false;
+  private queue: Pending[] = [];
+  /** the commit in progress: commits run one after another, so entries keep their order */
+  private committing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Database.Database,
     private readonly settings: { path: string; busyTimeoutMs: number; keep?: number },
   ) {}
 
-  async record(entries: readonly RefusedCommand[]): Promise<void> {
-    if (entries.length === 0) return;
+  /**
+   * Group commit: refusals recorded while a commit is pending join it (one transaction, one
+   * fsync), on the next turn of the event loop; each caller's promise settles with it.
+   */
+  record(entries: readonly RefusedCommand[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ entries, resolve, reject });
+      if (this.queue.length > 1) return;
+      setImmediate(() => {
+        this.committing = this.committing.then(() => this.flush());
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      await this.commit(batch.flatMap((pending) => pending.entries));
+      for (const pending of batch) pending.resolve();
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+
+  private async commit(entries: readonly RefusedCommand[]): Promise<void> {
     const keep = this.settings.keep ?? JOURNAL_KEEP_PER_PROCESS;
     await this.write(() => {
       if (!this.created) this.db.exec(schema);
