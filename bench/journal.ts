@@ -46,8 +46,8 @@ await runScenario(SCENARIO, ({ quick, log }) =>
   withTempDir(async (dir) => {
     const plan: ThroughputPlan = quick
       ? { warmup: 1, runs: 3, chunks: 2 }
-      : { warmup: 1, runs: 5, chunks: 4 };
-    const perChunk = quick ? 100 : 400;
+      : { warmup: 1, runs: 3, chunks: 4 };
+    const perChunk = quick ? 100 : 200;
     const rows: Row[] = [];
     const on = await leased(`sqlite:${dir}/on.db`);
     const off = await leased(`sqlite:${dir}/off.db?journal=off`);
