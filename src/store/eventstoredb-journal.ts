@@ -18,9 +18,15 @@ export const JOURNAL_STREAM_PREFIX = 'refused-';
 export const REFUSED_EVENT_TYPE = 'CommandRefused';
 
 export class StreamJournal implements RefusalJournal {
+  /** streams this instance has set `$maxCount` on (or tried to) */
+  private readonly bounded = new Set<string>();
+
   constructor(
     private readonly store: Pick<EventStore, 'appendToStream' | 'readStream'>,
-    private readonly deleteStream: (stream: string) => Promise<void>,
+    private readonly server: {
+      deleteStream: (stream: string) => Promise<void>;
+      setMaxCount: (stream: string, maxCount: number) => Promise<void>;
+    },
     private readonly keep = JOURNAL_KEEP_PER_PROCESS,
   ) {}
 
@@ -30,8 +36,13 @@ export class StreamJournal implements RefusalJournal {
       byProcess.set(entry.processId, [...(byProcess.get(entry.processId) ?? []), entry]);
     }
     for (const [processId, list] of byProcess) {
+      const stream = `${JOURNAL_STREAM_PREFIX}${processId}`;
+      if (!this.bounded.has(stream)) {
+        this.bounded.add(stream);
+        await this.server.setMaxCount(stream, this.keep).catch(() => {});
+      }
       await this.store.appendToStream(
-        `${JOURNAL_STREAM_PREFIX}${processId}`,
+        stream,
         list.map((entry) => ({
           id: randomUUID(),
           type: REFUSED_EVENT_TYPE,
@@ -52,6 +63,6 @@ export class StreamJournal implements RefusalJournal {
   }
 
   async drop(processIds: readonly string[]): Promise<void> {
-    for (const id of processIds) await this.deleteStream(`${JOURNAL_STREAM_PREFIX}${id}`);
+    for (const id of processIds) await this.server.deleteStream(`${JOURNAL_STREAM_PREFIX}${id}`);
   }
 }

@@ -133,9 +133,14 @@ class EventStoreDbStore implements EventStore {
     this.journal =
       options.journal === false
         ? undefined
-        : new StreamJournal(this, (stream) =>
-            this.retrying(() => this.client.deleteStream(stream)).then(() => {}),
-          );
+        : new StreamJournal(this, {
+            deleteStream: (stream) =>
+              this.retrying(() => this.client.deleteStream(stream)).then(() => {}),
+            setMaxCount: (stream, maxCount) =>
+              this.retrying(() => this.client.setStreamMetadata(stream, { maxCount })).then(
+                () => {},
+              ),
+          });
   }
 
   /** One cheap round trip, so that a wrong host or a down server fails at open. */
