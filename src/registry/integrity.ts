@@ -6,10 +6,10 @@ import {
 } from '../domain/integrity-report.ts';
 import { parseInput } from '../domain/validation.ts';
 import { logDigestOf, verifyLogIntegrity } from '../queries/integrity.ts';
-import { RetentionMethods } from './retention.ts';
+import { ProcessHistory } from './history.ts';
 
 /** The registry's tamper evidence (SPEC: Integrity): the log digest and the check. */
-export class RegistryIntegrity extends RetentionMethods {
+export class RegistryIntegrity extends ProcessHistory {
   /**
    * The digest of the log up to its last process event (domain/integrity.ts): keep it
    * outside the store, and `verifyIntegrity({ against })` proves the log up to its position
