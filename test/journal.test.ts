@@ -9,6 +9,7 @@ import { MemoryJournal } from '../src/store/memory-journal.ts';
 import type { RefusalJournal } from '../src/store/port.ts';
 import { SqliteJournal } from '../src/store/sqlite-journal.ts';
 import { registration } from './conformance/fixtures.ts';
+import { startEsdbStandIn } from './support/esdb-standin.ts';
 import { expectRegistryError } from './support/registry-errors.ts';
 
 /** Every row of every table but the journal's, as SQLite stores it (rows sorted). */
@@ -141,6 +142,36 @@ describe('journal options', () => {
       await r.close();
     }
     expect((await openRegistry({ kind: 'memory', journal: 'off' })).durabilityTier).toBe('inline');
+  });
+
+  it('EventStoreDB keeps a journal unless journal=off (in the URL or the options)', async () => {
+    const server = await startEsdbStandIn();
+    try {
+      const url = server.connectionString;
+      const sep = url.includes('?') ? '&' : '?';
+      for (const [store, kept] of [
+        [url, 1],
+        [`${url}${sep}journal=off`, 0],
+        [{ kind: 'esdb', connectionString: url, journal: 'off' }, 0],
+        [{ kind: 'esdb', connectionString: `${url}${sep}journal=off`, journal: 'on' }, 1],
+      ] as const) {
+        const r = await openRegistry(store);
+        const id = `p-${Math.random()}`;
+        await r.registerProcess(registration(id));
+        await r.completeProcess(id, { type: 'success', value: 1 });
+        await expectRegistryError(
+          r.completeProcess(id, { type: 'cancelled', message: 'x' }),
+          'already_terminal',
+        );
+        const refused = (await r.history(id, { includeRefused: true })).filter(
+          (e) => 'refused' in e,
+        );
+        expect(refused.length, JSON.stringify(store)).toBe(kept);
+        await r.close();
+      }
+    } finally {
+      await server.stop();
+    }
   });
 
   it('refuses another journal value as invalid', async () => {

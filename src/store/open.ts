@@ -139,17 +139,21 @@ export const openStoreFrom = async (options: StoreOptions): Promise<EventStore> 
     }
     case 'esdb': {
       const { openEventStoreDbStore } = await import('./eventstoredb.ts');
-      return openEventStoreDbStore(parsed.connectionString, { journal: parsed.journal !== 'off' });
+      const { url, journal: inUrl } = splitJournal(parsed.connectionString);
+      const journal = parsed.journal === undefined ? inUrl : parsed.journal === 'on';
+      return openEventStoreDbStore(url, { journal });
     }
     case 'postgres': {
       // readModels is the registry's (openRegistry takes it off before opening the store)
-      const { kind: _, connectionString: url, readModels: __, journal, ...explicit } = parsed;
+      const { kind: _, connectionString: named, readModels: __, journal, ...explicit } = parsed;
+      // journal= in the connection string is procreg's too; the explicit option wins
+      const { url, journal: inUrl } = splitJournal(named);
       const { connectionString, options } = parsePostgresUrl(url);
       const { openPostgresStore } = await import('./postgres.ts');
       return openPostgresStore(connectionString, {
         ...options,
         ...explicit,
-        journal: journal !== 'off',
+        journal: journal === undefined ? inUrl : journal === 'on',
       });
     }
   }
