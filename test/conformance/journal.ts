@@ -31,7 +31,7 @@ const observe = async (r: ProcessRegistry, ids: readonly string[]) => ({
 const refusedIn = (history: HistoryItem[]) => history.filter((e) => e.type === 'CommandRefused');
 
 export const journalRules = (ctx: ConformanceContext): void => {
-  it('journals a stale lease completion, an ungranted transfer and conflicting completions with actor and code, changing nothing else', async () => {
+  it("journals a stale holder's lease completion and fenced completion, an ungranted transfer and conflicting completions with actor and code, changing nothing else", async () => {
     const r = ctx.registry;
     for (const id of ['p1', 'p2', 'p3']) await r.registerProcess(registration(id));
     await r.grantHandle({ sessionId: 'alice' }, 'p2', {});
@@ -46,6 +46,11 @@ export const journalRules = (ctx: ConformanceContext): void => {
     await expect(
       w1.completeProcessLease({ processId: 'p1', leaseToken: stale.leaseToken }),
     ).resolves.toBeUndefined();
+    // the fenced completion refuses the stale holder outright
+    await expectRegistryError(
+      w1.completeProcessWithLease(stale, { type: 'success', value: 3 }),
+      'lease_lost',
+    );
     const mallory = r.withContext({ actor: 'mallory' });
     await expectRegistryError(
       mallory.transferHandleGrants({ sessionId: 'mallory' }, { sessionId: 'x' }, ['p2']),
@@ -76,6 +81,12 @@ export const journalRules = (ctx: ConformanceContext): void => {
         recordedAtMs: ctx.clock.now,
         afterRevision: 2,
       },
+      expect.objectContaining({
+        command: 'completeProcessWithLease',
+        code: 'lease_lost',
+        actor: 'w1',
+        afterRevision: 2,
+      }),
     ]);
     // after the last event it was decided on
     expect(p1.at(-1)).toMatchObject({ type: 'CommandRefused' });

@@ -171,7 +171,7 @@ export const replayRules = (ctx: ConformanceContext): void => {
         expect(await answers(local), String(Object.values(point)[0])).toEqual(
           await answers(ctx.registry.asOf(point)),
         );
-        expect(await local.listProcesses()).toHaveLength(1);
+        expect((await local.listProcesses()).records).toHaveLength(1);
       } finally {
         await local.close();
       }
