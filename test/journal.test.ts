@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RefusedCommand } from '../src/domain/refusal.ts';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
+import { historyOf } from '../src/queries/history.ts';
+import { MemoryEventStore } from '../src/store/memory.ts';
 import { MemoryJournal } from '../src/store/memory-journal.ts';
 import type { RefusalJournal } from '../src/store/port.ts';
 import { SqliteJournal } from '../src/store/sqlite-journal.ts';
@@ -194,7 +196,24 @@ const entry = (processId: string, n: number): RefusedCommand => ({
   correlationId: null,
   causationId: null,
   recordedAtMs: n,
+  processCreatedAtMs: 1,
   afterRevision: 0,
+});
+
+describe('refusals of an earlier incarnation of an id', () => {
+  it('are not interleaved into the history of the process registered again under it', async () => {
+    const store = new MemoryEventStore();
+    const r = await openRegistry(store, { clock: () => 5_000 });
+    await r.registerProcess(registration('p'));
+    const current = { ...entry('p', 1), processCreatedAtMs: 5_000 };
+    const earlier = { ...entry('p', 2), processCreatedAtMs: 1_000 };
+    const history = await historyOf(store, 'process-p', { includeRefused: true }, [
+      current,
+      earlier,
+    ]);
+    expect(history.filter((e) => 'refused' in e).map((e) => e.recordedAtMs)).toEqual([1]);
+    await r.close();
+  });
 });
 
 describe('journal retention', () => {

@@ -25,8 +25,8 @@ export const refusalOf = (
   const processId =
     error.processId ?? (command.processIds.length === 1 ? command.processIds[0] : undefined);
   if (processId === undefined) return undefined;
-  const revision = states.get(processId)?.revision ?? -1;
-  if (revision < 0) return undefined;
+  const state = states.get(processId);
+  if (!state?.record || state.revision < 0) return undefined;
   return {
     processId,
     command: command.command,
@@ -37,6 +37,7 @@ export const refusalOf = (
     correlationId: command.audit?.correlationId ?? null,
     causationId: command.audit?.causationId ?? null,
     recordedAtMs: now,
-    afterRevision: revision,
+    processCreatedAtMs: state.record.createdAtMs,
+    afterRevision: state.revision,
   };
 };

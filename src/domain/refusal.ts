@@ -34,6 +34,12 @@ export const RefusedCommandSchema = z.strictObject({
   /** the registry clock when the command was refused */
   recordedAtMs: z.number(),
   /**
+   * The process record's `createdAtMs`: which incarnation of the id the refusal concerns (an
+   * id whose stream was removed and registered again starts another), so a history never
+   * shows an earlier incarnation's refusals.
+   */
+  processCreatedAtMs: z.number(),
+  /**
    * The revision of the process's stream the refusal was decided on: it came after that
    * event and before the next, which is where `history` interleaves it.
    */

@@ -78,11 +78,13 @@ export async function* iterateHistoryOf(
     (options.toMs === undefined || ms <= options.toMs);
   // Invariant: refusals[next..] all came after every event yielded so far.
   let next = 0;
+  // from the stream's registration: an earlier incarnation's refusals are not this one's
+  let createdAtMs: number | undefined;
   function* refusedBefore(revision: number): Generator<RefusedHistoryEntry> {
     for (; next < refusals.length && refusals[next]!.afterRevision < revision; next++) {
       const refusal = refusals[next]!;
-      if (inRange(refusal.recordedAtMs))
-        yield { ...refusal, type: 'CommandRefused', refused: true };
+      if (refusal.processCreatedAtMs !== createdAtMs || !inRange(refusal.recordedAtMs)) continue;
+      yield { ...refusal, type: 'CommandRefused', refused: true };
     }
   }
   for (let from = 0; ; from += pageSize) {
@@ -90,6 +92,7 @@ export async function* iterateHistoryOf(
     for (const stored of page) {
       yield* refusedBefore(stored.revision);
       const entry = toHistoryEntry(readStoredEvent(stored));
+      if (entry.type === 'ProcessRegistered') createdAtMs ??= entry.data.record.createdAtMs;
       if (!inRange(entry.recordedAtMs)) continue;
       if (types && !types.has(entry.type)) continue;
       yield entry;

@@ -79,6 +79,7 @@ export const journalRules = (ctx: ConformanceContext): void => {
         correlationId: 'corr-1',
         causationId: 'cause-1',
         recordedAtMs: ctx.clock.now,
+        processCreatedAtMs: (await r.getProcess('p1'))!.createdAtMs,
         afterRevision: 2,
       },
       expect.objectContaining({

@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { refusalOf } from '../../src/commands/refusal.ts';
 import { RegistryError, type RegistryErrorCode } from '../../src/domain/errors.ts';
 import { initialProcessState, type ProcessState } from '../../src/domain/process-state.ts';
+import type { ProcessRecord } from '../../src/domain/schemas.ts';
 
-const at = (revision: number): ProcessState => ({ ...initialProcessState(), revision });
+const record = { createdAtMs: 42 } as ProcessRecord;
+const at = (revision: number): ProcessState => ({
+  ...initialProcessState(),
+  revision,
+  record: revision < 0 ? undefined : record,
+});
 const states = new Map([
   ['p', at(4)],
   ['q', at(0)],
@@ -36,6 +42,7 @@ describe('refusalOf: what the journal of refused commands records', () => {
         correlationId: 'c1',
         causationId: null,
         recordedAtMs: 7,
+        processCreatedAtMs: 42,
         afterRevision: 4,
       });
     });
