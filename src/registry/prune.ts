@@ -112,6 +112,7 @@ export const pruneTerminal = async (
     try {
       const result = await deleteStreams!(removalsOf(remaining), record);
       core.handler.forget(remaining.map((e) => e.processId));
+      await dropRefusals(core, remaining);
       if (result) await core.runner.catchUp(result.position);
       onProgress?.({ phase: 'remove', done: remaining.length, total: remaining.length });
       return {
@@ -174,5 +175,15 @@ const finishInterrupted = async (
   if (left.length === 0) return 0;
   await core.store.deleteStreams?.(removalsOf(left));
   core.handler.forget(left.map((e) => e.processId));
+  await dropRefusals(core, left);
   return left.length;
 };
+
+/**
+ * Retention for the journal of refused commands: a removed process's refusals go with its
+ * stream. Best effort: ones left behind (a crash or a failure here) still count against
+ * the per-process bound and never show in a later incarnation's history (each names its
+ * incarnation).
+ */
+const dropRefusals = (core: RegistryCore, entries: readonly PrunedProcess[]): Promise<void> =>
+  core.store.journal?.drop(entries.map((e) => e.processId)).catch(() => {}) ?? Promise.resolve();

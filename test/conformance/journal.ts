@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { ProcessRegistry } from '../../src/index.ts';
 import type { HistoryItem } from '../../src/queries/history.ts';
@@ -155,4 +158,30 @@ export const journalRules = (ctx: ConformanceContext): void => {
     );
     expect(refusedIn(await r.history('p1', { includeRefused: true }))).toEqual([]);
   });
+
+  it.skipIf(ctx.backend.prunes === false)(
+    "drops a pruned process's refusals, and a re-registered id's history shows none of them",
+    async () => {
+      const r = ctx.registry;
+      await r.registerProcess(registration('p1'));
+      await r.completeProcess('p1', { type: 'success', value: 1 });
+      await expectRegistryError(r.claimProcessLease('p1', 'w1', 1000), 'already_terminal');
+      expect(refusedIn(await r.history('p1', { includeRefused: true }))).toHaveLength(1);
+      ctx.clock.advance(10_000);
+      const dir = await mkdtemp(join(tmpdir(), 'procreg-journal-prune-'));
+      try {
+        await r.pruneTerminalProcesses({ terminalBeforeMs: ctx.clock.now, archiveTo: dir });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      const store = await ctx.connect();
+      try {
+        expect(await store.journal?.read('p1')).toEqual([]);
+      } finally {
+        await store.close();
+      }
+      await r.registerProcess(registration('p1'));
+      expect(refusedIn(await r.history('p1', { includeRefused: true }))).toEqual([]);
+    },
+  );
 };
