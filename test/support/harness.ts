@@ -1,5 +1,5 @@
-import { STREAM_PREFIX } from '../../src/domain/events.ts';
 import { openRegistry, type ProcessRegistry, type RegistryOptions } from '../../src/index.ts';
+import { JOURNAL_STREAM_PREFIX } from '../../src/store/eventstoredb-journal.ts';
 import { MemoryEventStore } from '../../src/store/memory.ts';
 import type { DurabilityTier, EventStore, StoredEvent } from '../../src/store/port.ts';
 
@@ -73,12 +73,13 @@ export const sharedView = (
   close: async () => {},
 });
 
-export const readWholeLog = async (
-  store: EventStore,
-  streamPrefix?: string,
-): Promise<StoredEvent[]> => {
+/** EventStoreDB's journal streams (`refused-<id>`) and their metadata streams. */
+const isJournalStream = (stream: string): boolean =>
+  stream.replace(/^\$\$/, '').startsWith(JOURNAL_STREAM_PREFIX);
+
+export const readWholeLog = async (store: EventStore): Promise<StoredEvent[]> => {
   const events: StoredEvent[] = [];
-  for await (const event of store.readAll(streamPrefix ? { streamPrefix } : {})) events.push(event);
+  for await (const event of store.readAll()) events.push(event);
   return events;
 };
 
@@ -125,13 +126,13 @@ export class ConformanceContext {
   }
 
   /**
-   * The registry's stored log (every process stream), read through a separate connection.
-   * Not the journal of refused commands, which EventStoreDB keeps in streams of its own.
+   * The registry's stored log, read through a separate connection: every stream but the
+   * journal of refused commands, which EventStoreDB keeps in streams of its own.
    */
   async log(): Promise<StoredEvent[]> {
     const store = await this.connect();
     try {
-      return await readWholeLog(store, STREAM_PREFIX);
+      return (await readWholeLog(store)).filter((e) => !isJournalStream(e.stream));
     } finally {
       await store.close();
     }
