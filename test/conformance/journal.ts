@@ -29,6 +29,8 @@ const observe = async (r: ProcessRegistry, ids: readonly string[]) => ({
     })),
   ),
   differences: await r.verifyProjections(),
+  integrity: await r.verifyIntegrity(),
+  digest: await r.digest(),
 });
 
 const refusedIn = (history: HistoryItem[]) => history.filter((e) => e.type === 'CommandRefused');
