@@ -3,12 +3,13 @@ import { RegistryError } from '../domain/errors.ts';
 import { parseInput } from '../domain/validation.ts';
 import { MemoryEventStore } from './memory.ts';
 import type { EventStore } from './port.ts';
+import { SqliteOptionsSchema, sqliteUrlOptions } from './sqlite-options.ts';
 
 export { DEFAULT_STORE, defaultStoreUrl } from './default-store.ts';
 
 /** The file a `sqlite:` URL names (validated as `openStore` reads it), else undefined. */
 export const sqliteFileOf = (url: string): string | undefined =>
-  url.startsWith('sqlite:') ? parseSqliteUrl(url).path : undefined;
+  url.startsWith('sqlite:') ? sqliteUrlOptions(url).path : undefined;
 
 /**
  * Opens the store a URL names:
@@ -25,7 +26,7 @@ export const openStore = async (named: string): Promise<EventStore> => {
   const { url, journal } = splitJournal(named);
   if (url === 'memory:' || url === 'memory') return new MemoryEventStore({ journal });
   if (url.startsWith('sqlite:')) {
-    const { path, options } = parseSqliteUrl(url);
+    const { path, options } = sqliteUrlOptions(url);
     const { openSqliteStore } = await import('./sqlite.ts');
     return openSqliteStore(path, { ...options, journal });
   }
@@ -98,8 +99,7 @@ export const StoreOptionsSchema = z.union([
   z.strictObject({
     kind: z.literal('sqlite'),
     path: z.string().refine((p) => p.trim() !== '', 'must name a file'),
-    synchronous: z.enum(['full', 'normal']).optional(),
-    pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
+    ...SqliteOptionsSchema.pick({ synchronous: true, pollIntervalMs: true }).shape,
     journal: JournalOption,
   }),
   z.strictObject({
@@ -133,7 +133,7 @@ export const openStoreFrom = async (options: StoreOptions): Promise<EventStore> 
       const { openSqliteStore } = await import('./sqlite.ts');
       return openSqliteStore(parsed.path, {
         journal: parsed.journal !== 'off',
-        synchronous: parsed.synchronous ?? 'full',
+        synchronous: parsed.synchronous,
         ...(parsed.pollIntervalMs !== undefined ? { pollIntervalMs: parsed.pollIntervalMs } : {}),
       });
     }
@@ -205,41 +205,4 @@ export const parsePostgresUrl = (
   }
   const rest = params.toString();
   return { connectionString: url.slice(0, at) + (rest ? `?${rest}` : ''), options };
-};
-
-const parseSqliteUrl = (
-  url: string,
-): { path: string; options: { synchronous: 'full' | 'normal'; pollIntervalMs?: number } } => {
-  const rest = url.slice('sqlite:'.length);
-  const [rawPath = '', query = ''] = rest.split('?', 2);
-  const path = rawPath.startsWith('//') ? rawPath.slice(2) : rawPath;
-  if (path.trim() === '') {
-    throw new RegistryError('invalid', `store \`${url}\` names no file; use sqlite:./procreg.db`);
-  }
-  const params = new URLSearchParams(query);
-  for (const key of params.keys()) {
-    if (key !== 'synchronous' && key !== 'pollIntervalMs') {
-      throw new RegistryError(
-        'invalid',
-        `unknown option \`${key}\` in store \`${url}\`; the options are synchronous=full|normal and pollIntervalMs=<ms>`,
-      );
-    }
-  }
-  const synchronous = params.get('synchronous') ?? 'full';
-  if (synchronous !== 'full' && synchronous !== 'normal') {
-    throw new RegistryError(
-      'invalid',
-      `synchronous=${synchronous} in store \`${url}\`; use full (survives power loss, default) or normal (survives process crashes)`,
-    );
-  }
-  const poll = params.get('pollIntervalMs');
-  if (poll === null) return { path, options: { synchronous } };
-  const pollIntervalMs = Number(poll);
-  if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 1 || pollIntervalMs > 60_000) {
-    throw new RegistryError(
-      'invalid',
-      `pollIntervalMs=${poll} in store \`${url}\`; use a whole number of milliseconds from 1 to 60000 (default 30)`,
-    );
-  }
-  return { path, options: { synchronous, pollIntervalMs } };
 };

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Observable } from 'rxjs';
 import { isRegistryError, RegistryError } from '../domain/errors.ts';
+import { parseInput } from '../domain/validation.ts';
 import {
   type EventRow,
   PAGE_SIZE,
@@ -32,35 +33,16 @@ import { type EventStatements, prepareEventStatements, readPage } from './sqlite
 import { type SqliteOperation, sqliteCode, sqliteFailure } from './sqlite-failures.ts';
 import { type FeedPolling, SqliteFeed } from './sqlite-feed.ts';
 import { openDatabase } from './sqlite-file.ts';
+import { SqliteOptionsSchema, type SqliteStoreOptions } from './sqlite-options.ts';
+
+export type { SqliteStoreOptions } from './sqlite-options.ts';
+
 import { SqliteJournal } from './sqlite-journal.ts';
 import { SqliteTables } from './sqlite-tables.ts';
 import { SqliteWake } from './sqlite-wake.ts';
 
 /** How many events one transaction of a catch-up or rebuild projects. */
 export const CATCH_UP_CHUNK = 10_000;
-
-export interface SqliteStoreOptions {
-  /** `full` (default): an acknowledged append survives power loss. `normal`: a process crash only. */
-  synchronous?: 'full' | 'normal';
-  /** How long to wait for another connection's write lock before failing `unavailable`. */
-  busyTimeoutMs?: number;
-  /**
-   * How often subscriptions read the log's head for other processes' appends. By default
-   * 30 ms where the file cannot be watched, and 1 s (a safety net) where it can: there other
-   * processes' commits wake subscriptions at once (see sqlite-wake.ts). When given, it is
-   * used either way.
-   */
-  pollIntervalMs?: number;
-  /** Watch the file for other processes' commits (default true); false polls only. */
-  watchFile?: boolean;
-  /**
-   * Events per transaction when the read models catch up with the log or are rebuilt
-   * (default CATCH_UP_CHUNK); not a URL option: tests make chunks small to cross them often.
-   */
-  catchUpChunk?: number;
-  /** Keep the journal of refused commands (default true; `journal=off` in a URL). */
-  journal?: boolean;
-}
 
 /** Head polls without wake-ups, and with them (a safety net), when not configured. */
 export const DEFAULT_POLL_MS = 30;
@@ -75,48 +57,24 @@ export const openSqliteStore = async (
   path: string,
   options: SqliteStoreOptions = {},
 ): Promise<EventStore> => {
+  const parsed = parseInput(SqliteOptionsSchema, options, 'SQLite store options');
   const settings = {
-    synchronous: options.synchronous ?? 'full',
-    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-    pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_MS,
-    catchUpChunk: options.catchUpChunk ?? CATCH_UP_CHUNK,
+    ...parsed,
+    pollIntervalMs: parsed.pollIntervalMs ?? DEFAULT_POLL_MS,
+    catchUpChunk: parsed.catchUpChunk ?? CATCH_UP_CHUNK,
   };
   const polling = {
     polling: settings.pollIntervalMs,
-    watching: options.pollIntervalMs ?? DEFAULT_WATCHED_POLL_MS,
+    watching: parsed.pollIntervalMs ?? DEFAULT_WATCHED_POLL_MS,
   };
-  if (settings.synchronous !== 'full' && settings.synchronous !== 'normal') {
-    throw new RegistryError(
-      'invalid',
-      `synchronous must be 'full' or 'normal', not ${String(settings.synchronous)}`,
-    );
-  }
-  const { busyTimeoutMs, pollIntervalMs, catchUpChunk } = settings;
-  if (!Number.isInteger(catchUpChunk) || catchUpChunk < 1) {
-    throw new RegistryError(
-      'invalid',
-      `catchUpChunk must be a positive whole number of events, not ${catchUpChunk}`,
-    );
-  }
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
-    throw new RegistryError(
-      'invalid',
-      `busyTimeoutMs must be a whole number of milliseconds, not ${busyTimeoutMs}`,
-    );
-  }
-  if (!(pollIntervalMs > 0 && pollIntervalMs < 2 ** 31)) {
-    throw new RegistryError(
-      'invalid',
-      `pollIntervalMs must be a positive number of milliseconds, not ${pollIntervalMs}`,
-    );
-  }
+  const { busyTimeoutMs } = settings;
   const db = openDatabase(path, settings);
   const wake =
-    options.watchFile !== false && path !== ':memory:' && path !== ''
+    parsed.watchFile !== false && path !== ':memory:' && path !== ''
       ? new SqliteWake(path)
       : undefined;
   const store = new SqliteEventStore(path, db, settings, polling, wake);
-  if (options.journal !== false) store.journal = new SqliteJournal(db, { path, busyTimeoutMs });
+  if (parsed.journal !== false) store.journal = new SqliteJournal(db, { path, busyTimeoutMs });
   return store;
 };
 

@@ -58,7 +58,9 @@ export const componentOf = (path: string): Component | undefined => {
       return 'registry';
     case 'store':
       if (file === 'port.ts' || file === 'read-model-tables.ts') return 'store-port';
-      if (['shared.ts', 'tables-shared.ts', 'event-rows.ts'].includes(file)) return 'store-shared';
+      if (['shared.ts', 'tables-shared.ts', 'event-rows.ts', 'sqlite-options.ts'].includes(file)) {
+        return 'store-shared';
+      }
       if (file === 'memory-tables.ts') return 'store-scratch';
       if (file === 'open.ts' || file === 'default-store.ts') return 'store-open';
       if (file === 'sqlite-models-file.ts') return 'store-models-file';
