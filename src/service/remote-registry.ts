@@ -1,3 +1,9 @@
+/*
+ * Over 300 lines: every write and administrative method of ProcessRegistry over HTTP, one
+ * short method each (parse the input with the registry's own schemas, send one request).
+ * The reads are in remote-reads.ts, the log in remote-log.ts, streams in remote-streams.ts,
+ * replay in remote-replay.ts.
+ */
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
 import type { AppendOutcome } from '../commands/append.ts';

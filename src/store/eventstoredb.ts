@@ -1,3 +1,8 @@
+/*
+ * Over 300 lines: the EventStoreDB adapter in one class, mapping each port operation onto
+ * @eventstore/db-client with its error translation (appends, reads, the $all feed with
+ * reconnects, channel tracking); the journal lives in eventstoredb-journal.ts.
+ */
 import {
   type AllStreamResolvedEvent,
   type AppendExpectedRevision,

@@ -1,3 +1,8 @@
+/*
+ * Over 300 lines: the PostgreSQL adapter's class (open, appends, reads, the feed, models,
+ * versions, retention, journal wiring); the SQL and each part with a name of its own are
+ * in postgres-*.ts.
+ */
 import pg from 'pg';
 import type { Observable } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
