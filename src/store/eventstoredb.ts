@@ -1,7 +1,7 @@
 /*
  * Over 300 lines: the EventStoreDB adapter in one class, mapping each port operation onto
- * @eventstore/db-client with its error translation (appends, reads, the $all feed with
- * reconnects, channel tracking); the journal lives in eventstoredb-journal.ts.
+ * @eventstore/db-client (appends, reads, the $all feed, channel tracking); errors,
+ * positions, the subscription and the journal are in eventstoredb-*.ts.
  */
 import {
   type AllStreamResolvedEvent,
