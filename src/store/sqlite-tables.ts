@@ -15,12 +15,17 @@ import type { ReadModelTables, RowChange, VersionedTables } from './read-model-t
 import { BulkInsert } from './sqlite-bulk-insert.ts';
 import { SqliteDigests } from './sqlite-digests.ts';
 import { SqliteListing } from './sqlite-listing.ts';
-import { bindable, json, positionOf, recordOf, sortablePosition } from './sqlite-rows.ts';
-import { prepareStatements, TABLES } from './sqlite-tables-sql.ts';
+import {
+  bindable,
+  json,
+  positionOf,
+  type RecordRow,
+  recordOf,
+  sortablePosition,
+} from './sqlite-rows.ts';
+import { TABLES } from './sqlite-tables-sql.ts';
 import { SqliteVersions, VERSIONED_TABLES } from './sqlite-versions.ts';
 import { byGrantOrder, tableDump } from './tables-shared.ts';
-
-const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
 
 /**
  * The read-model tables in a SQLite file. In a procreg store file they sit next to
@@ -32,9 +37,13 @@ const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
  * its cost depends on the answer, never on the length of the log.
  *
  * Over 300 lines: the one implementation of the tables port over SQLite (some thirty
- * methods, a few lines each) with the batch that a catch-up chunk runs in; the schema and
- * the statements are in sqlite-tables-sql.ts.
+ * methods, a few lines each) with its prepared statements and the batch that a catch-up
+ * chunk runs in; the schema is in sqlite-tables-sql.ts.
  */
+type Row<T> = Database.Statement<unknown[], T>;
+
+const parse = <T>(text: string): T => deepFreeze(JSON.parse(text) as T);
+
 export class SqliteTables implements ReadModelTables {
   private readonly s;
   /**
@@ -94,12 +103,116 @@ export class SqliteTables implements ReadModelTables {
       }),
       prefixAt: (timeMs) => history.prefixAt(timeMs),
     };
-    this.s = prepareStatements(db, eventsInFile);
+    const eventColumn = eventsInFile
+      ? `(SELECT json_extract(e.data, '$.event') FROM events e WHERE e.position = m.position)`
+      : 'm.event';
+    const p = <T>(sql: string) => db.prepare(sql) as Row<T>;
     this.bulkReplays = new BulkInsert(
       db,
       'INSERT OR IGNORE INTO rm_replays (process_id, key, sequence, payload_hash)',
       4,
     );
+    this.s = {
+      process: p<RecordRow>(
+        'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE id = ?',
+      ),
+      allProcesses: p<RecordRow>('SELECT record, updated_at AS updatedAt FROM rm_processes'),
+      running: p<RecordRow>(
+        'SELECT record, updated_at AS updatedAt FROM rm_processes WHERE running = 1',
+      ),
+      touchProcess: db.prepare(
+        'UPDATE rm_processes SET updated_at = ?, changed_at = ? WHERE id = ?',
+      ),
+      grantsOfScope: p<string>('SELECT grant_row FROM rm_grants WHERE scope_id = ?').pluck(),
+      grantsOfProcess: p<string>('SELECT grant_row FROM rm_grants WHERE process_id = ?').pluck(),
+      hasGrant: p<number>('SELECT 1 FROM rm_grants WHERE scope_id = ? AND process_id = ?').pluck(),
+      ofSession: p<string>(
+        'SELECT DISTINCT process_id FROM rm_grants WHERE session_id = ?',
+      ).pluck(),
+      lease: p<string>('SELECT lease FROM rm_leases WHERE process_id = ?').pluck(),
+      allLeases: p<string>('SELECT lease FROM rm_leases').pluck(),
+      wakes: p<number>(
+        'SELECT sequence FROM rm_wakes WHERE process_id = ? AND sequence > ? ORDER BY sequence',
+      ).pluck(),
+      eventsAfter: p<string>(
+        `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence > ? ORDER BY m.sequence`,
+      ).pluck(),
+      recentEvents: p<string>(
+        `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? ORDER BY m.sequence DESC LIMIT ?`,
+      ).pluck(),
+      lastSequence: p<number | null>(
+        'SELECT max(sequence) FROM rm_events WHERE process_id = ?',
+      ).pluck(),
+      typeOrdinal: p<number>(
+        `SELECT type_ordinal FROM rm_events WHERE process_id = ? AND event_type = ? AND sequence <= ?
+         ORDER BY sequence DESC LIMIT 1`,
+      ).pluck(),
+      eventAt: p<string>(
+        `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence = ?`,
+      ).pluck(),
+      checkpoint: p<bigint | string>('SELECT position FROM rm_checkpoint WHERE id = 1')
+        .pluck()
+        .safeIntegers(),
+      setCheckpoint: db.prepare('UPDATE rm_checkpoint SET position = ? WHERE id = 1'),
+      putProcess: db.prepare(
+        'INSERT OR REPLACE INTO rm_processes (id, running, record, updated_at, changed_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      putGrant: db.prepare(
+        'INSERT OR REPLACE INTO rm_grants (scope_id, process_id, session_id, grant_row) VALUES (?, ?, ?, ?)',
+      ),
+      deleteGrant: db.prepare('DELETE FROM rm_grants WHERE scope_id = ? AND process_id = ?'),
+      putLease: db.prepare('INSERT OR REPLACE INTO rm_leases (process_id, lease) VALUES (?, ?)'),
+      deleteLease: db.prepare('DELETE FROM rm_leases WHERE process_id = ?'),
+      putWake: db.prepare('INSERT OR IGNORE INTO rm_wakes (process_id, sequence) VALUES (?, ?)'),
+      deleteWake: db.prepare('DELETE FROM rm_wakes WHERE process_id = ? AND sequence = ?'),
+      // the ordinal counts from the same type's previous event, so putting an event again
+      // gives it the same ordinal
+      putEvent: db.prepare<EventRow>(
+        `INSERT OR REPLACE INTO rm_events
+           (process_id, sequence, position, event, event_type, type_ordinal)
+         VALUES (@processId, @sequence, @position, @event, @eventType, 1 + coalesce((
+           SELECT type_ordinal FROM rm_events
+           WHERE process_id = @processId AND event_type = @eventType AND sequence < @sequence
+           ORDER BY sequence DESC LIMIT 1), 0))`,
+      ),
+      replay: p<{ sequence: number; payloadHash: string }>(
+        'SELECT sequence, payload_hash AS payloadHash FROM rm_replays WHERE process_id = ? AND key = ?',
+      ),
+      putReplay: db.prepare(
+        'INSERT OR IGNORE INTO rm_replays (process_id, key, sequence, payload_hash) VALUES (?, ?, ?, ?)',
+      ),
+      dumpReplays: p<{ process_id: string; key: string; sequence: number; payloadHash: string }>(
+        'SELECT process_id, key, sequence, payload_hash AS payloadHash FROM rm_replays',
+      ),
+      snapshot: p<{ revision: number; state: string }>(
+        'SELECT revision, state FROM rm_snapshots WHERE process_id = ?',
+      ),
+      saveSnapshot: db.prepare(
+        `INSERT INTO rm_snapshots (process_id, revision, state) VALUES (?, ?, ?)
+         ON CONFLICT (process_id) DO UPDATE SET revision = excluded.revision, state = excluded.state
+         WHERE excluded.revision > rm_snapshots.revision`,
+      ),
+      dumpGrants: p<string>('SELECT grant_row FROM rm_grants').pluck(),
+      dumpLeases: p<string>('SELECT lease FROM rm_leases').pluck(),
+      dumpWakes: p<{ process_id: string; sequence: number }>(
+        'SELECT process_id, sequence FROM rm_wakes',
+      ),
+      dumpEvents: p<string>(`SELECT ${eventColumn} FROM rm_events m`).pluck(),
+      runningIds: p<string>('SELECT id FROM rm_processes WHERE running = 1').pluck(),
+      dumpChanged: p<{ id: string; changedAt: bigint | string }>(
+        'SELECT id, changed_at AS changedAt FROM rm_processes',
+      ).safeIntegers(),
+      /** every row of one process (retention), each an index lookup */
+      purge: [
+        'DELETE FROM rm_processes WHERE id = ?',
+        'DELETE FROM rm_grants WHERE process_id = ?',
+        'DELETE FROM rm_leases WHERE process_id = ?',
+        'DELETE FROM rm_wakes WHERE process_id = ?',
+        'DELETE FROM rm_events WHERE process_id = ?',
+        'DELETE FROM rm_replays WHERE process_id = ?',
+        'DELETE FROM rm_snapshots WHERE process_id = ?',
+      ].map((sql) => db.prepare(sql)),
+    };
   }
 
   process(processId: string): ProcessRecord | undefined {
@@ -409,4 +522,12 @@ export class SqliteTables implements ReadModelTables {
       this.db.pragma(`busy_timeout = ${Number(timeout)}`);
     }
   }
+}
+
+interface EventRow {
+  processId: string;
+  sequence: number;
+  position: bigint | string;
+  event: string | null;
+  eventType: string;
 }
