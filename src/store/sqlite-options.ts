@@ -23,7 +23,12 @@ export const SqliteOptionsSchema = z.strictObject({
    * processes' commits wake subscriptions at once (see sqlite-wake.ts). When given, it is
    * used either way.
    */
-  pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
+  pollIntervalMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional(),
   /** Watch the file for other processes' commits (default true); false polls only. */
   watchFile: z.boolean().optional(),
   /**
@@ -61,7 +66,7 @@ export const sqliteUrlOptions = (url: string): { path: string; options: SqliteSt
   const parsed = parseInput(
     SqliteOptionsSchema.pick({ synchronous: true, pollIntervalMs: true }),
     options,
-    `options of store \`${url}\` (synchronous=full survives power loss, normal process crashes; pollIntervalMs from 1 to 60000)`,
+    `options of store \`${url}\` (synchronous=full survives power loss, normal process crashes; pollIntervalMs a positive whole number of milliseconds)`,
   );
   return { path, options: parsed };
 };
