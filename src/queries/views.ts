@@ -111,6 +111,11 @@ export abstract class ReadViews {
     );
   }
 
+  /** Like listHandleGrants, non-terminal processes only. */
+  async listLiveHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
+    return (await this.listHandleGrants(scope)).filter((e) => e.record.status.state === 'running');
+  }
+
   async hasHandleGrant(scope: Scope, processId: string): Promise<boolean> {
     const scopeId = scopeIdOf(parseInput(ScopeSchema, scope, 'scope'));
     const id = parseInput(IdSchema, processId, 'process id');

@@ -38,7 +38,6 @@ import {
   TtlSchema,
 } from '../domain/schemas.ts';
 import { parseInput } from '../domain/validation.ts';
-import type { HandleGrantEntry } from '../queries/grants.ts';
 import { RegistryBase } from './base.ts';
 
 const ProcessIdsSchema = z.array(IdSchema).max(10_000);
@@ -95,10 +94,6 @@ export class ProcessCommands extends RegistryBase {
     return this.command('transferHandleGrants', ids, (states, now) =>
       decideTransfer(states, { from: f, to: t, processIds: ids, now }),
     );
-  }
-
-  async listLiveHandleGrants(scope: Scope): Promise<HandleGrantEntry[]> {
-    return (await this.listHandleGrants(scope)).filter((e) => e.record.status.state === 'running');
   }
 
   /**
