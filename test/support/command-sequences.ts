@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { journaledCodes } from '../../src/domain/refusal.ts';
 import { openRegistry, type ProcessLease, type ProcessRegistry } from '../../src/index.ts';
 import { MemoryEventStore } from '../../src/store/memory.ts';
 import { registration } from '../conformance/fixtures.ts';
@@ -163,14 +164,8 @@ export const run = async (
   }
 };
 
-export const domainCodes = new Set([
-  'not_found',
-  'conflict',
-  'already_terminal',
-  'lease_held',
-  'lease_lost',
-  'not_granted',
-]);
+/** A domain refusal (the journaled codes) or an unknown process: expected outcomes. */
+export const domainCodes = new Set<string>(['not_found', ...journaledCodes]);
 
 /**
  * A store with versioned tables answers `asOf` listings from them; a registry holding the

@@ -55,8 +55,10 @@ const sessionPage = async (
   session: string,
 ): Promise<ProcessList> => {
   // loaded here, not at the top: `procreg help` loads every command and no dependency
-  const { byListOrder, listCursor } = await import('../../domain/process-list.ts');
-  const limit = page.limit ?? 100;
+  const { byListOrder, DEFAULT_PAGE_LIMIT, listCursor } = await import(
+    '../../domain/process-list.ts'
+  );
+  const limit = page.limit ?? DEFAULT_PAGE_LIMIT;
   const [owned, granted] = await Promise.all([
     view.listProcesses({ ...filter, ownerSessionId: session }, page),
     view.listProcesses({ ...filter, grantedSessionId: session }, page),
