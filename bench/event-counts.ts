@@ -1,21 +1,6 @@
-/**
- * Do `recentEvents` and `countEvents` cost the answer, not the stream (issue #13 item 3)?
- *
- * Values: p50 and p99 latency of `recentEvents(id, 10)`, `countEvents(id, { eventType })`
- * and `countEvents(id, { upToSequence: last / 2 })` on a process whose stream holds LARGE
- * events (100 000; 20 000 in quick mode), all of one type, so a count by type matches every
- * one of them (the worst case for counting rows). Baselines: the same call on a 10-event
- * process (each round takes the next of 100). Ratio = large / small: 1.0 means no growth.
- * A fourth row puts the count beside what a caller did without it: `eventsAfter(id, 0)`
- * filtered by type, on the same large stream (a few samples after the rounds). A fifth row prices the type index on SQLite:
- * `appendEvent` p50 with `rm_events_by_type` against the same file after dropping it
- * (the ordinal lookup then walks the primary key back to the previous event of the type,
- * one row here), interleaved. Cases run interleaved in rounds, as in cost-growth.
- */
-import Database from 'better-sqlite3';
 import type { ProcessRegistry } from '../src/index.ts';
 import { memoryBackend, sqliteBackend } from './lib/backends.ts';
-import { lineRequest, processIds } from './lib/fixtures.ts';
+import { processIds } from './lib/fixtures.ts';
 import { latencies } from './lib/measure.ts';
 import type { Row } from './lib/result.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
@@ -130,58 +115,9 @@ await runScenario(SCENARIO, async (ctx) => {
         ),
       );
     }
-    rows.push(...(await typeIndexCost(dir, template, sizes, ctx.log)));
     if (ctx.quick) {
       for (const row of rows) row.note = `quick: ${label}, not 100k. ${row.note}`;
     }
     return rows;
   });
 });
-
-/**
- * Appends with the type index against appends to a copy of the same store without it,
- * interleaved: what keeping `rm_events_by_type` costs each appended event.
- */
-async function typeIndexCost(
-  dir: string,
-  template: Awaited<ReturnType<typeof recordTemplate>>,
-  sizes: Sizes,
-  log: (message: string) => void,
-): Promise<Row[]> {
-  const backend = sqliteBackend(dir, 'normal');
-  const processes = [{ id: 'target', lines: sizes.large }];
-  log('SQLite: two stores for the index cost');
-  const withIndex = await backend.open(synthesizeAll(template, processes), 'with-index');
-  const without = await backend.open(synthesizeAll(template, processes), 'without-index');
-  const raw = new Database(`${dir}/without-index.db`);
-  raw.exec('DROP INDEX rm_events_by_type');
-  raw.close();
-  const last = new Map([
-    [withIndex, sizes.large],
-    [without, sizes.large],
-  ]);
-  const append = (r: ProcessRegistry) =>
-    caseOf(sizes.perRound, () => {
-      const sequence = last.get(r)! + 1;
-      last.set(r, sequence);
-      return r.appendEvent('target', lineRequest(sequence));
-    });
-  const a = append(withIndex);
-  const b = append(without);
-  await interleave([a, b], sizes.rounds);
-  await withIndex.close();
-  await without.close();
-  const v = percentile(a.samples, 50);
-  const base = percentile(b.samples, 50);
-  return [
-    comparedRow(
-      SCENARIO,
-      'SQLite (synchronous=NORMAL): appendEvent p50 with the type index',
-      v,
-      'ms',
-      { what: 'same store, index dropped', value: base },
-      v / base,
-      `${a.samples.length} samples per case; the index adds one entry per process event`,
-    ),
-  ];
-}

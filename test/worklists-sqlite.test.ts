@@ -135,6 +135,10 @@ describe('a store file from before worklists (schema 2)', () => {
     for (const column of ['owner_session', 'input_type', 'state', 'created_at', 'changed_at']) {
       db.exec(`ALTER TABLE rm_processes DROP COLUMN ${column}`);
     }
+    // nor the log index (schema 5) and the digest tables (schema 4) that came later
+    db.exec(`DROP TABLE rm_log;
+      ALTER TABLE rm_checkpoint DROP COLUMN digest;
+      ALTER TABLE rm_checkpoint DROP COLUMN digest_position`);
     db.pragma('user_version = 2');
     db.close();
 

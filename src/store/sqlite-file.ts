@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
+import { addTypeCounts } from './sqlite-event-counts.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
+import { addLogIndex } from './sqlite-log-index.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { tablesSchema } from './sqlite-tables-sql.ts';
 import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
@@ -12,7 +14,7 @@ import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
  * is the schema version, so a file from a newer procreg is refused rather than misread.
  */
 export const APPLICATION_ID = 0x70726567; // "preg"
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Version 1 (procreg 0.1.0) held only `events`; version 2 adds the read-model tables
@@ -20,8 +22,10 @@ export const SCHEMA_VERSION = 4;
  * the registry then projects the whole log once (`InlineModels.catchUp`), with progress.
  * Version-2 models from before `rm_events` kept event types are reset the same way
  * (`resetModelsWithoutEventTypes`). Version 3 adds the listing columns (sqlite-listing.ts);
- * version 4 the log digest tables (sqlite-digests.ts, part of the tables schema): a file
- * whose models already held rows gets an unknown digest until a rebuild.
+ * version 4 the log digest tables: a file whose models already held rows gets an unknown digest
+ * until a rebuild; version 5 folds them and the change feed's index into the log index
+ * (`addLogIndex`, sqlite-log-index.ts), keeping what they held, and counts events by type
+ * from each row (`addTypeCounts`, sqlite-event-counts.ts) instead of two indexes on rm_events.
  */
 
 /**
@@ -127,6 +131,8 @@ const createSchema = (db: Database.Database, path: string): void => {
     db.exec(tablesSchema);
     db.exec(versionsSchema);
     addListing(db);
+    addLogIndex(db);
+    addTypeCounts(db);
     // Header fields, written in the same transaction as the tables: all or nothing.
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

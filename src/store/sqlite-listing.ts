@@ -1,14 +1,14 @@
 import type Database from 'better-sqlite3';
 import type { ProcessQuery } from '../domain/process-list.ts';
 import type { ProcessRecord } from '../domain/schemas.ts';
-import type { Position } from './port.ts';
-import { positionOf, type RecordRow, recordOf, sortablePosition } from './sqlite-rows.ts';
+import { type RecordRow, recordOf } from './sqlite-rows.ts';
 
 /**
- * Worklists on SQLite: the columns and indexes `listProcesses` and the change feed read.
+ * Worklists on SQLite: the columns and indexes `listProcesses` reads.
  * The filter columns are virtual columns generated from the record's JSON (so the write
  * path stores nothing twice) with an index each, in list order; `changed_at` is the
- * position of the record's last change (a put or a touch), written with the row.
+ * position of the record's last change (a put or a touch), written with the row: the change
+ * feed's current mark for the process (sqlite-log-index.ts).
  *
  * A filtered page reads one index range from the cursor on: its cost depends on the page
  * and on the rows the index range holds that other filters reject, never on the number of
@@ -28,7 +28,6 @@ const listingIndexes = `
   CREATE INDEX IF NOT EXISTS rm_processes_terminal ON rm_processes (created_at, id) WHERE running = 0;
   CREATE INDEX IF NOT EXISTS rm_processes_owner ON rm_processes (owner_session, created_at, id);
   CREATE INDEX IF NOT EXISTS rm_processes_type ON rm_processes (input_type, created_at, id);
-  CREATE INDEX IF NOT EXISTS rm_processes_changed ON rm_processes (changed_at);
   CREATE INDEX IF NOT EXISTS rm_grants_label
     ON rm_grants (json_extract(grant_row, '$.descriptor.label'), process_id);
 `;
@@ -65,22 +64,11 @@ export const addListing = (db: Database.Database): void => {
   db.exec(listingIndexes);
 };
 
-interface ChangedRow extends RecordRow {
-  changedAt: bigint | string;
-}
-
 export class SqliteListing {
   /** one prepared statement per filter shape (which filters are set), made on first use */
   private readonly lists = new Map<string, Database.Statement<unknown[], RecordRow>>();
-  private readonly changes;
 
-  constructor(private readonly db: Database.Database) {
-    this.changes = db.prepare(
-      `SELECT record, updated_at AS updatedAt, changed_at AS changedAt FROM rm_processes
-       WHERE changed_at > @after ORDER BY changed_at LIMIT @limit`,
-    ) as Database.Statement<unknown[], ChangedRow>;
-    this.changes.safeIntegers();
-  }
+  constructor(private readonly db: Database.Database) {}
 
   list(query: ProcessQuery): ProcessRecord[] {
     const { filter, after, limit } = query;
@@ -126,12 +114,5 @@ export class SqliteListing {
       this.lists.set(sql, statement);
     }
     return statement.all(params).map(recordOf);
-  }
-
-  changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[] {
-    return this.changes.all({ after: sortablePosition(after), limit }).map((row) => ({
-      position: positionOf(row.changedAt),
-      record: recordOf({ record: row.record, updatedAt: Number(row.updatedAt) }),
-    }));
   }
 }

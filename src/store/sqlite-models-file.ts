@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
-import { digestsSchema } from './sqlite-digests.ts';
+import { addTypeCounts } from './sqlite-event-counts.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { addListing } from './sqlite-listing.ts';
+import { addLogIndex } from './sqlite-log-index.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { SqliteTables } from './sqlite-tables.ts';
 import { tablesSchema } from './sqlite-tables-sql.ts';
@@ -46,6 +47,8 @@ export const openModelsFile = (
         db.prepare('INSERT INTO rm_source (id, source) VALUES (1, ?)').run(source);
         db.pragma(`application_id = ${MODELS_APPLICATION_ID}`);
         addListing(db);
+        addLogIndex(db);
+        addTypeCounts(db);
         return;
       }
       if (id !== MODELS_APPLICATION_ID) {
@@ -54,7 +57,6 @@ export const openModelsFile = (
           `${path} is not a procreg read-models file; name a new file for readModels=`,
         );
       }
-      db.exec(digestsSchema);
       const known = db.prepare('SELECT source FROM rm_source').pluck().get();
       if (known !== source) {
         throw new RegistryError(
@@ -63,6 +65,8 @@ export const openModelsFile = (
         );
       }
       addListing(db);
+      addLogIndex(db);
+      addTypeCounts(db);
     }).immediate();
     resetModelsWithoutEventTypes(db);
   } catch (error) {

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { GENESIS_DIGEST } from '../domain/integrity.ts';
+import { addTypeCounts } from './sqlite-event-counts.ts';
 import { TABLES, tablesSchema } from './sqlite-tables-sql.ts';
 
 /**
@@ -23,8 +25,11 @@ export const resetModelsWithoutEventTypes = (
         if (table !== 'rm_events') db.exec(`DELETE FROM ${table}`);
       }
       db.exec(tablesSchema);
+      addTypeCounts(db);
       if (versioned) db.exec(versioned.schema);
-      db.exec('UPDATE rm_checkpoint SET position = 0 WHERE id = 1');
+      db.exec(
+        `UPDATE rm_checkpoint SET position = 0, digest = '${GENESIS_DIGEST}', digest_position = 0 WHERE id = 1`,
+      );
       return true;
     })
     .immediate();

@@ -1,7 +1,9 @@
-import { digestsSchema } from './sqlite-digests.ts';
 import { listingColumns } from './sqlite-listing.ts';
 
-/** The schema of the read-model tables (see sqlite-tables.ts for what each table is for). */
+/**
+ * The schema of the read-model tables (see sqlite-tables.ts for what each table is for);
+ * `addLogIndex` (sqlite-log-index.ts) adds the log index and the checkpoint's digest.
+ */
 export const tablesSchema = `
   CREATE TABLE IF NOT EXISTS rm_checkpoint (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
@@ -40,14 +42,12 @@ export const tablesSchema = `
     sequence   INTEGER NOT NULL,
     position   NOT NULL, -- as rm_checkpoint.position
     event      TEXT,
-    -- the process event's type, and how many events of that type the process has up to
-    -- and including this one: counting by type is one index lookup (rm_events_by_type)
+    -- the process event's type, how many events of that type the process has up to and
+    -- including this one, and of every type (sqlite-event-counts.ts: added by addTypeCounts)
     event_type   TEXT NOT NULL,
     type_ordinal INTEGER NOT NULL,
     PRIMARY KEY (process_id, sequence)
   ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS rm_events_by_type
-    ON rm_events (process_id, event_type, sequence, type_ordinal);
   CREATE TABLE IF NOT EXISTS rm_replays (
     process_id   TEXT NOT NULL,
     key          TEXT NOT NULL,
@@ -61,7 +61,6 @@ export const tablesSchema = `
     state      TEXT NOT NULL
   ) WITHOUT ROWID;
   INSERT OR IGNORE INTO rm_checkpoint (id, position) VALUES (1, 0);
-  ${digestsSchema}
 `;
 
 /** Every read-model table of a file (the version tables of store files aside). */
@@ -73,4 +72,5 @@ export const TABLES = [
   'rm_events',
   'rm_replays',
   'rm_snapshots',
+  'rm_log',
 ] as const;

@@ -13,8 +13,9 @@ import type {
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
 import { BulkInsert } from './sqlite-bulk-insert.ts';
-import { SqliteDigests } from './sqlite-digests.ts';
+import { countOfType, nextTypeCounts } from './sqlite-event-counts.ts';
 import { SqliteListing } from './sqlite-listing.ts';
+import { SqliteLogIndex } from './sqlite-log-index.ts';
 import {
   bindable,
   json,
@@ -74,7 +75,8 @@ export class SqliteTables implements ReadModelTables {
   /** every version of records and grants (store files only: see sqlite-versions.ts) */
   private readonly history: SqliteVersions | undefined;
   readonly versions: VersionedTables | undefined;
-  readonly digests: SqliteDigests;
+  /** the digests and change marks of each process event (sqlite-log-index.ts) */
+  readonly digests: SqliteLogIndex;
   /** every row is stored as JSON text; the overlay's objects never leave a batch */
   readonly keepsCopies = true;
 
@@ -84,7 +86,7 @@ export class SqliteTables implements ReadModelTables {
   ) {
     this.history = eventsInFile ? new SqliteVersions(db) : undefined;
     this.listing = new SqliteListing(db);
-    this.digests = new SqliteDigests(db);
+    this.digests = new SqliteLogIndex(db);
     const history = this.history;
     this.versions = history && {
       at: (position) => ({
@@ -143,8 +145,9 @@ export class SqliteTables implements ReadModelTables {
       lastSequence: p<number | null>(
         'SELECT max(sequence) FROM rm_events WHERE process_id = ?',
       ).pluck(),
-      typeOrdinal: p<number>(
-        `SELECT type_ordinal FROM rm_events WHERE process_id = ? AND event_type = ? AND sequence <= ?
+      // the process's event at or before a sequence: its counts by type (sqlite-event-counts.ts)
+      countsUpTo: p<string | null>(
+        `SELECT type_counts FROM rm_events WHERE process_id = ? AND sequence <= ?
          ORDER BY sequence DESC LIMIT 1`,
       ).pluck(),
       eventAt: p<string>(
@@ -165,15 +168,12 @@ export class SqliteTables implements ReadModelTables {
       deleteLease: db.prepare('DELETE FROM rm_leases WHERE process_id = ?'),
       putWake: db.prepare('INSERT OR IGNORE INTO rm_wakes (process_id, sequence) VALUES (?, ?)'),
       deleteWake: db.prepare('DELETE FROM rm_wakes WHERE process_id = ? AND sequence = ?'),
-      // the ordinal counts from the same type's previous event, so putting an event again
-      // gives it the same ordinal
+      // the counts go on from the process's previous event, so putting an event again gives
+      // it the same counts
       putEvent: db.prepare<EventRow>(
         `INSERT OR REPLACE INTO rm_events
-           (process_id, sequence, position, event, event_type, type_ordinal)
-         VALUES (@processId, @sequence, @position, @event, @eventType, 1 + coalesce((
-           SELECT type_ordinal FROM rm_events
-           WHERE process_id = @processId AND event_type = @eventType AND sequence < @sequence
-           ORDER BY sequence DESC LIMIT 1), 0))`,
+           (process_id, sequence, position, event, event_type, type_ordinal, type_counts)
+         VALUES (@processId, @sequence, @position, @event, @eventType, @ordinal, @counts)`,
       ),
       replay: p<{ sequence: number; payloadHash: string }>(
         'SELECT sequence, payload_hash AS payloadHash FROM rm_replays WHERE process_id = ? AND key = ?',
@@ -237,7 +237,7 @@ export class SqliteTables implements ReadModelTables {
   }
 
   changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[] {
-    return this.listing.changedSince(after, limit);
+    return this.digests.changedSince(after, limit);
   }
 
   grantsOfScope(scopeId: string): ProcessHandleGrant[] {
@@ -302,7 +302,7 @@ export class SqliteTables implements ReadModelTables {
       // sequences are dense from 1: the events up to s are min(s, last)
       return Math.min(upToSequence, this.s.lastSequence.get(processId) ?? 0);
     }
-    return this.s.typeOrdinal.get(processId, eventType, upToSequence) ?? 0;
+    return countOfType(this.s.countsUpTo.get(processId, upToSequence) ?? undefined, eventType);
   }
 
   replay(processId: string, key: string): { sequence: number; payloadHash: string } | undefined {
@@ -321,11 +321,13 @@ export class SqliteTables implements ReadModelTables {
       case 'processes':
         if ('touch' in change) {
           const { processId, updatedAtMs } = change.touch;
+          this.digests.markChanged(position, processId);
           if (overlay) overlay.touches.set(processId, { updatedAtMs, position });
           else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
           return;
         }
         this.history?.putRecord(change.put, position);
+        this.digests.markChanged(position, change.put.id);
         if (overlay) {
           overlay.records.set(change.put.id, change.put);
           overlay.changed.set(change.put.id, position);
@@ -364,12 +366,16 @@ export class SqliteTables implements ReadModelTables {
       case 'events': {
         const { event, position } = change.put;
         const copy = this.eventsInFile ? null : json(event);
+        const before = s.countsUpTo.get(event.processId, event.sequence - 1) ?? undefined;
+        const { counts, ordinal } = nextTypeCounts(before, event.eventType);
         s.putEvent.run({
           processId: event.processId,
           sequence: event.sequence,
           position: bindable(position),
           event: copy,
           eventType: event.eventType,
+          ordinal,
+          counts,
         });
         return;
       }
@@ -500,7 +506,6 @@ export class SqliteTables implements ReadModelTables {
       for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
       if (this.history) for (const table of VERSIONED_TABLES) this.db.exec(`DELETE FROM ${table}`);
       this.setCheckpoint(START);
-      this.db.exec('DELETE FROM rm_digests');
       this.setDigest({ digest: GENESIS_DIGEST, position: START });
     });
   }
@@ -530,4 +535,6 @@ interface EventRow {
   position: bigint | string;
   event: string | null;
   eventType: string;
+  ordinal: number;
+  counts: string;
 }

@@ -68,7 +68,6 @@ export const versionsSchema = `
     recorded_max INTEGER PRIMARY KEY,
     position     INTEGER NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS rm_events_by_position ON rm_events (process_id, position);
   CREATE INDEX IF NOT EXISTS rm_record_versions_process ON rm_record_versions (process_id);
   CREATE INDEX IF NOT EXISTS rm_lease_versions_process ON rm_lease_versions (process_id);
 `;
@@ -191,11 +190,15 @@ export class SqliteVersions {
         `SELECT record, valid_from AS since FROM rm_record_versions WHERE process_id = @a
          AND valid_from <= @b AND (valid_to IS NULL OR valid_to > @b)`,
       ),
-      lastEvent: p<{ position: number; occurredAtMs: number }>(
-        `SELECT m.position, json_extract(e.data, '$.event.occurredAtMs') AS occurredAtMs
-         FROM rm_events m JOIN events e ON e.position = m.position
-         WHERE m.process_id = ? AND m.position <= ? ORDER BY m.position DESC LIMIT 1`,
-      ),
+      lastSequence: p<number | null>(
+        'SELECT max(sequence) FROM rm_events WHERE process_id = ?',
+      ).pluck(),
+      positionOf: p<number>(
+        'SELECT position FROM rm_events WHERE process_id = ? AND sequence = ?',
+      ).pluck(),
+      occurredAt: p<number>(
+        `SELECT json_extract(data, '$.event.occurredAtMs') FROM events WHERE position = ?`,
+      ).pluck(),
       purge: [
         'DELETE FROM rm_record_spans WHERE id IN (SELECT id FROM rm_record_versions WHERE process_id = ?)',
         'DELETE FROM rm_running_spans WHERE id IN (SELECT id FROM rm_record_versions WHERE process_id = ?)',
@@ -387,8 +390,33 @@ export class SqliteVersions {
    */
   private asOf(row: VersionRow, at: number): ProcessRecord {
     const record = JSON.parse(row.record) as ProcessRecord;
-    const last = this.s.lastEvent.get(record.id, at);
-    if (last && last.position >= row.since) record.updatedAtMs = last.occurredAtMs;
+    const last = this.lastEventAt(record.id, at);
+    if (last !== undefined && last >= row.since) {
+      record.updatedAtMs = this.s.occurredAt.get(last)!;
+    }
     return deepFreeze(record);
+  }
+
+  /**
+   * The position of the process's last event at or before `at`. A process's events are
+   * dense in sequence from 1 and their positions grow with it, so a binary search over
+   * sequences finds it in O(log events) primary-key lookups, with no index by position to
+   * keep on every append; the common case (no event after `at`) is two lookups.
+   */
+  private lastEventAt(processId: string, at: number): number | undefined {
+    const { lastSequence, positionOf } = this.s;
+    const position = (sequence: number) => positionOf.get(processId, sequence)!;
+    let high = lastSequence.get(processId) ?? 0;
+    if (high === 0) return undefined;
+    if (position(high) <= at) return position(high);
+    let low = 1;
+    if (position(low) > at) return undefined;
+    // invariant: position(low) <= at < position(high)
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (position(middle) <= at) low = middle;
+      else high = middle;
+    }
+    return position(low);
   }
 }

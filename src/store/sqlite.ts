@@ -2,7 +2,7 @@
  * Over 300 lines: the SQLite EventStore adapter in one class: opening, the group commit of
  * appends (a savepoint per append, the inline projection inside it), reads, the feed, and
  * busy/crash handling. Each part with a name of its own has its own file: sqlite-events,
- * -feed, -file, -tables, -versions, -listing, -digests, -wake, -journal, -options.
+ * -feed, -file, -tables, -versions, -listing, -log-index, -wake, -journal, -options.
  */
 import type Database from 'better-sqlite3';
 import type { Observable } from 'rxjs';

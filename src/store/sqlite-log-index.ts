@@ -1,0 +1,169 @@
+import type Database from 'better-sqlite3';
+import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
+import type { ProcessRecord } from '../domain/schemas.ts';
+import type { Position } from './port.ts';
+import type { DigestIndex } from './read-model-tables.ts';
+import { bindable, positionOf, type RecordRow, recordOf, sortablePosition } from './sqlite-rows.ts';
+
+/**
+ * The log index of a SQLite tables file: what the tables know about each projected process
+ * event, in one append-only table, so that an append writes its rightmost page and nothing
+ * scattered:
+ * - `rm_log`: a row per process event, keyed by position (`sortablePosition`), with the log
+ *   digest after it (domain/integrity.ts; NULL while the digest is unknown) and, when the
+ *   event changed a process record, that process (`changed`, '' otherwise). The digests let
+ *   verifying name the exact position where a stored event is not the one recorded there;
+ *   the change marks are the change feed: a process's current mark is the one equal to its
+ *   `rm_processes.changed_at`, earlier marks are skipped as stale. Rows are never removed
+ *   but by a rebuild (a pruned process's marks are stale: its record is gone).
+ * - `rm_checkpoint.digest` / `digest_position`: the running digest, in the checkpoint's row,
+ *   so a commit moves both in one page; `digest` NULL when unknown (tables that held rows
+ *   before digests: a rebuild starts the chain again from genesis).
+ * Invariant: at most one row of a position holds a digest; a legacy change mark (tables
+ * upgraded from the changed_at index, whose processes may share one position) sits beside it.
+ */
+export const logIndexSchema = `
+  CREATE TABLE IF NOT EXISTS rm_log (
+    position NOT NULL, -- as rm_processes.changed_at: sortablePosition
+    changed  TEXT NOT NULL,
+    digest   BLOB,
+    PRIMARY KEY (position, changed)
+  ) WITHOUT ROWID;
+`;
+
+/**
+ * Brings tables made before the log index to it, inside the caller's transaction (a no-op
+ * on current tables): the running digest moves from `rm_digest` into the checkpoint's row,
+ * `rm_digests` rows into `rm_log`, each process's last change (`changed_at`) becomes its
+ * mark, and the `changed_at` index goes. Tables without digests get an unknown digest unless
+ * they are empty (then it is the genesis digest).
+ */
+export const addLogIndex = (db: Database.Database): void => {
+  const has = (name: string) =>
+    db.prepare('SELECT 1 FROM sqlite_schema WHERE name = ?').pluck().get(name) !== undefined;
+  const checkpointColumns = db
+    .prepare("SELECT name FROM pragma_table_info('rm_checkpoint')")
+    .pluck()
+    .all() as string[];
+  if (!checkpointColumns.includes('digest')) {
+    db.exec(`ALTER TABLE rm_checkpoint ADD COLUMN digest TEXT;
+      ALTER TABLE rm_checkpoint ADD COLUMN digest_position NOT NULL DEFAULT 0`);
+    if (has('rm_digest')) {
+      db.exec(`UPDATE rm_checkpoint SET
+        digest = (SELECT digest FROM rm_digest WHERE id = 1),
+        digest_position = (SELECT position FROM rm_digest WHERE id = 1);
+        DROP TABLE rm_digest`);
+    } else {
+      db.exec(
+        `UPDATE rm_checkpoint SET digest = CASE WHEN position = 0 THEN '${GENESIS_DIGEST}' END`,
+      );
+    }
+  }
+  if (has('rm_log')) return;
+  db.exec(logIndexSchema);
+  if (has('rm_digests')) {
+    const insert = db.prepare("INSERT INTO rm_log (position, changed, digest) VALUES (?, '', ?)");
+    const page = db
+      .prepare(
+        'SELECT position, digest FROM rm_digests WHERE position > ? ORDER BY position LIMIT 10000',
+      )
+      .raw();
+    // in pages: a connection cannot write while it iterates
+    for (let after: Buffer = Buffer.alloc(0); ; ) {
+      const rows = page.all(after) as [Buffer, Buffer][];
+      for (const [key, digest] of rows) insert.run(sortablePosition(fromKey(key)), digest);
+      if (rows.length < 10_000) break;
+      after = rows.at(-1)![0];
+    }
+    db.exec('DROP TABLE rm_digests');
+  }
+  // a change at a position that has a digest row marks that row; changes sharing a position
+  // (legacy changed_at fallbacks) get rows of their own
+  db.exec(`
+    UPDATE rm_log SET changed = (SELECT p.id FROM rm_processes p WHERE p.changed_at = rm_log.position)
+      WHERE changed = '' AND position IN (SELECT changed_at FROM rm_processes);
+    INSERT OR IGNORE INTO rm_log (position, changed)
+      SELECT changed_at, id FROM rm_processes p WHERE changed_at IS NOT NULL AND NOT EXISTS
+        (SELECT 1 FROM rm_log l WHERE l.position = p.changed_at AND l.changed = p.id);
+    DROP INDEX IF EXISTS rm_processes_changed;
+  `);
+};
+
+/** The key rm_digests (schema 4) kept a position under: length byte, big-endian bytes. */
+const fromKey = (key: Buffer): Position => BigInt(`0x${key.subarray(1).toString('hex') || '0'}`);
+
+interface ChangedRow extends RecordRow {
+  changedAt: bigint | string;
+}
+
+export class SqliteLogIndex implements DigestIndex {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      digest: db
+        .prepare<[], { digest: string | null; position: bigint | string }>(
+          'SELECT digest, digest_position AS position FROM rm_checkpoint WHERE id = 1',
+        )
+        .safeIntegers(),
+      setDigest: db.prepare(
+        'UPDATE rm_checkpoint SET digest = ?, digest_position = ? WHERE id = 1',
+      ),
+      mark: db.prepare(
+        'INSERT INTO rm_log (position, changed) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      ),
+      digestOnMark: db.prepare('UPDATE rm_log SET digest = ? WHERE position = ?'),
+      digestRow: db.prepare("INSERT INTO rm_log (position, changed, digest) VALUES (?, '', ?)"),
+      between: db
+        .prepare<unknown[], { position: bigint | string; digest: Buffer }>(
+          `SELECT position, digest FROM rm_log
+           WHERE position > ? AND position <= ? AND digest IS NOT NULL ORDER BY position`,
+        )
+        .safeIntegers(),
+      // driven from the log (CROSS JOIN keeps the loop order): a page reads marks from the
+      // cursor on and skips the stale ones, so it costs the changes since the cursor
+      changes: db
+        .prepare<unknown[], ChangedRow>(
+          `SELECT p.record, p.updated_at AS updatedAt, l.position AS changedAt
+           FROM rm_log l CROSS JOIN rm_processes p ON p.id = l.changed AND p.changed_at = l.position
+           WHERE l.position > @after ORDER BY l.position LIMIT @limit`,
+        )
+        .safeIntegers(),
+    };
+  }
+
+  digest(): LogDigest | null {
+    const row = this.s.digest.get();
+    if (!row || row.digest === null) return null;
+    return { digest: row.digest, position: BigInt(row.position) };
+  }
+
+  setDigest(digest: LogDigest | null): void {
+    this.s.setDigest.run(digest?.digest ?? null, digest ? bindable(digest.position) : 0);
+  }
+
+  /** Notes that the event at `position` changed the record of `processId`. */
+  markChanged(position: Position, processId: string): void {
+    this.s.mark.run(sortablePosition(position), processId);
+  }
+
+  record(position: Position, digest: string): void {
+    const key = sortablePosition(position);
+    const bytes = Buffer.from(digest, 'hex');
+    // the event's change mark, written first by the same projection, takes the digest
+    if (this.s.digestOnMark.run(bytes, key).changes === 0) this.s.digestRow.run(key, bytes);
+  }
+
+  between(after: Position, upTo: Position): { position: Position; digest: string }[] {
+    return this.s.between
+      .all(sortablePosition(after), sortablePosition(upTo))
+      .map((row) => ({ position: positionOf(row.position), digest: row.digest.toString('hex') }));
+  }
+
+  changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[] {
+    return this.s.changes.all({ after: sortablePosition(after), limit }).map((row) => ({
+      position: positionOf(row.changedAt),
+      record: recordOf({ record: row.record, updatedAt: Number(row.updatedAt) }),
+    }));
+  }
+}
