@@ -61,6 +61,8 @@ export class SqliteTables implements ReadModelTables {
         changed: Map<string, Position>;
         touches: Map<string, { updatedAtMs: number; position: Position }>;
         leases: Map<string, ProcessLease | undefined>;
+        /** each process's last event put in the batch, with its counts by type */
+        counts: Map<string, { sequence: number; counts: string }>;
       }
     | undefined;
   private readonly listing: SqliteListing;
@@ -366,8 +368,13 @@ export class SqliteTables implements ReadModelTables {
       case 'events': {
         const { event, position } = change.put;
         const copy = this.eventsInFile ? null : json(event);
-        const before = s.countsUpTo.get(event.processId, event.sequence - 1) ?? undefined;
+        const last = overlay?.counts.get(event.processId);
+        const before =
+          last?.sequence === event.sequence - 1
+            ? last.counts
+            : (s.countsUpTo.get(event.processId, event.sequence - 1) ?? undefined);
         const { counts, ordinal } = nextTypeCounts(before, event.eventType);
+        overlay?.counts.set(event.processId, { sequence: event.sequence, counts });
         s.putEvent.run({
           processId: event.processId,
           sequence: event.sequence,
@@ -382,6 +389,7 @@ export class SqliteTables implements ReadModelTables {
       case 'all': {
         const { processId } = change.purge;
         overlay?.records.delete(processId);
+        overlay?.counts.delete(processId);
         overlay?.touches.delete(processId);
         overlay?.leases.delete(processId);
         this.bulkReplays.drop((row) => row[0] === processId);
@@ -404,6 +412,7 @@ export class SqliteTables implements ReadModelTables {
       changed: new Map(),
       touches: new Map(),
       leases: new Map(),
+      counts: new Map(),
     };
     this.history?.beginBatch();
     let done = false;
