@@ -9,7 +9,7 @@ import { unackedWakesModel } from '../src/projections/wakes.ts';
 import { MemoryTables } from '../src/store/memory-tables.ts';
 import type { ReadModelTables } from '../src/store/read-model-tables.ts';
 import { SqliteTables } from '../src/store/sqlite-tables.ts';
-import { tablesSchema } from '../src/store/sqlite-tables-sql.ts';
+import { createTables } from '../src/store/sqlite-tables-sql.ts';
 import { claimed, completedFor, registered, T0 } from './deciders/fixtures.ts';
 
 /** Both table implementations: a models-only SQLite file keeps the events in its rows. */
@@ -19,7 +19,7 @@ const implementations: [string, () => ReadModelTables][] = [
     'SQLite tables',
     () => {
       const db = new Database(':memory:');
-      db.exec(tablesSchema);
+      createTables(db);
       return new SqliteTables(db, false);
     },
   ],

@@ -1,11 +1,8 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
-import { addTypeCounts } from './sqlite-event-counts.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
-import { addListing } from './sqlite-listing.ts';
-import { addLogIndex } from './sqlite-log-index.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
-import { tablesSchema } from './sqlite-tables-sql.ts';
+import { createTables } from './sqlite-tables-sql.ts';
 import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
 
 /**
@@ -128,11 +125,7 @@ const createSchema = (db: Database.Database, path: string): void => {
     const version = Number(db.pragma('user_version', { simple: true }));
     if (found === 'procreg' && version >= SCHEMA_VERSION) return;
     if (found === 'empty') db.exec(schema);
-    db.exec(tablesSchema);
-    db.exec(versionsSchema);
-    addListing(db);
-    addLogIndex(db);
-    addTypeCounts(db);
+    createTables(db, versionsSchema);
     // Header fields, written in the same transaction as the tables: all or nothing.
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -1,12 +1,9 @@
 import Database from 'better-sqlite3';
 import { RegistryError } from '../domain/errors.ts';
-import { addTypeCounts } from './sqlite-event-counts.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
-import { addListing } from './sqlite-listing.ts';
-import { addLogIndex } from './sqlite-log-index.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { SqliteTables } from './sqlite-tables.ts';
-import { tablesSchema } from './sqlite-tables-sql.ts';
+import { createTables } from './sqlite-tables-sql.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
 export const MODELS_APPLICATION_ID = 0x70726d64;
@@ -42,13 +39,10 @@ export const openModelsFile = (
       const id = db.pragma('application_id', { simple: true });
       const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
       if (id === 0 && objects === 0) {
-        db.exec(tablesSchema);
+        createTables(db);
         db.exec('CREATE TABLE rm_source (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT)');
         db.prepare('INSERT INTO rm_source (id, source) VALUES (1, ?)').run(source);
         db.pragma(`application_id = ${MODELS_APPLICATION_ID}`);
-        addListing(db);
-        addLogIndex(db);
-        addTypeCounts(db);
         return;
       }
       if (id !== MODELS_APPLICATION_ID) {
@@ -64,9 +58,7 @@ export const openModelsFile = (
           `the read-models file ${path} follows ${String(known)}, not ${source}; name another file (or delete it to rebuild)`,
         );
       }
-      addListing(db);
-      addLogIndex(db);
-      addTypeCounts(db);
+      createTables(db);
     }).immediate();
     resetModelsWithoutEventTypes(db);
   } catch (error) {

@@ -1,8 +1,11 @@
-import { listingColumns } from './sqlite-listing.ts';
+import type Database from 'better-sqlite3';
+import { addTypeCounts } from './sqlite-event-counts.ts';
+import { addListing, listingColumns } from './sqlite-listing.ts';
+import { addLogIndex } from './sqlite-log-index.ts';
 
 /**
- * The schema of the read-model tables (see sqlite-tables.ts for what each table is for);
- * `addLogIndex` (sqlite-log-index.ts) adds the log index and the checkpoint's digest.
+ * The schema of the read-model tables as schema 2 made them (see sqlite-tables.ts for what
+ * each table is for); `createTables` makes them current.
  */
 export const tablesSchema = `
   CREATE TABLE IF NOT EXISTS rm_checkpoint (
@@ -74,3 +77,17 @@ export const TABLES = [
   'rm_snapshots',
   'rm_log',
 ] as const;
+
+/**
+ * Creates the read-model tables, or brings tables made by an earlier release to the current
+ * ones, inside the caller's transaction: the base schema, `versions` (a store file's version
+ * tables, before the listing back-fills from them), then each later addition (the listing
+ * columns, the log index, counts by type), each a no-op where it is already made.
+ */
+export const createTables = (db: Database.Database, versions?: string): void => {
+  db.exec(tablesSchema);
+  if (versions) db.exec(versions);
+  addListing(db);
+  addLogIndex(db);
+  addTypeCounts(db);
+};
