@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { HistoryEntry } from '../../src/index.ts';
+import { type HistoryEntry, openRegistry, type ProcessRegistry } from '../../src/index.ts';
 import type { ConformanceContext } from '../support/harness.ts';
 import { expectNoWrite, expectRejectedWithoutWrite, registration } from './fixtures.ts';
 
@@ -183,6 +183,80 @@ export const retentionRules = (ctx: ConformanceContext): void => {
       'recent',
       'running',
     ]);
+  });
+
+  it('an export carries the prune records: the imported store says which ids were pruned', async () => {
+    const { cut } = await seed(ctx);
+    const audited = ctx.registry.withContext({ actor: 'ops' });
+    const { pruneId, archive } = await audited.pruneTerminalProcesses({
+      terminalBeforeMs: cut,
+      archiveTo: dir,
+    });
+    await ctx.registry.registerProcess(registration('old-1'));
+    await ctx.registry.appendEvent('old-1', line('again'));
+    const lines: string[] = [];
+    for await (const l of ctx.registry.exportEvents()) lines.push(l);
+    const records = lines.map((l) => JSON.parse(l) as { stream: string; type: string });
+    expect(records.filter((r) => r.stream === 'procreg-retention').map((r) => r.type)).toEqual([
+      'ProcessesPruned',
+    ]);
+    const target = await ctx.backend.harness();
+    let imported: ProcessRegistry | undefined;
+    try {
+      imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+      expect((await imported.importEvents(() => lines)).imported).toBe(lines.length);
+      const error = await imported.history('old-2').catch((e: Error) => e);
+      expect(error).toMatchObject({ code: 'not_found' });
+      expect((error as Error).message).toMatch(/pruned .* by ops/);
+      expect((error as Error).message).toContain(archive!);
+      expect(await imported.prunedProcess('old-1')).toMatchObject({ pruneId, actor: 'ops' });
+      // the re-registered id came along as it is now, from revision 0
+      expect(await imported.getProcess('old-1')).toEqual(await ctx.registry.getProcess('old-1'));
+      expect(historyIds(await imported.history('old-1'))).toEqual(
+        historyIds(await ctx.registry.history('old-1')),
+      );
+      expect(await imported.eventsAfter('old-1', 0)).toEqual(
+        await ctx.registry.eventsAfter('old-1', 0),
+      );
+      expect((await imported.listProcesses()).records.map((p) => p.id).sort()).toEqual([
+        'old-1',
+        'recent',
+        'running',
+      ]);
+      expect(await imported.verifyProjections()).toEqual([]);
+      // a store holding only prune records is not empty either
+      await expect(imported.importEvents(() => lines)).rejects.toMatchObject({
+        code: 'conflict',
+      });
+    } finally {
+      await imported?.close();
+      await target.dispose();
+    }
+  });
+
+  it('changesBetween reports the processes pruned in the window, with the manifest hash', async () => {
+    const { cut } = await seed(ctx);
+    const beforePrune = ctx.clock.now;
+    ctx.clock.advance(1000);
+    const audited = ctx.registry.withContext({ actor: 'ops' });
+    const result = await audited.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
+    ctx.clock.advance(1000);
+    await ctx.registry.registerProcess(registration('old-1'));
+    const changes = await ctx.registry.changesBetween(beforePrune, ctx.clock.now);
+    const pruned = changes.processes.filter((p) => p.pruned);
+    expect(pruned.map((p) => p.processId)).toEqual(['old-1', 'old-2']);
+    expect(pruned[0]!.pruned).toEqual({
+      atMs: beforePrune + 1000,
+      pruneId: result.pruneId,
+      actor: 'ops',
+      archive: result.archive,
+      manifestSha256: result.manifestSha256,
+    });
+    // the id registered again after the prune shows that too; the window before shows no prune
+    expect(pruned[0]!.registered).toBeDefined();
+    expect(pruned[1]!.registered).toBeUndefined();
+    const earlier = await ctx.registry.changesBetween(0, beforePrune);
+    expect(earlier.processes.some((p) => p.pruned)).toBe(false);
   });
 
   it('asOf a point before a prune names the processes pruned since', async () => {
