@@ -173,10 +173,22 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     ]);
     expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual([]);
     expect(await ctx.registry.verifyProjections()).toEqual([]);
+    // an instance opened now (nothing cached) reads the new incarnation from revision 0
+    const fresh = await ctx.open();
+    expect((await fresh.eventsAfter('old-1', 0)).map((e) => e.sequence)).toEqual([1]);
+    const third = await fresh.appendEvent('old-1', line('third'));
+    expect(third.event.sequence).toBe(2);
+    expect((await fresh.history('old-1')).map((e) => e.type)).toEqual([
+      'ProcessRegistered',
+      'ProcessEventAppended',
+      'ProcessEventAppended',
+    ]);
+    expect(await fresh.verifyIntegrity()).toMatchObject({ ok: true });
     // a rebuild from the log (the prune record, then the new incarnation) agrees
     await ctx.registry.rebuildProjections();
     expect((await ctx.registry.eventsAfter('old-1', 0)).map((e) => e.payload)).toEqual([
       { text: 'second' },
+      { text: 'third' },
     ]);
     expect((await ctx.registry.listProcesses()).records.map((p) => p.id).sort()).toEqual([
       'old-1',
@@ -224,6 +236,7 @@ export const retentionRules = (ctx: ConformanceContext): void => {
         'running',
       ]);
       expect(await imported.verifyProjections()).toEqual([]);
+      expect(await imported.verifyIntegrity()).toMatchObject({ ok: true });
       // a store holding only prune records is not empty either
       await expect(imported.importEvents(() => lines)).rejects.toMatchObject({
         code: 'conflict',
