@@ -289,7 +289,11 @@ class EventStoreDbStore implements EventStore {
    * tells a truncation of another kind apart, which procreg never sets on its streams).
    */
   private async startOf(stream: string, first: StoredEvent | undefined): Promise<StreamBase> {
-    if (!first || first.revision === 0) return 0;
+    if (!first) return 0;
+    if (first.revision === 0) {
+      this.bases.set(stream, 0);
+      return 0;
+    }
     if (this.bases.get(stream) === first.revision) return first.revision;
     this.bases.forget(stream);
     return this.baseOf(stream);
