@@ -21,23 +21,23 @@ import type { StoredEvent } from './port.ts';
 export class PrunedStreams {
   /** each named stream: the position of the last record naming it */
   private readonly lastRecord = new Map<string, bigint>();
-  /** position of the last record applied: records apply once, in order */
-  private through = -1n;
+  /**
+   * the records applied, by position: each applies once, in any order (readers at different
+   * places in the log share one index, and a refresh may re-read what a reader met)
+   */
+  private readonly applied = new Set<bigint>();
 
   /** `onNamed`: a record names the stream (what was known of its incarnations is stale) */
   constructor(private readonly onNamed: (stream: string) => void = () => {}) {}
 
-  static of(prunes: readonly RecordedPrune[], onNamed?: (stream: string) => void): PrunedStreams {
-    const index = new PrunedStreams(onNamed);
-    for (const prune of prunes) index.add(prune);
-    return index;
-  }
-
   add(prune: RecordedPrune): void {
-    if (prune.position <= this.through) return;
-    this.through = prune.position;
+    if (this.applied.has(prune.position)) return;
+    this.applied.add(prune.position);
     for (const entry of prune.event.data.processes) {
-      this.lastRecord.set(entry.stream, prune.position);
+      const known = this.lastRecord.get(entry.stream);
+      if (known === undefined || known < prune.position) {
+        this.lastRecord.set(entry.stream, prune.position);
+      }
       this.onNamed(entry.stream);
     }
   }

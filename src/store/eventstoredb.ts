@@ -19,7 +19,7 @@ import {
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
-import { concatMap, defer, filter, type Observable, switchMap, throwError } from 'rxjs';
+import { concatMap, defer, EMPTY, from, type Observable, of, switchMap, throwError } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import type { Json } from '../domain/json.ts';
 import { RETENTION_STREAM, readRetentionEvent } from '../domain/retention.ts';
@@ -137,6 +137,10 @@ class EventStoreDbStore implements EventStore {
   private readonly bases = new StreamBases();
   /** `$all` side: where each incarnation of a pruned stream starts (its `$tb` values) */
   private readonly starts = new Map<string, number[]>();
+  /** `$all` side: the prune records, shared by every reader of this store */
+  private readonly pruned = new PrunedStreams((stream) => this.starts.delete(stream));
+  /** the retention stream's revisions read into `pruned` by refreshes: 0..prunedRevision */
+  private prunedRevision = -1;
   private closed = false;
 
   constructor(
@@ -314,20 +318,29 @@ class EventStoreDbStore implements EventStore {
     return base;
   }
 
-  /** Every prune the log records, for `$all` readers to skip what they removed. */
-  private async prunedStreams(): Promise<PrunedStreams> {
-    const prunes = (await this.readStream(RETENTION_STREAM)).map(readRetentionEvent);
-    return PrunedStreams.of(prunes, (stream) => this.starts.delete(stream));
+  /**
+   * Brings the prune records up to date (those after the last one known), so that a `$all`
+   * reader starting now hides what any of them took, even one after its start position.
+   */
+  private async refreshPruned(): Promise<void> {
+    const newer = await this.readStream(RETENTION_STREAM, {
+      fromRevision: this.prunedRevision + 1,
+    });
+    for (const stored of newer) {
+      this.pruned.add(readRetentionEvent(stored));
+      this.prunedRevision = stored.revision;
+    }
   }
 
   /** A `$all` event as procreg sees it: undefined when a prune took it. */
-  private async fromAll(
-    index: PrunedStreams,
-    event: StoredEvent,
-  ): Promise<StoredEvent | undefined> {
-    const kind = index.classify(event);
+  private fromAll(event: StoredEvent): StoredEvent | undefined | Promise<StoredEvent> {
+    const kind = this.pruned.classify(event);
     if (kind === 'hidden') return undefined;
     if (kind === 'as-is') return event;
+    return this.rebased(event);
+  }
+
+  private async rebased(event: StoredEvent): Promise<StoredEvent> {
     let starts = this.starts.get(event.stream);
     if (!starts) {
       starts = await this.truncations(event.stream);
@@ -365,7 +378,9 @@ class EventStoreDbStore implements EventStore {
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
     this.ensureOpen();
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
-    const pruned = await this.prunedStreams();
+    // the records are read beside the first page (one round trip, not two)
+    let refreshing: Promise<void> | undefined = this.refreshPruned();
+    refreshing.catch(() => {});
     // `after` is exclusive (the port); ESDB reads `$all` from a position inclusively, so
     // every page after the first starts with the event the previous one ended on.
     let after = options.fromPosition ?? START;
@@ -382,6 +397,8 @@ class EventStoreDbStore implements EventStore {
       ).catch((error: unknown) => {
         throw unavailable(this.host, 'reading $all', error);
       });
+      if (refreshing) await refreshing;
+      refreshing = undefined;
       for (const { event } of page) {
         if (!event) continue;
         const position = encodePosition(event.position);
@@ -389,7 +406,7 @@ class EventStoreDbStore implements EventStore {
         after = position;
         if (isSystemEvent(event)) continue;
         // every event goes by the index, so a prune record read on the way applies
-        const stored = await this.fromAll(pruned, this.toStored(event));
+        const stored = await this.fromAll(this.toStored(event));
         if (!stored) continue;
         if (options.streamPrefix !== undefined && !stored.stream.startsWith(options.streamPrefix)) {
           continue;
@@ -406,8 +423,8 @@ class EventStoreDbStore implements EventStore {
     if (this.closed) return throwError(() => this.closedError());
     // the prunes recorded so far, then each one the feed delivers (a feed filtered to a
     // prefix that excludes the retention stream learns of none after it starts)
-    return defer(() => this.prunedStreams()).pipe(
-      switchMap((pruned) =>
+    return defer(() => this.refreshPruned()).pipe(
+      switchMap(() =>
         resilientAllSubscription({
           client: this.client,
           host: this.host,
@@ -421,8 +438,10 @@ class EventStoreDbStore implements EventStore {
           },
         }).pipe(
           // in order, one at a time: a record applies before the events after it
-          concatMap((event) => this.fromAll(pruned, event)),
-          filter((event): event is StoredEvent => event !== undefined),
+          concatMap((event) => {
+            const mapped = this.fromAll(event);
+            return mapped instanceof Promise ? from(mapped) : mapped ? of(mapped) : EMPTY;
+          }),
         ),
       ),
     );
