@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { metadataFor } from '../src/commands/encode.ts';
 import { streamOf } from '../src/domain/events.ts';
-import { encodePrune, PRUNE_COMMAND, RETENTION_STREAM } from '../src/domain/retention.ts';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
 import { registration } from './conformance/fixtures.ts';
 import { type EsdbStandIn, startEsdbStandIn } from './support/esdb-standin.ts';
+import { pruneRecord } from './support/store-contract.ts';
 
 const fast = {
   operationTimeoutMs: 5_000,
@@ -171,28 +169,8 @@ describe('registry on EventStoreDB (stand-in): prune stream by stream', () => {
         direction: 'backwards',
         maxCount: 1,
       });
-      const pruneId = randomUUID();
-      const entry = {
-        processId: 'gone',
-        stream: last!.stream,
-        lastRevision: last!.revision,
-        lastPosition: last!.position.toString(),
-        file: '000001.ndjson',
-        sha256: '0'.repeat(64),
-        events: last!.revision + 1,
-      };
-      const data = { pruneId, terminalBeforeMs: 0, archive: dir, manifestSha256: '0'.repeat(64) };
-      await store.appendToStream(
-        RETENTION_STREAM,
-        [
-          encodePrune(
-            randomUUID(),
-            { type: 'ProcessesPruned', data: { ...data, processes: [entry], atMs: 0 } },
-            metadataFor(PRUNE_COMMAND, undefined, pruneId, 0),
-          ),
-        ],
-        { expectedRevision: 'any' },
-      );
+      const record = pruneRecord([last!]);
+      await store.appendToStream(record.stream, record.events, { expectedRevision: 'any' });
       expect((await store.readStream(streamOf('gone'))).length).toBe(3);
       const next = await registry.pruneTerminalProcesses({ terminalBeforeMs: 0, archiveTo: dir });
       expect(next).toMatchObject({ finished: 1, processes: [] });

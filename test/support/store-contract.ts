@@ -20,7 +20,7 @@ const event = (type: string, data: Record<string, number | string> = {}): NewEve
  * The prune record naming `removed` streams (as registry/prune.ts writes it: EventStoreDB
  * reads it to hide the removed events from `$all`).
  */
-const pruneRecord = (removed: readonly StoredEvent[]): StreamWrite => {
+export const pruneRecord = (removed: readonly StoredEvent[]): StreamWrite => {
   const pruneId = randomUUID();
   const processes = removed.map((last, i) => ({
     processId: last.stream.slice('process-'.length),
