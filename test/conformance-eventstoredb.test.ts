@@ -30,6 +30,7 @@ describeConformance({
   name: 'eventstoredb via the gRPC stand-in',
   durabilityTier: 'durable',
   harness: standIn,
+  restoresPruned: false,
 });
 
 /**
@@ -43,6 +44,7 @@ describeConformance({
   name: 'eventstoredb via the gRPC stand-in, read models in SQLite files',
   durabilityTier: 'durable',
   harness: standIn,
+  restoresPruned: false,
   registryOptions: () => ({ readModels: `sqlite:${join(modelsDir, `m${modelsFiles++}.db`)}` }),
 });
 

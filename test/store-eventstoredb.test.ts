@@ -354,19 +354,21 @@ describe('eventstoredb adapter on the stand-in', () => {
     }
   });
 
-  it('soft-deletes as a server does: the stream reads as not found, $all keeps its events, a re-created stream continues its revisions', async () => {
+  it('soft-deletes as a server does: the stream reads as not found, $all keeps its events, the old ids are still idempotent, a re-created stream continues its revisions', async () => {
     // the raw client, to see what the adapter translates
     const raw = EventStoreDBClient.connectionString(standIn.connectionString);
     try {
       const s = `process-${randomUUID()}`;
-      await raw.appendToStream(s, [
-        jsonEvent({ type: 'A', data: {} }),
-        jsonEvent({ type: 'B', data: {} }),
-      ]);
+      const original = [jsonEvent({ type: 'A', data: {} }), jsonEvent({ type: 'B', data: {} })];
+      await raw.appendToStream(s, original);
       await expect(raw.deleteStream(s, { expectedRevision: 0n })).rejects.toBeInstanceOf(
         WrongExpectedVersionError,
       );
       await raw.deleteStream(s, { expectedRevision: 1n });
+      await expect(collectRaw(raw.readStream(s))).rejects.toBeInstanceOf(StreamNotFoundError);
+      // the same ids again: the idempotency check still sees them, nothing is written
+      const replayed = await raw.appendToStream(s, original, { expectedRevision: NO_STREAM });
+      expect(replayed.nextExpectedRevision).toBe(1n);
       await expect(collectRaw(raw.readStream(s))).rejects.toBeInstanceOf(StreamNotFoundError);
       const meta = await raw.getStreamMetadata(s);
       expect(Number(meta.metadata?.truncateBefore)).toBeGreaterThanOrEqual(Number.MAX_SAFE_INTEGER);

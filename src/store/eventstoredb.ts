@@ -190,6 +190,7 @@ class EventStoreDbStore implements EventStore {
     if (events.length === 0) return this.appendNothing(stream, options.expectedRevision);
     const doing = `appending to ${stream}`;
     const expected = options.expectedRevision;
+    const knownDeleted = this.bases.get(stream) === 'deleted';
     // procreg's revisions count from the current incarnation's start, ESDB's from the first
     // event the stream ever had; "no_stream" needs no base (ESDB accepts it on a
     // soft-deleted stream, which then continues at its old revisions)
@@ -234,10 +235,13 @@ class EventStoreDbStore implements EventStore {
     const nextRevision = last - base;
     // A one-event append reports that event's position. For several events servers differ
     // (first vs last), and an idempotent replay reports none, so read the last one back.
+    // (and after writing to a stream this adapter soft-deleted, read back: see below)
     const position =
-      events.length === 1 && isKnownPosition(result.position)
+      events.length === 1 && isKnownPosition(result.position) && !knownDeleted
         ? encodePosition(result.position)
-        : await this.positionOf(stream, nextRevision);
+        : await this.positionOf(stream, nextRevision).catch(async (error: unknown) => {
+            throw (await this.stillDeleted(stream)) ? heldAfterDelete(stream) : error;
+          });
     return { nextRevision, position };
   }
 
@@ -301,6 +305,16 @@ class EventStoreDbStore implements EventStore {
     if (this.bases.get(stream) === first.revision) return first.revision;
     this.bases.forget(stream);
     return this.baseOf(stream);
+  }
+
+  /**
+   * After an acknowledged append that reads back nothing: is the stream still
+   * soft-deleted? The server's idempotency check sees the deleted events, so appending
+   * their ids again (restoring an archive) "succeeds" without writing.
+   */
+  private async stillDeleted(stream: string): Promise<boolean> {
+    this.bases.forget(stream);
+    return (await this.baseOf(stream)) === 'deleted';
   }
 
   /** Where the stream's current incarnation starts: remembered, else from its metadata. */
@@ -662,6 +676,12 @@ const trackChannels = (client: EventStoreDBClient): (() => void) => {
 };
 
 type RecordedEvent = NonNullable<ResolvedEvent['event'] | AllStreamResolvedEvent['event']>;
+
+const heldAfterDelete = (stream: string): RegistryError =>
+  new RegistryError(
+    'conflict',
+    `EventStoreDB still holds these events (the same ids) in the soft-deleted ${stream}, so it takes them as written already and the stream stays deleted: nothing was written. Restore a pruned process into the store it was pruned from after a scavenge, or import its archive into another store`,
+  );
 
 /** `base`: the ESDB revision of the stream's current incarnation's first event. */
 const toExpected = (expected: ExpectedRevision, base: number): AppendExpectedRevision =>

@@ -130,24 +130,58 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     }
   });
 
-  it('restores pruned processes from their archive', async () => {
-    const { cut } = await seed(ctx);
-    const history = historyIds(await ctx.registry.history('old-1'));
-    const record = await ctx.registry.getProcess('old-1');
-    const grants = await ctx.registry.handleGrantsForProcess('old-1');
-    const { archive } = await ctx.registry.pruneTerminalProcesses({
-      terminalBeforeMs: cut,
-      archiveTo: dir,
-    });
-    const restored = await ctx.registry.importArchive(archive!);
-    expect(restored.processes).toBe(2);
-    expect(historyIds(await ctx.registry.history('old-1'))).toEqual(history);
-    expect(await ctx.registry.getProcess('old-1')).toEqual(record);
-    expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual(grants);
-    expect(await ctx.registry.verifyProjections()).toEqual([]);
-    // restoring again is refused: the processes are in the store
-    await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'conflict');
-  });
+  it.runIf(ctx.backend.restoresPruned === false)(
+    'refuses, writing nothing, to restore an archive into the store its processes were pruned from (EventStoreDB before a scavenge)',
+    async () => {
+      const { cut } = await seed(ctx);
+      const { archive } = await ctx.registry.pruneTerminalProcesses({
+        terminalBeforeMs: cut,
+        archiveTo: dir,
+      });
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.importArchive(archive!),
+        'conflict',
+        /scavenge/,
+      );
+      expect(await ctx.registry.getProcess('old-1')).toBeUndefined();
+      const error = await ctx.registry.history('old-1').catch((e: Error) => e);
+      expect(error).toMatchObject({ code: 'not_found' });
+      // the archive restores into another store
+      const target = await ctx.backend.harness();
+      let other: ProcessRegistry | undefined;
+      try {
+        other = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+        expect(await other.importArchive(archive!)).toMatchObject({ processes: 2 });
+        expect((await other.getProcess('old-1'))?.status.state).toBe('completed');
+      } finally {
+        await other?.close();
+        await target.dispose();
+      }
+    },
+  );
+
+  it.skipIf(ctx.backend.restoresPruned === false)(
+    'restores pruned processes from their archive',
+    async () => {
+      const { cut } = await seed(ctx);
+      const history = historyIds(await ctx.registry.history('old-1'));
+      const record = await ctx.registry.getProcess('old-1');
+      const grants = await ctx.registry.handleGrantsForProcess('old-1');
+      const { archive } = await ctx.registry.pruneTerminalProcesses({
+        terminalBeforeMs: cut,
+        archiveTo: dir,
+      });
+      const restored = await ctx.registry.importArchive(archive!);
+      expect(restored.processes).toBe(2);
+      expect(historyIds(await ctx.registry.history('old-1'))).toEqual(history);
+      expect(await ctx.registry.getProcess('old-1')).toEqual(record);
+      expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual(grants);
+      expect(await ctx.registry.verifyProjections()).toEqual([]);
+      // restoring again is refused: the processes are in the store
+      await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'conflict');
+    },
+  );
 
   it('a re-registered pruned id starts afresh: old replay keys do not answer it', async () => {
     const { cut } = await seed(ctx);

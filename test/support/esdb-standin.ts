@@ -30,8 +30,8 @@
  *   DeletedStream; the stream then reads as not found, its events stay in `$all` (no
  *   scavenge); writing to it again (expected "no_stream", "any" or its old last revision)
  *   continues at the old last revision + 1 and rewrites `$tb` to the first new revision,
- *   so reads return only the new events; the idempotency check does not look at the
- *   deleted events (an append of their ids writes them again).
+ *   so reads return only the new events; the idempotency check still sees the deleted
+ *   events (appending their ids again at their place succeeds and writes nothing).
  *
  * Not emulated: system events the server writes on its own (only `$settings` and one
  * `$stats-…` event are seeded, to test that readers skip them), links and `resolveLinks`,
@@ -182,8 +182,10 @@ class Database {
     const actual = existing.length - 1;
     const deleted = this.softDeleted(stream);
     // a soft-deleted stream may be written again ("no_stream" too): it continues at the old
-    // last revision + 1, and the server "undeletes" it with `$tb` at the first new event
-    const replay = deleted ? undefined : this.replay(existing, expected, proposed);
+    // last revision + 1, and the server "undeletes" it with `$tb` at the first new event.
+    // The idempotency check still sees the deleted events: the same ids again are a success
+    // that writes nothing, and the stream stays deleted (KurrentDB issues 1503, 4058)
+    const replay = this.replay(existing, expected, proposed);
     if (replay === 'conflict') return { ok: false, actual };
     if (replay !== undefined) return { ok: true, nextRevision: replay };
     const matches =

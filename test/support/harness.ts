@@ -23,6 +23,11 @@ export interface BackendUnderTest {
   registryOptions?: () => RegistryOptions;
   /** a store that cannot remove streams (a namespaced test store): the suite checks the refusal */
   prunes?: false;
+  /**
+   * false: restoring an archive into the store it was pruned from is refused (`conflict`):
+   * EventStoreDB before a scavenge still holds the pruned events' ids
+   */
+  restoresPruned?: false;
   /** how a registry instance is opened on a connection (default: `openRegistry` in-process) */
   openRegistry?: (store: EventStore, options: RegistryOptions) => Promise<ProcessRegistry>;
 }
