@@ -15,13 +15,12 @@
  */
 import { join } from 'node:path';
 import { openRegistry } from '../src/index.ts';
-import { ArchiveWriter } from '../src/registry/archive.ts';
 import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
-import type { EventStore } from '../src/store/port.ts';
 import { startStandIn } from './lib/esdb-standin-process.ts';
 import { FIXED_NOW, fixedClock, lineRequest, processIds, registration } from './lib/fixtures.ts';
 import { collectGarbage, nowMs, paired, type RunPlan } from './lib/measure.ts';
-import { comparedRow, runScenario } from './lib/scenario.ts';
+import { archiveAlone, pruneAll, pruneRow } from './lib/prune.ts';
+import { runScenario } from './lib/scenario.ts';
 import { withTempDir } from './lib/tmp.ts';
 
 const SCENARIO = 'retention (prune), EventStoreDB stand-in';
@@ -53,18 +52,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
         await seed();
         const archive = join(dir, `archive-${batches}`);
         collectGarbage();
-        const start = nowMs();
-        let pruned = 0;
-        for (;;) {
-          const result = await registry.pruneTerminalProcesses({
-            terminalBeforeMs: FIXED_NOW + 1,
-            archiveTo: archive,
-            limit: PER_PRUNE,
-          });
-          if (result.processes.length === 0) break;
-          pruned += result.processes.length;
-        }
-        const seconds = (nowMs() - start) / 1000;
+        const { pruned, seconds } = await pruneAll(registry, archive, PER_PRUNE);
         if (pruned !== processes) throw new Error(`pruned ${pruned} of ${processes}`);
         log(`pruned ${pruned} in ${seconds.toFixed(2)} s`);
         return pruned / seconds;
@@ -74,7 +62,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
         const archive = join(dir, `archive-${batches}`);
         collectGarbage();
         const start = nowMs();
-        await archiveAlone(reader, ids, archive);
+        await archiveAlone(reader, ids, archive, PER_PRUNE);
         const seconds = (nowMs() - start) / 1000;
         // the next prune run takes these too: prune them now, untimed
         await registry.pruneTerminalProcesses({
@@ -88,16 +76,10 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
       await registry.close();
       await reader.close();
       return [
-        comparedRow(
+        pruneRow(
           SCENARIO,
-          `prune throughput, archive included (${PER_PRUNE} processes per prune)`,
-          rates.value,
-          'processes/s',
-          {
-            what: 'archive step alone (same streams, same synced files, no verify, no removal)',
-            value: rates.baseline,
-          },
-          rates.ratio,
+          PER_PRUNE,
+          rates,
           `stand-in, not a server: informational only. ${processes} processes of ${LINES + 2} events per run${quick ? ' (quick: 100, not 300)' : ''}; ${plan.runs} runs after ${plan.warmup} warm-up`,
         ),
       ];
@@ -106,15 +88,3 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     await standIn.stop();
   }
 });
-
-/** The archive step alone: each stream read and written, synced, then the manifest. */
-async function archiveAlone(store: EventStore, ids: readonly string[], dir: string): Promise<void> {
-  for (let from = 0; from < ids.length; from += PER_PRUNE) {
-    const writer = new ArchiveWriter(join(dir, `run-${from}`));
-    await writer.open();
-    for (const id of ids.slice(from, from + PER_PRUNE)) {
-      await writer.add(id, await store.readStream(`process-${id}`));
-    }
-    await writer.seal({ pruneId: `run-${from}`, createdAtMs: FIXED_NOW, terminalBeforeMs: 0 });
-  }
-}
