@@ -1,7 +1,8 @@
 /*
  * Over 300 lines: the EventStoreDB adapter in one class, mapping each port operation onto
- * @eventstore/db-client (appends, reads, the $all feed, channel tracking); errors,
- * positions, the subscription and the journal are in eventstoredb-*.ts.
+ * @eventstore/db-client (appends, reads, the $all feed, channel tracking, soft deletes and
+ * the revisions of re-created streams); errors, positions, the subscription, the journal
+ * and the pruned-incarnation maps are in eventstoredb-*.ts.
  */
 import {
   type AllStreamResolvedEvent,
