@@ -16,11 +16,11 @@
 import { closeSync, copyFileSync, fsyncSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRegistry } from '../src/index.ts';
-import { ArchiveWriter } from '../src/registry/archive.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
-import { FIXED_NOW, fixedClock, processIds } from './lib/fixtures.ts';
+import { fixedClock, processIds } from './lib/fixtures.ts';
 import { collectGarbage, nowMs, paired, type RunPlan } from './lib/measure.ts';
-import { comparedRow, runScenario } from './lib/scenario.ts';
+import { archiveAlone, pruneAll, pruneRow } from './lib/prune.ts';
+import { runScenario } from './lib/scenario.ts';
 import { recordTemplate, synthesizeAll, writeSqliteLog } from './lib/synthetic-log.ts';
 import { withTempDir } from './lib/tmp.ts';
 
@@ -70,18 +70,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
       const copy = freshCopy();
       const registry = await openRegistry(copy.url, { clock: fixedClock });
       collectGarbage();
-      const start = nowMs();
-      let pruned = 0;
-      for (;;) {
-        const result = await registry.pruneTerminalProcesses({
-          terminalBeforeMs: FIXED_NOW + 1,
-          archiveTo: copy.archive,
-          limit: PER_PRUNE,
-        });
-        if (result.processes.length === 0) break;
-        pruned += result.processes.length;
-      }
-      const seconds = (nowMs() - start) / 1000;
+      const { pruned, seconds } = await pruneAll(registry, copy.archive, PER_PRUNE);
       await registry.close();
       done(copy);
       if (pruned !== processes) throw new Error(`pruned ${pruned} of ${processes}`);
@@ -93,14 +82,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
       const store = await openSqliteStore(copy.path);
       collectGarbage();
       const start = nowMs();
-      for (let from = 0; from < ids.length; from += PER_PRUNE) {
-        const writer = new ArchiveWriter(join(copy.archive, `run-${from}`));
-        await writer.open();
-        for (const id of ids.slice(from, from + PER_PRUNE)) {
-          await writer.add(id, await store.readStream(`process-${id}`));
-        }
-        await writer.seal({ pruneId: `run-${from}`, createdAtMs: FIXED_NOW, terminalBeforeMs: 0 });
-      }
+      await archiveAlone(store, ids, copy.archive, PER_PRUNE);
       const seconds = (nowMs() - start) / 1000;
       await store.close();
       done(copy);
@@ -108,16 +90,10 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     };
     const rates = await paired(plan, prune, archiveOnly);
     return [
-      comparedRow(
+      pruneRow(
         SCENARIO,
-        `prune throughput, archive included (${PER_PRUNE} processes per prune)`,
-        rates.value,
-        'processes/s',
-        {
-          what: 'archive step alone (same streams, same synced files, no verify, no removal)',
-          value: rates.baseline,
-        },
-        rates.ratio,
+        PER_PRUNE,
+        rates,
         `${processes.toLocaleString('en')} processes, ${events.toLocaleString('en')} events, 20 per process${quick ? ' (quick: 500, not 2k)' : ''}; ${plan.runs} runs after ${plan.warmup} warm-up`,
       ),
     ];

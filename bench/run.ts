@@ -32,6 +32,7 @@ const SCENARIOS = [
   'as-of',
   'worklists',
   'prune',
+  'prune-esdb',
   'as-of-postgres',
   'journal',
   'memory',

@@ -528,13 +528,30 @@ describe('prune', () => {
     );
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stderr).toMatch(/^prune: archiving \d+\/\d+ processes/m);
-    const result = jsonOf<{ archive: string; processes: { processId: string }[] }>(pruned);
+    const result = jsonOf<{
+      archive: string;
+      manifestSha256: string;
+      processes: { processId: string }[];
+    }>(pruned);
     expect(result.processes.map((p) => p.processId).sort()).toEqual([...ended].sort());
     const after = jsonOf<{ processes: ProcessRecord[] }>(await on(store, 'ls', '--all', '--json'));
     expect(ids(after.processes)).toEqual(ids(before.processes).filter((id) => !ended.includes(id)));
     const history = await on(store, 'history', ended[0]!);
     expect(history.code).not.toBe(0);
     expect(history.stderr).toMatch(/was pruned .* archived in .* import /);
+    // diff shows the prune, with the archive and its manifest hash
+    const [diffTable, diffJson] = await Promise.all([
+      on(store, 'diff', 'pos:0', 'now'),
+      on(store, 'diff', 'pos:0', 'now', '--json'),
+    ]);
+    expect(diffTable.code, diffTable.stderr).toBe(0);
+    expect(diffTable.stdout).toMatch(new RegExp(`pruned at .* into ${result.archive}`));
+    const prunedIds = jsonOf<{
+      processes: { processId: string; pruned?: { manifestSha256: string } }[];
+    }>(diffJson)
+      .processes.filter((p) => p.pruned?.manifestSha256 === result.manifestSha256)
+      .map((p) => p.processId);
+    expect(prunedIds.sort()).toEqual([...ended].sort());
 
     const restored = await on(store, 'import', result.archive);
     expect(restored.code, restored.stderr).toBe(0);

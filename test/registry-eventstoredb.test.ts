@@ -2,10 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { streamOf } from '../src/domain/events.ts';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
 import { registration } from './conformance/fixtures.ts';
 import { type EsdbStandIn, startEsdbStandIn } from './support/esdb-standin.ts';
+import { pruneRecord } from './support/store-contract.ts';
 
 const fast = {
   operationTimeoutMs: 5_000,
@@ -139,5 +141,52 @@ describe('registry on EventStoreDB (stand-in) with its read models in a SQLite f
     await expect(openRegistry(`sqlite:${path}?readModels=sqlite:x.db`)).rejects.toMatchObject({
       code: 'invalid',
     });
+  });
+});
+
+describe('registry on EventStoreDB (stand-in): prune stream by stream', () => {
+  let server: EsdbStandIn;
+  let dir: string;
+  beforeEach(async () => {
+    server = await startEsdbStandIn();
+    dir = mkdtempSync(join(tmpdir(), 'procreg-esdb-prune-'));
+  });
+  afterEach(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finishes a prune interrupted after its record, and a watcher follows the re-registered id from sequence 1', async () => {
+    const store = await openEventStoreDbStore(server.connectionString, fast);
+    const registry = await openRegistry(store);
+    const watcher = await openRegistry(await openEventStoreDbStore(server.connectionString, fast));
+    try {
+      await registry.registerProcess(registration('gone'));
+      await registry.appendEvent('gone', { eventType: 'producer.line', payload: { text: 'a' } });
+      await registry.completeProcess('gone', { type: 'success', value: 1 });
+      // as if a prune died between its record and the deletes: the record names the stream
+      const [last] = await store.readStream(streamOf('gone'), {
+        direction: 'backwards',
+        maxCount: 1,
+      });
+      const record = pruneRecord([last!]);
+      await store.appendToStream(record.stream, record.events, { expectedRevision: 'any' });
+      expect((await store.readStream(streamOf('gone'))).length).toBe(3);
+      const next = await registry.pruneTerminalProcesses({ terminalBeforeMs: 0, archiveTo: dir });
+      expect(next).toMatchObject({ finished: 1, processes: [] });
+      expect(await store.readStream(streamOf('gone'))).toEqual([]);
+      expect(await registry.getProcess('gone')).toBeUndefined();
+      // registered again: both instances see it from revision 0, sequence 1
+      await registry.registerProcess(registration('gone'));
+      const seen = watcher.waitEventAfter('gone', 'producer.line', 0, { timeoutMs: 10_000 });
+      await registry.appendEvent('gone', { eventType: 'producer.line', payload: { text: 'b' } });
+      expect(await seen).toMatchObject({ sequence: 1, payload: { text: 'b' } });
+      expect((await store.readStream(streamOf('gone'))).map((e) => e.revision)).toEqual([0, 1]);
+      expect(await watcher.verifyProjections()).toEqual([]);
+      expect(await registry.verifyIntegrity()).toMatchObject({ ok: true });
+    } finally {
+      await watcher.close();
+      await registry.close();
+    }
   });
 });

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import {
+  EventStoreDBClient,
+  jsonEvent,
+  NO_STREAM,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from '@eventstore/db-client';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRegistryError } from '../src/domain/errors.ts';
@@ -44,6 +51,12 @@ const retrying = async <T>(attempt: () => Promise<T>): Promise<T> => {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+};
+
+const collectRaw = async <T>(read: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const item of read) out.push(item);
+  return out;
 };
 
 /** A port nothing listens on. */
@@ -338,6 +351,38 @@ describe('eventstoredb adapter on the stand-in', () => {
       await client.close();
     } finally {
       await server.stop();
+    }
+  });
+
+  it('soft-deletes as a server does: the stream reads as not found, $all keeps its events, the old ids are still idempotent, a re-created stream continues its revisions', async () => {
+    // the raw client, to see what the adapter translates
+    const raw = EventStoreDBClient.connectionString(standIn.connectionString);
+    try {
+      const s = `process-${randomUUID()}`;
+      const original = [jsonEvent({ type: 'A', data: {} }), jsonEvent({ type: 'B', data: {} })];
+      await raw.appendToStream(s, original);
+      await expect(raw.deleteStream(s, { expectedRevision: 0n })).rejects.toBeInstanceOf(
+        WrongExpectedVersionError,
+      );
+      await raw.deleteStream(s, { expectedRevision: 1n });
+      await expect(collectRaw(raw.readStream(s))).rejects.toBeInstanceOf(StreamNotFoundError);
+      // the same ids again: the idempotency check still sees them, nothing is written
+      const replayed = await raw.appendToStream(s, original, { expectedRevision: NO_STREAM });
+      expect(replayed.nextExpectedRevision).toBe(1n);
+      await expect(collectRaw(raw.readStream(s))).rejects.toBeInstanceOf(StreamNotFoundError);
+      const meta = await raw.getStreamMetadata(s);
+      expect(Number(meta.metadata?.truncateBefore)).toBeGreaterThanOrEqual(Number.MAX_SAFE_INTEGER);
+      const again = await raw.appendToStream(s, jsonEvent({ type: 'C', data: {} }), {
+        expectedRevision: NO_STREAM,
+      });
+      expect(again.nextExpectedRevision).toBe(2n);
+      expect((await raw.getStreamMetadata(s)).metadata?.truncateBefore).toBe(2);
+      const read = await collectRaw(raw.readStream(s));
+      expect(read.map((r) => [r.event?.type, r.event?.revision])).toEqual([['C', 2n]]);
+      const all = (await collectRaw(raw.readAll())).filter((r) => r.event?.streamId === s);
+      expect(all.map((r) => r.event?.type)).toEqual(['A', 'B', 'C']);
+    } finally {
+      await raw.dispose();
     }
   });
 

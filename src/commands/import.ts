@@ -2,6 +2,7 @@ import { decodeEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
 import { type ExportLine, ExportLineSchema } from '../domain/export-line.ts';
+import { isRetentionStream, RETENTION_STREAM, readRetentionEvent } from '../domain/retention.ts';
 import type { EventStore, StreamWrite } from '../store/port.ts';
 
 /**
@@ -34,7 +35,13 @@ export const importLines = async (
   into: 'empty' | 'absent' = 'empty',
 ): Promise<{ imported: number }> => {
   if (into === 'empty') {
-    for await (const _ of store.readAll({ streamPrefix: STREAM_PREFIX, maxCount: 1 })) {
+    const held = async () => {
+      for await (const _ of store.readAll({ streamPrefix: STREAM_PREFIX, maxCount: 1 })) {
+        return true;
+      }
+      return (await store.streamRevision(RETENTION_STREAM)) >= 0;
+    };
+    if (await held()) {
       throw new RegistryError(
         'conflict',
         'the target store already holds procreg events; import only into an empty store',
@@ -142,16 +149,19 @@ const parseLine = (text: string, n: number): ExportLine => {
     );
   }
   const line = parsed.data;
+  const stored = {
+    id: line.eventId,
+    stream: line.stream,
+    revision: line.revision,
+    position: 0n,
+    type: line.type,
+    data: line.data,
+    metadata: line.metadata,
+  };
   try {
-    decodeEvent({
-      id: line.eventId,
-      stream: line.stream,
-      revision: line.revision,
-      position: 0n,
-      type: line.type,
-      data: line.data,
-      metadata: line.metadata,
-    });
+    // a prune record is imported as the fact it is: what left the source, and where to
+    if (isRetentionStream(line.stream)) readRetentionEvent(stored);
+    else decodeEvent(stored);
   } catch (error) {
     throw new RegistryError('invalid', `import line ${n}: ${(error as Error).message}`);
   }

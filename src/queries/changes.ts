@@ -1,6 +1,7 @@
 import type { RecordedDomainEvent } from '../domain/codec.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
 import { byCodeUnits } from '../domain/order.ts';
+import { isRetentionStream, readRetentionEvent } from '../domain/retention.ts';
 import type { ProcessAwaitOutput, ProcessLease, ProcessStatus } from '../domain/schemas.ts';
 import { scopeIdOf } from '../domain/scope.ts';
 import type { EventReader } from '../projections/event-reader.ts';
@@ -29,6 +30,17 @@ export interface ProcessChanges {
     atMs: number;
   }[];
   wakesAcked: number[];
+  /**
+   * the prune that removed the process in the window (its changes above are those of the
+   * window before it left; a re-registration after it shows as `registered`)
+   */
+  pruned?: {
+    atMs: number;
+    pruneId: string;
+    actor: string | null;
+    archive: string;
+    manifestSha256: string;
+  };
 }
 
 export interface Changes {
@@ -66,9 +78,11 @@ const note = (
 /**
  * Per process, what changed in the log after `from` up to `to` (positions, inclusive of
  * `to`): registrations, terminal outcomes, external refs, process events, grants added,
- * removed and transferred, leases claimed, renewed, released and expired, wakes acked. It
- * reads the events of the window only (O(window)), plus `leasesAtStart`: the leases held
- * when the window opened, so that a lease whose holder went silent shows as expired.
+ * removed and transferred, leases claimed, renewed, released and expired, wakes acked, and
+ * prunes (from the prune records: with the archive's manifest hash). It reads the events of
+ * the window only (O(window)), plus `leasesAtStart`: the leases held when the window
+ * opened, so that a lease whose holder went silent shows as expired (a pruned process's
+ * lease ends with the prune).
  *
  * A lease expired in the window when its expiry falls in (fromMs, toMs] and nothing
  * released or replaced it first. The window's times are the points' times, or for a
@@ -91,11 +105,21 @@ export const changesBetween = async (
     if (next) live.set(processId, next);
     else live.delete(processId);
   };
-  for await (const stored of store.readAll({
-    fromPosition: window.from,
-    streamPrefix: STREAM_PREFIX,
-  })) {
+  for await (const stored of store.readAll({ fromPosition: window.from })) {
     if (stored.position > window.to) break;
+    if (isRetentionStream(stored.stream)) {
+      const prune = readRetentionEvent(stored);
+      const { atMs, pruneId, archive, manifestSha256 } = prune.event.data;
+      firstMs ??= prune.metadata.recordedAtMs;
+      lastMs = prune.metadata.recordedAtMs;
+      for (const { processId } of prune.event.data.processes) {
+        const { actor } = prune.metadata;
+        changesOf(byProcess, processId).pruned = { atMs, pruneId, actor, archive, manifestSha256 };
+        if (live.has(processId)) replace(processId, undefined, atMs);
+      }
+      continue;
+    }
+    if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
     const recorded: RecordedDomainEvent = reader.read(stored);
     const atMs = recorded.metadata.recordedAtMs;
     firstMs ??= atMs;

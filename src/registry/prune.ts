@@ -38,9 +38,9 @@ const ATTEMPTS = 3;
  *    store can (memory, SQLite, PostgreSQL: the record's projection purges their rows in
  *    the same transaction), each stream only if it still ends where it was archived.
  * A crash before 4 leaves an archive and the store unchanged (the next prune archives
- * them again, in a directory of its own). A store that removed stream by stream (none does
- * yet) could stop inside 4 with the record written; step 1 of the next prune removes what
- * it names.
+ * them again, in a directory of its own). A store that removes stream by stream
+ * (EventStoreDB: the record first, then each stream) can stop inside 4 with the record
+ * written; step 1 of the next prune removes what it names.
  */
 export const pruneTerminal = async (
   core: RegistryCore,
@@ -55,7 +55,7 @@ export const pruneTerminal = async (
   if (!deleteStreams && !options.dryRun) {
     throw new RegistryError(
       'invalid',
-      'pruning is not supported on this store (EventStoreDB) yet: nothing was archived or removed; export the log (procreg export) to keep a copy',
+      'pruning is not supported on this store (it cannot remove streams): nothing was archived or removed; export the log (procreg export) to keep a copy',
     );
   }
   const finished =

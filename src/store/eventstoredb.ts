@@ -1,7 +1,8 @@
 /*
  * Over 300 lines: the EventStoreDB adapter in one class, mapping each port operation onto
- * @eventstore/db-client (appends, reads, the $all feed, channel tracking); errors,
- * positions, the subscription and the journal are in eventstoredb-*.ts.
+ * @eventstore/db-client (appends, reads, the $all feed, channel tracking, soft deletes and
+ * the revisions of re-created streams); errors, positions, the subscription, the journal
+ * and the pruned-incarnation maps are in eventstoredb-*.ts.
  */
 import {
   type AllStreamResolvedEvent,
@@ -19,10 +20,18 @@ import {
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
-import { type Observable, throwError } from 'rxjs';
+import { concatMap, defer, EMPTY, from, type Observable, of, switchMap, throwError } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import type { Json } from '../domain/json.ts';
+import { RETENTION_STREAM, readRetentionEvent } from '../domain/retention.ts';
 import { describeHosts, isTransient, unavailable } from './eventstoredb-errors.ts';
+import {
+  baseFromTruncateBefore,
+  incarnationBase,
+  PrunedStreams,
+  type StreamBase,
+  StreamBases,
+} from './eventstoredb-incarnations.ts';
 import { StreamJournal } from './eventstoredb-journal.ts';
 import {
   decodePosition,
@@ -47,6 +56,7 @@ import {
   type RefusalJournal,
   START,
   type StoredEvent,
+  type StreamRemoval,
   type StreamRevision,
   type StreamWrite,
   type SubscribeOptions,
@@ -124,6 +134,14 @@ class EventStoreDbStore implements EventStore {
   private readonly policy: ResubscribePolicy;
   private readonly closers = new Set<() => void>();
   private readonly closeChannels: () => void;
+  /** where each stream's current incarnation starts (see eventstoredb-incarnations.ts) */
+  private readonly bases = new StreamBases();
+  /** `$all` side: where each incarnation of a pruned stream starts (its `$tb` values) */
+  private readonly starts = new Map<string, number[]>();
+  /** `$all` side: the prune records, shared by every reader of this store */
+  private readonly pruned = new PrunedStreams((stream) => this.starts.delete(stream));
+  /** the retention stream's revisions read into `pruned` by refreshes: 0..prunedRevision */
+  private prunedRevision = -1;
   private closed = false;
 
   constructor(
@@ -140,7 +158,9 @@ class EventStoreDbStore implements EventStore {
         ? undefined
         : new StreamJournal(this, {
             deleteStream: (stream) =>
-              this.retrying(() => this.client.deleteStream(stream)).then(() => {}),
+              this.retrying(() => this.client.deleteStream(stream)).then(() => {
+                this.bases.set(stream, 'deleted');
+              }),
             setMaxCount: (stream, maxCount) =>
               this.retrying(() => this.client.setStreamMetadata(stream, { maxCount })).then(
                 () => {},
@@ -170,6 +190,18 @@ class EventStoreDbStore implements EventStore {
     this.ensureOpen();
     if (events.length === 0) return this.appendNothing(stream, options.expectedRevision);
     const doing = `appending to ${stream}`;
+    const expected = options.expectedRevision;
+    const knownDeleted = this.bases.get(stream) === 'deleted';
+    // procreg's revisions count from the current incarnation's start, ESDB's from the first
+    // event the stream ever had; "no_stream" needs no base (ESDB accepts it on a
+    // soft-deleted stream, which then continues at its old revisions)
+    const before: StreamBase | undefined =
+      expected === 'no_stream' || (typeof expected === 'number' && expected < 0)
+        ? undefined
+        : await this.baseOf(stream);
+    if (before === 'deleted' && typeof expected === 'number') {
+      throw new WrongExpectedRevisionError(stream, expected, -1);
+    }
     let result: Awaited<ReturnType<EventStoreDBClient['appendToStream']>>;
     try {
       // Event ids pass through: a retry after a lost reply carries the same ids and the
@@ -177,7 +209,7 @@ class EventStoreDbStore implements EventStore {
       result = await this.retrying(() =>
         this.withTimeout(
           this.client.appendToStream(stream, events.map(toEventData), {
-            expectedRevision: toExpected(options.expectedRevision),
+            expectedRevision: toExpected(expected, typeof before === 'number' ? before : 0),
           }),
           doing,
         ),
@@ -185,21 +217,32 @@ class EventStoreDbStore implements EventStore {
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualVersion;
+        // our base may be stale (another instance pruned and re-created the stream)
+        this.bases.forget(stream);
+        const base = typeof actual === 'bigint' ? await this.baseOf(stream) : 'deleted';
         throw new WrongExpectedRevisionError(
           stream,
-          options.expectedRevision,
-          typeof actual === 'bigint' ? toRevision(actual) : -1,
+          expected,
+          typeof actual === 'bigint' && base !== 'deleted' ? toRevision(actual) - base : -1,
         );
       }
       throw unavailable(this.host, doing, error);
     }
-    const nextRevision = toRevision(result.nextExpectedRevision);
+    const last = toRevision(result.nextExpectedRevision);
+    // a new incarnation starts at the first event written: "no_stream" (also an exact retry
+    // of one) or "any" on a soft-deleted stream
+    const base = typeof before === 'number' ? before : last - (events.length - 1);
+    this.bases.set(stream, base);
+    const nextRevision = last - base;
     // A one-event append reports that event's position. For several events servers differ
     // (first vs last), and an idempotent replay reports none, so read the last one back.
+    // (and after writing to a stream this adapter soft-deleted, read back: see below)
     const position =
-      events.length === 1 && isKnownPosition(result.position)
+      events.length === 1 && isKnownPosition(result.position) && !knownDeleted
         ? encodePosition(result.position)
-        : await this.positionOf(stream, nextRevision);
+        : await this.positionOf(stream, nextRevision).catch(async (error: unknown) => {
+            throw (await this.stillDeleted(stream)) ? heldAfterDelete(stream) : error;
+          });
     return { nextRevision, position };
   }
 
@@ -219,12 +262,16 @@ class EventStoreDbStore implements EventStore {
     this.ensureOpen();
     if (options.maxCount === 0) return [];
     const backwards = options.direction === 'backwards';
+    const fromStart = !backwards && (options.fromRevision ?? 0) === 0;
+    // a read from the start needs no base: it is the first event's revision (checked below)
+    const known: StreamBase = fromStart ? 0 : await this.baseOf(stream);
+    if (known === 'deleted') return [];
     const fromRevision =
       options.fromRevision === undefined
         ? backwards
           ? END
           : ESDB_START
-        : BigInt(options.fromRevision);
+        : BigInt(known + options.fromRevision);
     try {
       const resolved = await this.collect(
         () =>
@@ -235,10 +282,106 @@ class EventStoreDbStore implements EventStore {
           }),
         `reading ${stream}`,
       );
-      return resolved.flatMap((r) => (r.event ? [this.toStored(r.event)] : []));
+      const events = resolved.flatMap((r) => (r.event ? [this.toStored(r.event)] : []));
+      const base = fromStart ? await this.startOf(stream, events[0]) : known;
+      if (base === 'deleted') return [];
+      return base === 0 ? events : events.map((e) => ({ ...e, revision: e.revision - base }));
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
       throw unavailable(this.host, `reading ${stream}`, error);
+    }
+  }
+
+  /**
+   * The base of a stream read from its start, whose first event is `first`: 0 when that is
+   * revision 0; else the stream's `$tb` (a re-created stream starts there; the metadata
+   * tells a truncation of another kind apart, which procreg never sets on its streams).
+   */
+  private async startOf(stream: string, first: StoredEvent | undefined): Promise<StreamBase> {
+    if (!first) return 0;
+    if (first.revision === 0) {
+      this.bases.set(stream, 0);
+      return 0;
+    }
+    if (this.bases.get(stream) === first.revision) return first.revision;
+    this.bases.forget(stream);
+    return this.baseOf(stream);
+  }
+
+  /**
+   * After an acknowledged append that reads back nothing: is the stream still
+   * soft-deleted? The server's idempotency check sees the deleted events, so appending
+   * their ids again (restoring an archive) "succeeds" without writing.
+   */
+  private async stillDeleted(stream: string): Promise<boolean> {
+    this.bases.forget(stream);
+    return (await this.baseOf(stream)) === 'deleted';
+  }
+
+  /** Where the stream's current incarnation starts: remembered, else from its metadata. */
+  private async baseOf(stream: string): Promise<StreamBase> {
+    const known = this.bases.get(stream);
+    if (known !== undefined) return known;
+    const doing = `reading the metadata of ${stream}`;
+    const { metadata } = await this.retrying(() =>
+      this.withTimeout(this.client.getStreamMetadata(stream), doing),
+    ).catch((error: unknown) => {
+      throw unavailable(this.host, doing, error);
+    });
+    const base = baseFromTruncateBefore(metadata?.truncateBefore);
+    this.bases.set(stream, base);
+    return base;
+  }
+
+  /**
+   * Brings the prune records up to date (those after the last one known), so that a `$all`
+   * reader starting now hides what any of them took, even one after its start position.
+   */
+  private async refreshPruned(): Promise<void> {
+    const newer = await this.readStream(RETENTION_STREAM, {
+      fromRevision: this.prunedRevision + 1,
+    });
+    for (const stored of newer) {
+      this.pruned.add(readRetentionEvent(stored));
+      this.prunedRevision = stored.revision;
+    }
+  }
+
+  /** A `$all` event as procreg sees it: undefined when a prune took it. */
+  private fromAll(event: StoredEvent): StoredEvent | undefined | Promise<StoredEvent> {
+    const kind = this.pruned.classify(event);
+    if (kind === 'hidden') return undefined;
+    if (kind === 'as-is') return event;
+    return this.rebased(event);
+  }
+
+  private async rebased(event: StoredEvent): Promise<StoredEvent> {
+    let starts = this.starts.get(event.stream);
+    if (!starts) {
+      starts = await this.truncations(event.stream);
+      this.starts.set(event.stream, starts);
+    }
+    const base = incarnationBase(starts, event.revision);
+    return base === 0 ? event : { ...event, revision: event.revision - base };
+  }
+
+  /** Every `$tb` below DeletedStream the stream's metadata has held, in order. */
+  private async truncations(stream: string): Promise<number[]> {
+    const doing = `reading the metadata history of ${stream}`;
+    try {
+      const history = await this.collect(
+        () =>
+          this.client.readStream(`$$${stream}`, { fromRevision: ESDB_START, direction: FORWARDS }),
+        doing,
+      );
+      return history.flatMap(({ event }) => {
+        const data = event?.isJson ? (event.data as { $tb?: unknown } | null) : null;
+        const base = baseFromTruncateBefore(data?.$tb);
+        return typeof base === 'number' && base > 0 ? [base] : [];
+      });
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw unavailable(this.host, doing, error);
     }
   }
 
@@ -250,6 +393,9 @@ class EventStoreDbStore implements EventStore {
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
     this.ensureOpen();
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    // the records are read beside the first page (one round trip, not two)
+    let refreshing: Promise<void> | undefined = this.refreshPruned();
+    refreshing.catch(() => {});
     // `after` is exclusive (the port); ESDB reads `$all` from a position inclusively, so
     // every page after the first starts with the event the previous one ended on.
     let after = options.fromPosition ?? START;
@@ -266,19 +412,21 @@ class EventStoreDbStore implements EventStore {
       ).catch((error: unknown) => {
         throw unavailable(this.host, 'reading $all', error);
       });
+      if (refreshing) await refreshing;
+      refreshing = undefined;
       for (const { event } of page) {
         if (!event) continue;
         const position = encodePosition(event.position);
         if (position <= after) continue;
         after = position;
         if (isSystemEvent(event)) continue;
-        if (
-          options.streamPrefix !== undefined &&
-          !event.streamId.startsWith(options.streamPrefix)
-        ) {
+        // every event goes by the index, so a prune record read on the way applies
+        const stored = await this.fromAll(this.toStored(event));
+        if (!stored) continue;
+        if (options.streamPrefix !== undefined && !stored.stream.startsWith(options.streamPrefix)) {
           continue;
         }
-        yield this.toStored(event);
+        yield stored;
         remaining -= 1;
         if (remaining <= 0) return;
       }
@@ -288,18 +436,83 @@ class EventStoreDbStore implements EventStore {
 
   subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {
     if (this.closed) return throwError(() => this.closedError());
-    return resilientAllSubscription({
-      client: this.client,
-      host: this.host,
-      policy: this.policy,
-      fromPosition: options.fromPosition ?? START,
-      ...(options.streamPrefix === undefined ? {} : { streamPrefix: options.streamPrefix }),
-      toStored: (event) => this.toStored(event),
-      onClose: (complete) => {
-        this.closers.add(complete);
-        return () => this.closers.delete(complete);
-      },
-    });
+    // the prunes recorded so far, then each one the feed delivers (a feed filtered to a
+    // prefix that excludes the retention stream learns of none after it starts)
+    return defer(() => this.refreshPruned()).pipe(
+      switchMap(() =>
+        resilientAllSubscription({
+          client: this.client,
+          host: this.host,
+          policy: this.policy,
+          fromPosition: options.fromPosition ?? START,
+          ...(options.streamPrefix === undefined ? {} : { streamPrefix: options.streamPrefix }),
+          toStored: (event) => this.toStored(event),
+          onClose: (complete) => {
+            this.closers.add(complete);
+            return () => this.closers.delete(complete);
+          },
+        }).pipe(
+          // in order, one at a time: a record applies before the events after it
+          concatMap((event) => {
+            const mapped = this.fromAll(event);
+            return mapped instanceof Promise ? from(mapped) : mapped ? of(mapped) : EMPTY;
+          }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Soft deletes (`deleteStream`): ESDB keeps the events in `$all` and continues the
+   * revisions of a stream written again; `readAll`, `subscribeToAll` and the stream reads
+   * hide both (see eventstoredb-incarnations.ts), from the record this writes first. No
+   * tombstones: a tombstoned stream can never be written again, and a pruned id may be
+   * registered again. Not atomic (ESDB has no multi-stream transactions): every stream's
+   * last revision is checked first (nothing written on a mismatch), then the record is
+   * appended, then the streams are deleted one by one, each expecting the revision checked;
+   * an interruption leaves streams the record names, which a later call removes.
+   */
+  async deleteStreams(
+    remove: readonly StreamRemoval[],
+    record?: StreamWrite,
+  ): Promise<AppendResult | undefined> {
+    this.ensureOpen();
+    const expected: { stream: string; revision: bigint }[] = [];
+    for (const { stream, lastRevision } of remove) {
+      this.bases.forget(stream);
+      const [last] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
+      const base = this.bases.get(stream);
+      if (!last || last.revision !== lastRevision || typeof base !== 'number') {
+        throw new WrongExpectedRevisionError(stream, lastRevision, last?.revision ?? -1);
+      }
+      expected.push({ stream, revision: BigInt(base + lastRevision) });
+    }
+    const result = record
+      ? await this.appendToStream(record.stream, record.events, {
+          expectedRevision: record.expectedRevision,
+        })
+      : undefined;
+    const changed: string[] = [];
+    for (const { stream, revision } of expected) {
+      const doing = `deleting ${stream}`;
+      try {
+        await this.retrying(() =>
+          this.withTimeout(this.client.deleteStream(stream, { expectedRevision: revision }), doing),
+        );
+        this.bases.set(stream, 'deleted');
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError))
+          throw unavailable(this.host, doing, error);
+        changed.push(stream);
+      }
+    }
+    if (changed.length > 0) {
+      throw new RegistryError(
+        'conflict',
+        `${changed.join(', ')} changed after the prune checked them and were not removed (the prune record names them; their later events stay); every other stream was removed`,
+      );
+    }
+    return result;
   }
 
   async close(): Promise<void> {
@@ -465,12 +678,19 @@ const trackChannels = (client: EventStoreDBClient): (() => void) => {
 
 type RecordedEvent = NonNullable<ResolvedEvent['event'] | AllStreamResolvedEvent['event']>;
 
-const toExpected = (expected: ExpectedRevision): AppendExpectedRevision =>
+const heldAfterDelete = (stream: string): RegistryError =>
+  new RegistryError(
+    'conflict',
+    `EventStoreDB still holds these events (the same ids) in the soft-deleted ${stream}, so it takes them as written already and the stream stays deleted: nothing was written. Restore a pruned process into the store it was pruned from after a scavenge, or import its archive into another store`,
+  );
+
+/** `base`: the ESDB revision of the stream's current incarnation's first event. */
+const toExpected = (expected: ExpectedRevision, base: number): AppendExpectedRevision =>
   expected === 'any' || expected === 'no_stream'
     ? expected
     : expected < 0
       ? 'no_stream'
-      : BigInt(expected);
+      : BigInt(base + expected);
 
 /**
  * Data and metadata go as JSON. Metadata is sent as the bytes of its JSON text, so that

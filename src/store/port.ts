@@ -172,12 +172,13 @@ export interface EventStore {
    * reason, on a stream of its own), so the record's position is after every removed event.
    * A stream whose last revision is no longer `lastRevision` (someone appended since the
    * caller archived it) throws `WrongExpectedRevisionError`. Memory, SQLite and PostgreSQL
-   * do all of it or nothing, the models' rows included. A store that cannot (none yet) would
-   * append the record first, then delete stream by stream: an interruption leaves streams
-   * the record names, which a call without `record` removes later (the caller finds them
-   * from the record, see registry/prune.ts). A removed stream reads as empty and may be written again from revision 0.
-   * Absent on EventStoreDB for now: its soft delete keeps the events in `$all` until a
-   * scavenge and continues a recreated stream's revisions, neither of which the port allows.
+   * do all of it or nothing, the models' rows included. EventStoreDB cannot: it checks
+   * every stream, appends the record, then deletes stream by stream; an interruption leaves
+   * streams the record names, which a call without `record` removes later (the caller finds
+   * them from the record, see registry/prune.ts). `record` is the prune's
+   * `ProcessesPruned` event naming the streams: EventStoreDB hides their events from `$all`
+   * by it. A removed stream reads as empty, is gone from `readAll`/`subscribeToAll`, and may
+   * be written again from revision 0.
    */
   deleteStreams?(
     remove: readonly StreamRemoval[],

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { HistoryEntry } from '../../src/index.ts';
+import { type HistoryEntry, openRegistry, type ProcessRegistry } from '../../src/index.ts';
 import type { ConformanceContext } from '../support/harness.ts';
 import { expectNoWrite, expectRejectedWithoutWrite, registration } from './fixtures.ts';
 
@@ -130,24 +130,58 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     }
   });
 
-  it('restores pruned processes from their archive', async () => {
-    const { cut } = await seed(ctx);
-    const history = historyIds(await ctx.registry.history('old-1'));
-    const record = await ctx.registry.getProcess('old-1');
-    const grants = await ctx.registry.handleGrantsForProcess('old-1');
-    const { archive } = await ctx.registry.pruneTerminalProcesses({
-      terminalBeforeMs: cut,
-      archiveTo: dir,
-    });
-    const restored = await ctx.registry.importArchive(archive!);
-    expect(restored.processes).toBe(2);
-    expect(historyIds(await ctx.registry.history('old-1'))).toEqual(history);
-    expect(await ctx.registry.getProcess('old-1')).toEqual(record);
-    expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual(grants);
-    expect(await ctx.registry.verifyProjections()).toEqual([]);
-    // restoring again is refused: the processes are in the store
-    await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'conflict');
-  });
+  it.runIf(ctx.backend.restoresPruned === false)(
+    'refuses, writing nothing, to restore an archive into the store its processes were pruned from (EventStoreDB before a scavenge)',
+    async () => {
+      const { cut } = await seed(ctx);
+      const { archive } = await ctx.registry.pruneTerminalProcesses({
+        terminalBeforeMs: cut,
+        archiveTo: dir,
+      });
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.importArchive(archive!),
+        'conflict',
+        /scavenge/,
+      );
+      expect(await ctx.registry.getProcess('old-1')).toBeUndefined();
+      const error = await ctx.registry.history('old-1').catch((e: Error) => e);
+      expect(error).toMatchObject({ code: 'not_found' });
+      // the archive restores into another store
+      const target = await ctx.backend.harness();
+      let other: ProcessRegistry | undefined;
+      try {
+        other = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+        expect(await other.importArchive(archive!)).toMatchObject({ processes: 2 });
+        expect((await other.getProcess('old-1'))?.status.state).toBe('completed');
+      } finally {
+        await other?.close();
+        await target.dispose();
+      }
+    },
+  );
+
+  it.skipIf(ctx.backend.restoresPruned === false)(
+    'restores pruned processes from their archive',
+    async () => {
+      const { cut } = await seed(ctx);
+      const history = historyIds(await ctx.registry.history('old-1'));
+      const record = await ctx.registry.getProcess('old-1');
+      const grants = await ctx.registry.handleGrantsForProcess('old-1');
+      const { archive } = await ctx.registry.pruneTerminalProcesses({
+        terminalBeforeMs: cut,
+        archiveTo: dir,
+      });
+      const restored = await ctx.registry.importArchive(archive!);
+      expect(restored.processes).toBe(2);
+      expect(historyIds(await ctx.registry.history('old-1'))).toEqual(history);
+      expect(await ctx.registry.getProcess('old-1')).toEqual(record);
+      expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual(grants);
+      expect(await ctx.registry.verifyProjections()).toEqual([]);
+      // restoring again is refused: the processes are in the store
+      await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'conflict');
+    },
+  );
 
   it('a re-registered pruned id starts afresh: old replay keys do not answer it', async () => {
     const { cut } = await seed(ctx);
@@ -173,16 +207,103 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     ]);
     expect(await ctx.registry.handleGrantsForProcess('old-1')).toEqual([]);
     expect(await ctx.registry.verifyProjections()).toEqual([]);
+    // an instance opened now (nothing cached) reads the new incarnation from revision 0
+    const fresh = await ctx.open();
+    expect((await fresh.eventsAfter('old-1', 0)).map((e) => e.sequence)).toEqual([1]);
+    const third = await fresh.appendEvent('old-1', line('third'));
+    expect(third.event.sequence).toBe(2);
+    expect((await fresh.history('old-1')).map((e) => e.type)).toEqual([
+      'ProcessRegistered',
+      'ProcessEventAppended',
+      'ProcessEventAppended',
+    ]);
+    expect(await fresh.verifyIntegrity()).toMatchObject({ ok: true });
     // a rebuild from the log (the prune record, then the new incarnation) agrees
     await ctx.registry.rebuildProjections();
     expect((await ctx.registry.eventsAfter('old-1', 0)).map((e) => e.payload)).toEqual([
       { text: 'second' },
+      { text: 'third' },
     ]);
     expect((await ctx.registry.listProcesses()).records.map((p) => p.id).sort()).toEqual([
       'old-1',
       'recent',
       'running',
     ]);
+  });
+
+  it('an export carries the prune records: the imported store says which ids were pruned', async () => {
+    const { cut } = await seed(ctx);
+    const audited = ctx.registry.withContext({ actor: 'ops' });
+    const { pruneId, archive } = await audited.pruneTerminalProcesses({
+      terminalBeforeMs: cut,
+      archiveTo: dir,
+    });
+    await ctx.registry.registerProcess(registration('old-1'));
+    await ctx.registry.appendEvent('old-1', line('again'));
+    const lines: string[] = [];
+    for await (const l of ctx.registry.exportEvents()) lines.push(l);
+    const records = lines.map((l) => JSON.parse(l) as { stream: string; type: string });
+    expect(records.filter((r) => r.stream === 'procreg-retention').map((r) => r.type)).toEqual([
+      'ProcessesPruned',
+    ]);
+    const target = await ctx.backend.harness();
+    let imported: ProcessRegistry | undefined;
+    try {
+      imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+      expect((await imported.importEvents(() => lines)).imported).toBe(lines.length);
+      const error = await imported.history('old-2').catch((e: Error) => e);
+      expect(error).toMatchObject({ code: 'not_found' });
+      expect((error as Error).message).toMatch(/pruned .* by ops/);
+      expect((error as Error).message).toContain(archive!);
+      expect(await imported.prunedProcess('old-1')).toMatchObject({ pruneId, actor: 'ops' });
+      // the re-registered id came along as it is now, from revision 0
+      expect(await imported.getProcess('old-1')).toEqual(await ctx.registry.getProcess('old-1'));
+      expect(historyIds(await imported.history('old-1'))).toEqual(
+        historyIds(await ctx.registry.history('old-1')),
+      );
+      expect(await imported.eventsAfter('old-1', 0)).toEqual(
+        await ctx.registry.eventsAfter('old-1', 0),
+      );
+      expect((await imported.listProcesses()).records.map((p) => p.id).sort()).toEqual([
+        'old-1',
+        'recent',
+        'running',
+      ]);
+      expect(await imported.verifyProjections()).toEqual([]);
+      expect(await imported.verifyIntegrity()).toMatchObject({ ok: true });
+      // a store holding only prune records is not empty either
+      await expect(imported.importEvents(() => lines)).rejects.toMatchObject({
+        code: 'conflict',
+      });
+    } finally {
+      await imported?.close();
+      await target.dispose();
+    }
+  });
+
+  it('changesBetween reports the processes pruned in the window, with the manifest hash', async () => {
+    const { cut } = await seed(ctx);
+    const beforePrune = ctx.clock.now;
+    ctx.clock.advance(1000);
+    const audited = ctx.registry.withContext({ actor: 'ops' });
+    const result = await audited.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
+    ctx.clock.advance(1000);
+    await ctx.registry.registerProcess(registration('old-1'));
+    const changes = await ctx.registry.changesBetween(beforePrune, ctx.clock.now);
+    const pruned = changes.processes.filter((p) => p.pruned);
+    expect(pruned.map((p) => p.processId)).toEqual(['old-1', 'old-2']);
+    expect(pruned[0]!.pruned).toEqual({
+      atMs: beforePrune + 1000,
+      pruneId: result.pruneId,
+      actor: 'ops',
+      archive: result.archive,
+      manifestSha256: result.manifestSha256,
+    });
+    // the id registered again after the prune shows that too; the window before shows no prune
+    expect(pruned[0]!.registered).toBeDefined();
+    expect(pruned[1]!.registered).toBeUndefined();
+    const earlier = await ctx.registry.changesBetween(0, beforePrune);
+    expect(earlier.processes.some((p) => p.pruned)).toBe(false);
   });
 
   it('asOf a point before a prune names the processes pruned since', async () => {

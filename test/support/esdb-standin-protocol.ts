@@ -275,7 +275,10 @@ export const caughtUpResp = (): StreamsPb.ReadResp => {
 
 /** The expected revision of an Append or a BatchAppend request. */
 export const expectedOf = (
-  options: StreamsPb.AppendReq.Options | StreamsPb.BatchAppendReq.Options,
+  options:
+    | StreamsPb.AppendReq.Options
+    | StreamsPb.BatchAppendReq.Options
+    | StreamsPb.DeleteReq.Options,
 ): Expected => {
   const revision =
     'hasRevision' in options
@@ -284,6 +287,35 @@ export const expectedOf = (
   if (revision) return Number(BigInt(revision));
   if (options.hasNoStream()) return 'no_stream';
   return options.hasStreamExists() ? 'stream_exists' : 'any';
+};
+
+/** A Delete's reply: the position of the metadata event that soft-deleted the stream. */
+export const deleteResp = (written: LogEvent | undefined): StreamsPb.DeleteResp => {
+  const resp = new pb.DeleteResp();
+  if (written) {
+    const position = new pb.DeleteResp.Position();
+    position.setCommitPosition(String(written.commit));
+    position.setPreparePosition(String(written.prepare));
+    resp.setPosition(position);
+  } else resp.setNoPosition(new shared.Empty());
+  return resp;
+};
+
+/**
+ * A wrong expected version outside appends (Delete), as the server reports it: a
+ * FAILED_PRECONDITION status whose trailers name the exception and the versions.
+ */
+export const wrongExpectedVersionError = (
+  stream: string,
+  expected: Expected,
+  actual: number,
+): GrpcJs.ServiceError => {
+  const error = statusError(grpc.status.FAILED_PRECONDITION, 'WrongExpectedVersion');
+  error.metadata.set('exception', 'wrong-expected-version');
+  error.metadata.set('stream-name', stream);
+  error.metadata.set('expected-version', typeof expected === 'number' ? String(expected) : '-1');
+  if (actual >= 0) error.metadata.set('actual-version', String(actual));
+  return error;
 };
 
 /** Which methods the client may use: it sends BatchAppend only when listed. */

@@ -26,9 +26,16 @@
  *   `layout: 'explicit-transactions'`, all events of one append share the commit position
  *   of one commit record written after them, like legacy TCP transactions.
  *
+ * - `Streams.Delete` (soft delete): a `$metadata` event on `$$stream` with `$tb` =
+ *   DeletedStream; the stream then reads as not found, its events stay in `$all` (no
+ *   scavenge); writing to it again (expected "no_stream", "any" or its old last revision)
+ *   continues at the old last revision + 1 and rewrites `$tb` to the first new revision,
+ *   so reads return only the new events; the idempotency check still sees the deleted
+ *   events (appending their ids again at their place succeeds and writes nothing).
+ *
  * Not emulated: system events the server writes on its own (only `$settings` and one
  * `$stats-…` event are seeded, to test that readers skip them), links and `resolveLinks`,
- * ACLs and authentication, TLS, deletes/tombstones/truncation/stream metadata, scavenging,
+ * ACLs and authentication, TLS, tombstones, `$maxCount`/`$maxAge` truncation, scavenging,
  * stream subscriptions, persistent subscriptions, projections, cluster redirects
  * (not-leader), deadlines, maximum append size, structured UUIDs in replies, and the absence
  * of stream-read positions for transaction events (in the 'explicit-transactions' layout
@@ -49,6 +56,7 @@ import {
   clusterInfo,
   confirmationResp,
   countOf,
+  deleteResp,
   type Expected,
   eventResp,
   expectedOf,
@@ -73,6 +81,7 @@ import {
   supportedMethods,
   uuidOf,
   write,
+  wrongExpectedVersionError,
 } from './esdb-standin-protocol.ts';
 
 export interface EsdbStandInOptions {
@@ -106,22 +115,83 @@ export interface EsdbStandIn {
   stop(): Promise<void>;
 }
 
-/** The in-memory database: one log in position order, and each stream's events. */
+/**
+ * `$tb` of a soft-deleted stream's metadata (EventNumber.DeletedStream, long.MaxValue): the
+ * stream reads as not found until it is written again.
+ */
+const DELETED_STREAM = 9_223_372_036_854_775_807n;
+
+/**
+ * The in-memory database: one log in position order, and each stream's events (all of them,
+ * also those a soft delete truncated: `$all` keeps them, as no scavenge runs here).
+ */
 class Database {
   readonly log: LogEvent[] = [];
   readonly streams = new Map<string, LogEvent[]>();
+  /** each stream's truncate-before (`$tb` of its `$$stream` metadata), when it has one */
+  private readonly truncateBefore = new Map<string, bigint>();
   readonly listeners = new Set<() => void>();
   private offset = 0n;
 
   constructor(private readonly layout: NonNullable<EsdbStandInOptions['layout']>) {}
 
+  /** The events a stream read returns: those at or after `$tb`; undefined: not found. */
+  readable(stream: string): LogEvent[] | undefined {
+    const events = this.streams.get(stream);
+    const tb = this.truncateBefore.get(stream) ?? 0n;
+    const visible = events?.filter((e) => BigInt(e.revision) >= tb);
+    return visible && visible.length > 0 ? visible : undefined;
+  }
+
+  private softDeleted(stream: string): boolean {
+    return this.truncateBefore.get(stream) === DELETED_STREAM;
+  }
+
+  /**
+   * Soft delete, as the server does it: a `$metadata` event on `$$stream` whose `$tb` is
+   * DeletedStream (other metadata kept). The events stay in the stream and in `$all`.
+   */
+  softDelete(stream: string, expected: Expected): Outcome {
+    const actual = (this.streams.get(stream)?.length ?? 0) - 1;
+    const matches =
+      expected === 'stream_exists'
+        ? actual >= 0 && !this.softDeleted(stream)
+        : revisionMatches(expected, actual);
+    if (!matches) return { ok: false, actual };
+    return this.writeMetadata(stream, DELETED_STREAM);
+  }
+
+  private writeMetadata(stream: string, tb: bigint): Outcome {
+    const meta = `$$${stream}`;
+    const [previous] = this.streams.get(meta)?.slice(-1) ?? [];
+    const old = previous
+      ? (JSON.parse(new TextDecoder().decode(previous.dataBytes)) as Record<string, unknown>)
+      : {};
+    // $tb as a JSON integer (DeletedStream is beyond 2^53: written as its digits)
+    const text = JSON.stringify({ ...old, $tb: 0 }).replace('"$tb":0', `"$tb":${tb}`);
+    const event = proposedJson('$metadata', null);
+    const outcome = this.append(meta, 'any', [
+      { ...event, dataBytes: new TextEncoder().encode(text) },
+    ]);
+    this.truncateBefore.set(stream, tb);
+    return outcome;
+  }
+
   append(stream: string, expected: Expected, proposed: readonly Proposed[]): Outcome {
     const existing = this.streams.get(stream) ?? [];
     const actual = existing.length - 1;
+    const deleted = this.softDeleted(stream);
+    // a soft-deleted stream may be written again ("no_stream" too): it continues at the old
+    // last revision + 1, and the server "undeletes" it with `$tb` at the first new event.
+    // The idempotency check still sees the deleted events: the same ids again are a success
+    // that writes nothing, and the stream stays deleted (KurrentDB issues 1503, 4058)
     const replay = this.replay(existing, expected, proposed);
     if (replay === 'conflict') return { ok: false, actual };
     if (replay !== undefined) return { ok: true, nextRevision: replay };
-    const matches = expected === 'stream_exists' ? actual >= 0 : revisionMatches(expected, actual);
+    const matches =
+      expected === 'stream_exists'
+        ? actual >= 0 && !deleted
+        : revisionMatches(expected, actual) || (deleted && expected === 'no_stream');
     if (!matches) return { ok: false, actual };
     // prepares, then (explicit transactions only) the commit record that commits them all
     const prepares = proposed.map((event) => {
@@ -152,6 +222,7 @@ class Database {
     existing.push(...written);
     this.streams.set(stream, existing);
     this.log.push(...written);
+    if (deleted && written.length > 0) this.writeMetadata(stream, BigInt(written[0]!.revision));
     for (const listener of this.listeners) listener();
     return { ok: true, nextRevision: existing.length - 1, last: written.at(-1) };
   }
@@ -232,20 +303,29 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
 
   const readStream = (call: ReadCall, options: ReadOptions): void => {
     const streamOptions = options.getStream()!;
-    const events = db.streams.get(streamName(streamOptions.getStreamIdentifier()));
+    const events = db.readable(streamName(streamOptions.getStreamIdentifier()));
     if (!events) {
       call.write(streamNotFoundResp(streamOptions.getStreamIdentifier()));
       call.end();
       return;
     }
     const backwards = isBackwards(options);
+    // revisions of a recreated stream start at its `$tb`: index from there
+    const first = events[0]!.revision;
     const fromRevision = streamOptions.hasRevision()
-      ? Number(BigInt(streamOptions.getRevision()))
+      ? Math.max(-1, Number(BigInt(streamOptions.getRevision())) - first)
       : streamOptions.hasEnd() && !backwards
         ? events.length
         : streamOptions.hasEnd()
           ? undefined // backwards from the end: from the last event
           : 0;
+    if (fromRevision === -1) {
+      // backwards from before the first readable event: nothing; forwards: from the first
+      if (!backwards)
+        for (const event of events.slice(0, countOf(options))) call.write(eventResp(event, false));
+      call.end();
+      return;
+    }
     const slice = sliceStream(events, {
       direction: backwards ? 'backwards' : 'forwards',
       ...(fromRevision === undefined ? {} : { fromRevision }),
@@ -423,7 +503,17 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
     read,
     append,
     batchAppend: batchAppendCall,
-    delete: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'no deletes')),
+    delete: (call, callback) => {
+      const options = call.request.getOptions();
+      if (!options) return callback(statusError(grpc.status.INVALID_ARGUMENT, 'no options'));
+      const stream = streamName(options.getStreamIdentifier());
+      const expected = expectedOf(options);
+      const outcome = db.softDelete(stream, expected);
+      if (!outcome.ok) {
+        return callback(wrongExpectedVersionError(stream, expected, outcome.actual));
+      }
+      callback(null, deleteResp(outcome.last));
+    },
     tombstone: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'no deletes')),
   };
   const features: FeaturesGrpc.IServerFeaturesServer = {

@@ -21,8 +21,13 @@ export interface BackendUnderTest {
   harness: HarnessFactory;
   /** options for each registry the suite opens (e.g. a read-models file of its own) */
   registryOptions?: () => RegistryOptions;
-  /** a store that refuses to prune (EventStoreDB, for now): the suite checks the refusal */
+  /** a store that cannot remove streams (a namespaced test store): the suite checks the refusal */
   prunes?: false;
+  /**
+   * false: restoring an archive into the store it was pruned from is refused (`conflict`):
+   * EventStoreDB before a scavenge still holds the pruned events' ids
+   */
+  restoresPruned?: false;
   /** how a registry instance is opened on a connection (default: `openRegistry` in-process) */
   openRegistry?: (store: EventStore, options: RegistryOptions) => Promise<ProcessRegistry>;
 }

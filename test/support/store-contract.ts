@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventStore, NewEvent, StoredEvent } from '../../src/store/port.ts';
+import { metadataFor } from '../../src/commands/encode.ts';
+import { encodePrune, PRUNE_COMMAND, RETENTION_STREAM } from '../../src/domain/retention.ts';
+import type { EventStore, NewEvent, StoredEvent, StreamWrite } from '../../src/store/port.ts';
 import { WrongExpectedRevisionError } from '../../src/store/port.ts';
 
 /** Makes a fresh, empty store; `dispose` removes whatever it created. */
@@ -13,6 +15,35 @@ const event = (type: string, data: Record<string, number | string> = {}): NewEve
   data,
   metadata: { command: 'test' },
 });
+
+/**
+ * The prune record naming `removed` streams (as registry/prune.ts writes it: EventStoreDB
+ * reads it to hide the removed events from `$all`).
+ */
+export const pruneRecord = (removed: readonly StoredEvent[]): StreamWrite => {
+  const pruneId = randomUUID();
+  const processes = removed.map((last, i) => ({
+    processId: last.stream.slice('process-'.length),
+    stream: last.stream,
+    lastRevision: last.revision,
+    lastPosition: last.position.toString(),
+    file: `${i}.ndjson`,
+    sha256: '0'.repeat(64),
+    events: last.revision + 1,
+  }));
+  const data = { pruneId, terminalBeforeMs: 0, archive: '/tmp', manifestSha256: '0'.repeat(64) };
+  return {
+    stream: RETENTION_STREAM,
+    expectedRevision: 'any',
+    events: [
+      encodePrune(
+        randomUUID(),
+        { type: 'ProcessesPruned', data: { ...data, processes, atMs: 0 } },
+        metadataFor(PRUNE_COMMAND, undefined, pruneId, 0),
+      ),
+    ],
+  };
+};
 
 /** Drains an async iterable (a `readAll`) into an array. */
 export const collect = async (iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> => {
@@ -52,11 +83,9 @@ export const describeStoreContract = (
       await store.appendToStream(a, [event('A'), event('B')], { expectedRevision: 'no_stream' });
       await store.appendToStream(b, [event('C')], { expectedRevision: 'no_stream' });
       await store.appendToStream(keep, [event('D')], { expectedRevision: 'no_stream' });
-      const record = (): { stream: string; events: NewEvent[]; expectedRevision: 'any' } => ({
-        stream: 'procreg-retention-test',
-        events: [event('Pruned')],
-        expectedRevision: 'any',
-      });
+      const [lastA] = await store.readStream(a, { direction: 'backwards', maxCount: 1 });
+      const [lastB] = await store.readStream(b, { direction: 'backwards', maxCount: 1 });
+      const record = () => pruneRecord([lastA!, lastB!]);
       // b moved on: nothing is removed, nothing recorded
       await expect(
         store.deleteStreams(
@@ -68,7 +97,7 @@ export const describeStoreContract = (
         ),
       ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
       expect(await store.streamRevision(a)).toBe(1);
-      expect(await store.readStream('procreg-retention-test')).toEqual([]);
+      expect(await store.readStream(RETENTION_STREAM)).toEqual([]);
       const before = await collect(store.readAll());
       const result = await store.deleteStreams(
         [
@@ -83,14 +112,24 @@ export const describeStoreContract = (
         expect(await store.streamRevision(gone)).toBe(-1);
       }
       const after = await collect(store.readAll());
-      expect(after.map((e) => e.stream).filter((s) => s !== 'procreg-retention-test')).toEqual(
+      expect(after.map((e) => e.stream).filter((s) => s !== RETENTION_STREAM)).toEqual(
         before.map((e) => e.stream).filter((s) => s !== a && s !== b),
       );
-      expect(after.at(-1)!.type).toBe('Pruned');
+      expect(after.at(-1)!.type).toBe('ProcessesPruned');
       // a removed stream may begin again from revision 0
       const again = await store.appendToStream(a, [event('E')], { expectedRevision: 'no_stream' });
       expect(again.nextRevision).toBe(0);
-      expect((await store.readStream(a)).map((e) => e.type)).toEqual(['E']);
+      expect((await store.readStream(a)).map((e) => [e.type, e.revision])).toEqual([['E', 0]]);
+      expect(await store.streamRevision(a)).toBe(0);
+      const next = await store.appendToStream(a, [event('F')], { expectedRevision: 0 });
+      expect(next.nextRevision).toBe(1);
+      expect(await store.readStream(a, { fromRevision: 1 })).toMatchObject([{ type: 'F' }]);
+      // the global log holds the new incarnation only, at its own revisions
+      const again2 = (await collect(store.readAll())).filter((e) => e.stream === a);
+      expect(again2.map((e) => [e.type, e.revision])).toEqual([
+        ['E', 0],
+        ['F', 1],
+      ]);
       expect(await store.streamRevision(keep)).toBe(0);
     });
 

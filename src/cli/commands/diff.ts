@@ -30,6 +30,12 @@ const describe = (p: ProcessChanges): string[] => {
   }
   if (p.wakesAcked.length > 0) lines.push(`wakes acked #${p.wakesAcked.join(', #')}`);
   if (p.terminal) lines.push(`ended ${p.terminal.state}`);
+  if (p.pruned) {
+    const { atMs, actor, archive, manifestSha256 } = p.pruned;
+    lines.push(
+      `pruned at ${formatAbsolute(atMs, { withMs: true })}${actor ? ` by ${actor}` : ''} into ${archive} (manifest sha256 ${manifestSha256.slice(0, 12)}…)`,
+    );
+  }
   return lines;
 };
 

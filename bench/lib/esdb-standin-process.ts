@@ -1,0 +1,27 @@
+import { fork } from 'node:child_process';
+import { sleep } from './measure.ts';
+
+/**
+ * Starts the EventStoreDB stand-in in its own OS process (lib/esdb-standin-child.ts), so
+ * server work does not share the benchmark client's event loop.
+ */
+export async function startStandIn(): Promise<{
+  connectionString: string;
+  stop: () => Promise<void>;
+}> {
+  const child = fork(new URL('./esdb-standin-child.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const connectionString = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { connectionString: string }).connectionString));
+    child.once('exit', (code) => reject(new Error(`stand-in exited with ${code}`)));
+  });
+  const stop = async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.send('stop');
+    await Promise.race([exited, sleep(5000)]);
+    if (child.exitCode === null) child.kill();
+  };
+  return { connectionString, stop };
+}
