@@ -16,6 +16,7 @@ import { BulkInsert } from './sqlite-bulk-insert.ts';
 import { countOfType, nextTypeCounts } from './sqlite-event-counts.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 import { SqliteLogIndex } from './sqlite-log-index.ts';
+import { ORDINAL_TABLES, SqliteOrdinals } from './sqlite-ordinals.ts';
 import {
   bindable,
   json,
@@ -74,7 +75,11 @@ export class SqliteTables implements ReadModelTables {
   private readonly bulkReplays: BulkInsert;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
-  /** every version of records and grants (store files only: see sqlite-versions.ts) */
+  /**
+   * every version of records, grants and leases (see sqlite-versions.ts), spanning log
+   * positions in a store file, log ordinals in a models file that keeps them
+   * (sqlite-ordinals.ts); none in a models file whose store keeps its own (PostgreSQL)
+   */
   private readonly history: SqliteVersions | undefined;
   readonly versions: VersionedTables | undefined;
   /** the digests and change marks of each process event (sqlite-log-index.ts) */
@@ -85,26 +90,35 @@ export class SqliteTables implements ReadModelTables {
   constructor(
     private readonly db: Database.Database,
     private readonly eventsInFile: boolean,
+    /** a models file: keep versions, in log ordinals (its tables hold `ordinalsSchema`) */
+    ordinals?: 'ordinals',
   ) {
-    this.history = eventsInFile ? new SqliteVersions(db) : undefined;
+    this.history = eventsInFile
+      ? new SqliteVersions(db)
+      : ordinals
+        ? new SqliteVersions(db, new SqliteOrdinals(db))
+        : undefined;
     this.listing = new SqliteListing(db);
     this.digests = new SqliteLogIndex(db);
     const history = this.history;
     this.versions = history && {
-      at: (position) => ({
-        process: (id) => history.recordAt(id, position),
-        processes: (which) => history.recordsAt(position, which),
-        // the records as of the point (only the running ones' index for a running filter),
-        // filtered in memory: O(processes then), not an index range
-        listProcesses: (query) =>
-          listFromRecords(
-            history.recordsAt(position, query.filter.status === 'running' ? 'running' : 'all'),
-            query,
-            (id) => history.grantsOfProcessAt(id, position),
-          ),
-        grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, position),
-        leases: () => history.leasesAt(position),
-      }),
+      at: (position) => {
+        const at = history.pointAt(position);
+        return {
+          process: (id) => history.recordAt(id, at),
+          processes: (which) => history.recordsAt(at, which),
+          // the records as of the point (only the running ones' index for a running filter),
+          // filtered in memory: O(processes then), not an index range
+          listProcesses: (query) =>
+            listFromRecords(
+              history.recordsAt(at, query.filter.status === 'running' ? 'running' : 'all'),
+              query,
+              (id) => history.grantsOfProcessAt(id, at),
+            ),
+          grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, at),
+          leases: () => history.leasesAt(at),
+        };
+      },
       prefixAt: (timeMs) => history.prefixAt(timeMs),
     };
     const eventColumn = eventsInFile
@@ -326,6 +340,7 @@ export class SqliteTables implements ReadModelTables {
           this.digests.markChanged(position, processId);
           if (overlay) overlay.touches.set(processId, { updatedAtMs, position });
           else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
+          this.history?.touch(processId, updatedAtMs, position);
           return;
         }
         this.history?.putRecord(change.put, position);
@@ -513,7 +528,10 @@ export class SqliteTables implements ReadModelTables {
   clear(): void {
     this.transaction(() => {
       for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
-      if (this.history) for (const table of VERSIONED_TABLES) this.db.exec(`DELETE FROM ${table}`);
+      const versioned = this.eventsInFile
+        ? VERSIONED_TABLES
+        : [...VERSIONED_TABLES, ...ORDINAL_TABLES];
+      if (this.history) for (const table of versioned) this.db.exec(`DELETE FROM ${table}`);
       this.setCheckpoint(START);
       this.setDigest({ digest: GENESIS_DIGEST, position: START });
     });
