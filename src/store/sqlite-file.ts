@@ -6,6 +6,7 @@ import { addListing } from './sqlite-listing.ts';
 import { addLogIndex } from './sqlite-log-index.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { tablesSchema } from './sqlite-tables-sql.ts';
+import { addVersionListing } from './sqlite-version-listing.ts';
 import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
 
 /**
@@ -91,6 +92,7 @@ export const openDatabase = (path: string, options: SqliteFileOptions): Database
       createSchema(db, path);
     }
     resetModelsWithoutEventTypes(db, { tables: VERSIONED_TABLES, schema: versionsSchema });
+    addVersionListing(db);
     return db;
   } catch (error) {
     db.close();

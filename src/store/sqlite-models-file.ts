@@ -9,6 +9,7 @@ import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { ordinalsSchema } from './sqlite-ordinals.ts';
 import { SqliteTables } from './sqlite-tables.ts';
 import { TABLES, tablesSchema } from './sqlite-tables-sql.ts';
+import { addVersionListing } from './sqlite-version-listing.ts';
 import { versionsSchema } from './sqlite-versions.ts';
 
 /** `PRAGMA application_id` of a models-only file ("prmd"): never mistaken for a store. */
@@ -57,6 +58,7 @@ export const openModelsFile = (
         addListing(db);
         addLogIndex(db);
         addTypeCounts(db);
+        if (versions) addVersionListing(db);
         return;
       }
       if (id !== MODELS_APPLICATION_ID) {
@@ -75,7 +77,10 @@ export const openModelsFile = (
       addListing(db);
       addLogIndex(db);
       addTypeCounts(db);
-      if (versions) addVersions(db);
+      if (versions) {
+        addVersions(db);
+        addVersionListing(db);
+      }
     }).immediate();
     resetModelsWithoutEventTypes(db);
   } catch (error) {

@@ -26,6 +26,7 @@ import {
   sortablePosition,
 } from './sqlite-rows.ts';
 import { TABLES } from './sqlite-tables-sql.ts';
+import { VERSION_LISTING_TABLES } from './sqlite-version-listing.ts';
 import { SqliteVersions, VERSIONED_TABLES } from './sqlite-versions.ts';
 import { byGrantOrder, tableDump } from './tables-shared.ts';
 
@@ -107,9 +108,10 @@ export class SqliteTables implements ReadModelTables {
         return {
           process: (id) => history.recordAt(id, at),
           processes: (which) => history.recordsAt(at, which),
-          // the records as of the point (only the running ones' index for a running filter),
-          // filtered in memory: O(processes then), not an index range
+          // an index range; a grants filter reads the records as of the point (only the
+          // running ones' index for a running filter) and filters them in memory
           listProcesses: (query) =>
+            history.listAt(at, query) ??
             listFromRecords(
               history.recordsAt(at, query.filter.status === 'running' ? 'running' : 'all'),
               query,
@@ -528,9 +530,11 @@ export class SqliteTables implements ReadModelTables {
   clear(): void {
     this.transaction(() => {
       for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
-      const versioned = this.eventsInFile
-        ? VERSIONED_TABLES
-        : [...VERSIONED_TABLES, ...ORDINAL_TABLES];
+      const versioned = [
+        ...VERSIONED_TABLES,
+        ...VERSION_LISTING_TABLES,
+        ...(this.eventsInFile ? [] : ORDINAL_TABLES),
+      ];
       if (this.history) for (const table of versioned) this.db.exec(`DELETE FROM ${table}`);
       this.setCheckpoint(START);
       this.setDigest({ digest: GENESIS_DIGEST, position: START });

@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
 import { byCodeUnits } from '../domain/order.ts';
+import type { ProcessQuery } from '../domain/process-list.ts';
 import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
 import type { SqliteOrdinals } from './sqlite-ordinals.ts';
 import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
+import { SqliteVersionListing } from './sqlite-version-listing.ts';
 
 /*
  * Over 300 lines: the versioned schema, the statements on it and the class that writes and
@@ -19,7 +21,8 @@ import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
  * position p" is then an index lookup:
  * - records alive at p come from an R*Tree over their spans (a stabbing query:
  *   O(log versions + answer)), the running ones from a second R*Tree of their own;
- * - a scope's grants at p from an index by (scope, valid_from).
+ * - a scope's grants at p from an index by (scope, valid_from);
+ * - a page of processes at p from an index in list order (sqlite-version-listing.ts).
  * A record gets a new version when it is registered, changes status or gets an external
  * ref; a process event only moves `updatedAtMs`, which is read back from the process's
  * last event at or before p instead of copying the record for every event.
@@ -118,6 +121,7 @@ interface LeaseValue {
 
 export class SqliteVersions {
   private readonly s;
+  private readonly listing: SqliteVersionListing;
   /**
    * Running maximum of recordedAtMs, kept only while a batch runs (a catch-up chunk):
    * between transactions another process may have moved it.
@@ -138,6 +142,7 @@ export class SqliteVersions {
     private readonly ordinals?: SqliteOrdinals,
   ) {
     const p = <T>(sql: string) => db.prepare(sql) as Database.Statement<unknown[], T>;
+    this.listing = new SqliteVersionListing(db);
     this.s = {
       currentRecord: p<number>(
         'SELECT id FROM rm_record_versions WHERE process_id = ? AND valid_to IS NULL',
@@ -233,6 +238,7 @@ export class SqliteVersions {
   putRecord(record: ProcessRecord, position: Position): void {
     const at = this.coordinate(position);
     this.closeRecord(record.id, at);
+    this.listing.put(record.createdAtMs, at);
     const running = record.status.state === 'running';
     const value = { processId: record.id, running, record: JSON.stringify(record) };
     if (this.batch) this.batch.records.begin(record.id, value, at);
@@ -396,6 +402,14 @@ export class SqliteVersions {
   recordsAt(at: number, which: 'all' | 'running'): ProcessRecord[] {
     const rows = (which === 'all' ? this.s.recordsAt : this.s.runningAt).all({ a: at });
     return rows.map((row) => this.asOf(row, at)).sort((a, b) => byCodeUnits(a.id, b.id));
+  }
+
+  /**
+   * A page of `listProcesses` as of coordinate `at`, by index (sqlite-version-listing.ts);
+   * undefined for a grants filter.
+   */
+  listAt(at: number, query: ProcessQuery): ProcessRecord[] | undefined {
+    return this.listing.list(at, query)?.map((row) => this.asOf(row, at));
   }
 
   recordAt(processId: string, at: number): ProcessRecord | undefined {

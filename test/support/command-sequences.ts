@@ -95,7 +95,18 @@ export const run = async (
 ): Promise<void> => {
   switch (c.kind) {
     case 'register':
-      await registry.registerProcess(registration(c.id));
+      // `c` differs in what the listing filters on (input type, owner)
+      await registry.registerProcess(
+        registration(
+          c.id,
+          c.id === 'c'
+            ? {
+                input: { type: 'agent.turn' },
+                provenance: { ownerScope: { sessionId: 's2' }, hostProfileId: 'h' },
+              }
+            : {},
+        ),
+      );
       return;
     case 'grant':
       await registry.grantHandle(c.scope, c.id, { label: c.id });
@@ -192,9 +203,24 @@ export const compareVersionsWithReplay = async (
     const views = async (view: ReturnType<ProcessRegistry['asOf']>) => ({
       all: await view.listProcesses(),
       filtered: await Promise.all(
-        [{ status: 'running' as const }, { grantedSessionId: 's1' }, { label: 'a' }].map((filter) =>
-          view.listProcesses(filter, { limit: 2 }),
-        ),
+        [
+          {},
+          { status: 'running' as const },
+          { status: 'terminal' as const },
+          { status: 'completed' as const },
+          { inputType: 'agent.turn' },
+          { ownerSessionId: 's2' },
+          { createdFromMs: 1_010, createdToMs: 1_500 },
+          { grantedSessionId: 's1' },
+          { label: 'a' },
+        ].map(async (filter) => {
+          // two pages of one: the cursor too
+          const first = await view.listProcesses(filter, { limit: 1 });
+          const next = first.nextCursor
+            ? await view.listProcesses(filter, { limit: 1, cursor: first.nextCursor })
+            : undefined;
+          return { first, next };
+        }),
       ),
       running: await view.listNonTerminal(),
       grants: await Promise.all(scopes.map((scope) => view.listHandleGrants(scope))),
