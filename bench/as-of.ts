@@ -71,6 +71,11 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     for (const [what, filter] of [
       ['listProcesses first page', {}],
       ['listProcesses({ status: completed }) first page', { status: 'completed' as const }],
+      ['listProcesses({ status: running }) first page', { status: 'running' as const }],
+      [
+        "listProcesses({ grantedSessionId }) first page (a session's ~1/50)",
+        { grantedSessionId: 'session-7' },
+      ],
     ] as const) {
       const points = [0.1, 0.5, 0.9];
       const at = async (registry: ProcessRegistry, events: number) => {

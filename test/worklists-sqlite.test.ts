@@ -193,6 +193,7 @@ describe('a store file from before the asOf listing indexes', () => {
       now += 1_000;
       await registry.registerProcess(registration(id));
       if (id !== 'c') await registry.completeProcess(id, { type: 'success', value: id });
+      if (id !== 'a') await registry.grantHandle({ sessionId: 's' }, id, { label: id });
     }
     const points = [now - 2_500, now - 1_500, now];
     const answers = async (r: typeof registry) =>
@@ -201,11 +202,21 @@ describe('a store file from before the asOf listing indexes', () => {
           all: (await r.asOf(t).listProcesses()).records.map((p) => p.id),
           done: (await r.asOf(t).listProcesses({ status: 'completed' })).records.map((p) => p.id),
           running: (await r.asOf(t).listProcesses({ status: 'running' })).records.map((p) => p.id),
+          granted: (await r.asOf(t).listProcesses({ grantedSessionId: 's' })).records.map(
+            (p) => p.id,
+          ),
+          labelled: (await r.asOf(t).listProcesses({ label: 'c' })).records.map((p) => p.id),
         })),
       );
     const before = await answers(registry);
-    expect(before[0]).toEqual({ all: ['a'], done: ['a'], running: [] });
-    expect(before[2]).toEqual({ all: ['a', 'b', 'c', 'd'], done: ['a', 'b', 'd'], running: ['c'] });
+    expect(before[0]).toEqual({ all: ['a'], done: ['a'], running: [], granted: [], labelled: [] });
+    expect(before[2]).toEqual({
+      all: ['a', 'b', 'c', 'd'],
+      done: ['a', 'b', 'd'],
+      running: ['c'],
+      granted: ['b', 'c', 'd'],
+      labelled: ['c'],
+    });
     await registry.close();
 
     // as the previous release left it: no listing columns, indexes or creation bounds
@@ -216,6 +227,9 @@ describe('a store file from before the asOf listing indexes', () => {
     for (const column of ['owner_session', 'input_type', 'state', 'created_at']) {
       db.exec(`ALTER TABLE rm_record_versions DROP COLUMN ${column}`);
     }
+    db.exec('DROP INDEX rm_grant_versions_session; DROP INDEX rm_grant_versions_label');
+    db.exec('ALTER TABLE rm_grant_versions DROP COLUMN session_id');
+    db.exec('ALTER TABLE rm_grant_versions DROP COLUMN label');
     db.exec('DROP TABLE rm_created');
     db.close();
 

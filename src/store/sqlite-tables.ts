@@ -3,7 +3,7 @@ import { deepFreeze } from '../domain/freeze.ts';
 import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
 import type { Json } from '../domain/json.ts';
 import { byCodeUnits } from '../domain/order.ts';
-import { listFromRecords, type ProcessQuery } from '../domain/process-list.ts';
+import type { ProcessQuery } from '../domain/process-list.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -108,15 +108,8 @@ export class SqliteTables implements ReadModelTables {
         return {
           process: (id) => history.recordAt(id, at),
           processes: (which) => history.recordsAt(at, which),
-          // an index range; a grants filter reads the records as of the point (only the
-          // running ones' index for a running filter) and filters them in memory
-          listProcesses: (query) =>
-            history.listAt(at, query) ??
-            listFromRecords(
-              history.recordsAt(at, query.filter.status === 'running' ? 'running' : 'all'),
-              query,
-              (id) => history.grantsOfProcessAt(id, at),
-            ),
+          // a page by index (sqlite-version-listing.ts)
+          listProcesses: (query) => history.listAt(at, query),
           grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, at),
           leases: () => history.leasesAt(at),
         };

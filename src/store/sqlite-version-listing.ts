@@ -19,13 +19,22 @@ import type { ProcessQuery } from '../domain/process-list.ts';
  * The running filter reads the running records' R*Tree instead (a terminal process keeps a
  * running version from before its end, which a walk in list order would read and reject):
  * every record running at the point, sorted and cut in SQL. Grant filters (session, label)
- * are not answered here (undefined): the caller filters the records of the point.
+ * start from the grant versions valid at the point, by an index on their session (or
+ * label), generated from the grant like the record's columns: the cost follows the grants
+ * that session (or label) ever had up to the point, as the live listing's follows its
+ * current grants.
  */
 export const versionListingColumns = [
   `created_at INTEGER GENERATED ALWAYS AS (json_extract(record, '$.createdAtMs')) VIRTUAL`,
   `state TEXT GENERATED ALWAYS AS (json_extract(record, '$.status.state')) VIRTUAL`,
   `input_type TEXT GENERATED ALWAYS AS (json_extract(record, '$.input.type')) VIRTUAL`,
   `owner_session TEXT GENERATED ALWAYS AS (json_extract(record, '$.provenance.ownerScope.sessionId')) VIRTUAL`,
+];
+
+/** The grant versions' filter columns (the live grants keep a session column of their own). */
+const grantListingColumns = [
+  `session_id TEXT GENERATED ALWAYS AS (json_extract(grant_row, '$.sessionId')) VIRTUAL`,
+  `label TEXT GENERATED ALWAYS AS (json_extract(grant_row, '$.descriptor.label')) VIRTUAL`,
 ];
 
 const versionListingIndexes = `
@@ -43,6 +52,9 @@ const versionListingIndexes = `
 
 /** The running maximum of `createdAtMs` along the versions, by coordinate (see above). */
 const createdSchema = `
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_session
+    ON rm_grant_versions (session_id, valid_from);
+  CREATE INDEX IF NOT EXISTS rm_grant_versions_label ON rm_grant_versions (label, valid_from);
   CREATE TABLE IF NOT EXISTS rm_created (
     position    INTEGER PRIMARY KEY,
     created_max INTEGER NOT NULL
@@ -71,6 +83,9 @@ export const addVersionListing = (db: Database.Database): void => {
     if (present()) return;
     for (const column of versionListingColumns) {
       db.exec(`ALTER TABLE rm_record_versions ADD COLUMN ${column}`);
+    }
+    for (const column of grantListingColumns) {
+      db.exec(`ALTER TABLE rm_grant_versions ADD COLUMN ${column}`);
     }
     db.exec(versionListingIndexes + createdSchema);
     db.exec(`INSERT OR REPLACE INTO rm_created (position, created_max)
@@ -112,14 +127,11 @@ export class SqliteVersionListing {
     if (max === undefined || createdAtMs > max) this.s.insertCreated.run(at, createdAtMs);
   }
 
-  /**
-   * The versions valid at coordinate `at` that make the page, in list order; undefined for
-   * a grants filter.
-   */
-  list(at: number, query: ProcessQuery): ListedVersion[] | undefined {
+  /** The versions valid at coordinate `at` that make the page, in list order. */
+  list(at: number, query: ProcessQuery): ListedVersion[] {
     const { filter, after, limit } = query;
-    if (filter.grantedSessionId !== undefined || filter.label !== undefined) return undefined;
-    const running = filter.status === 'running';
+    const granted = filter.grantedSessionId !== undefined || filter.label !== undefined;
+    const running = filter.status === 'running' && !granted;
     const where: string[] = [];
     const params: Record<string, unknown> = { at, limit };
     const add = (condition: string, name: string, value: unknown) => {
@@ -128,7 +140,8 @@ export class SqliteVersionListing {
       params[name] = value;
     };
     if (filter.status === 'terminal') where.push('v.running = 0');
-    else if (!running) add('v.state = @state', 'state', filter.status);
+    else if (filter.status === 'running') where.push('v.running = 1');
+    else add('v.state = @state', 'state', filter.status);
     add('v.owner_session = @owner', 'owner', filter.ownerSessionId);
     add('v.input_type = @type', 'type', filter.inputType);
     add('v.created_at >= @from', 'from', filter.createdFromMs);
@@ -139,7 +152,18 @@ export class SqliteVersionListing {
       params.afterId = after.id;
     }
     let from: string;
-    if (running) {
+    if (granted) {
+      // driven from the grants valid at the point (their session's or label's index): the
+      // cost follows those grants, as the live listing's does (CROSS JOIN keeps the order)
+      const held = ['valid_from <= @at', '(valid_to IS NULL OR valid_to > @at)'];
+      if (filter.grantedSessionId !== undefined) held.push('session_id = @session');
+      if (filter.label !== undefined) held.push('label = @label');
+      if (filter.grantedSessionId !== undefined) params.session = filter.grantedSessionId;
+      if (filter.label !== undefined) params.label = filter.label;
+      from = `(SELECT DISTINCT process_id FROM rm_grant_versions WHERE ${held.join(' AND ')}) g
+        CROSS JOIN rm_record_versions v ON v.process_id = g.process_id`;
+      where.push('v.valid_from <= @at', '(v.valid_to IS NULL OR v.valid_to > @at)');
+    } else if (running) {
       from = `rm_running_spans s JOIN rm_record_versions v ON v.id = s.id`;
       where.push('s.valid_from <= @at', 's.valid_to > @at');
     } else {

@@ -227,10 +227,6 @@ export class SqliteVersions {
         `SELECT grant_row FROM rm_grant_versions WHERE scope_id = @a AND valid_from <= @b
          AND (valid_to IS NULL OR valid_to > @b)`,
       ).pluck(),
-      grantsOfProcessAt: p<string>(
-        `SELECT grant_row FROM rm_grant_versions WHERE process_id = @a AND valid_from <= @b
-         AND (valid_to IS NULL OR valid_to > @b)`,
-      ).pluck(),
     };
   }
 
@@ -404,12 +400,9 @@ export class SqliteVersions {
     return rows.map((row) => this.asOf(row, at)).sort((a, b) => byCodeUnits(a.id, b.id));
   }
 
-  /**
-   * A page of `listProcesses` as of coordinate `at`, by index (sqlite-version-listing.ts);
-   * undefined for a grants filter.
-   */
-  listAt(at: number, query: ProcessQuery): ProcessRecord[] | undefined {
-    return this.listing.list(at, query)?.map((row) => this.asOf(row, at));
+  /** A page of `listProcesses` as of coordinate `at`, by index (sqlite-version-listing.ts). */
+  listAt(at: number, query: ProcessQuery): ProcessRecord[] {
+    return this.listing.list(at, query).map((row) => this.asOf(row, at));
   }
 
   recordAt(processId: string, at: number): ProcessRecord | undefined {
@@ -422,12 +415,6 @@ export class SqliteVersions {
       .all({ a: scopeId, b: at })
       .map((text) => parse<ProcessHandleGrant>(text))
       .sort((a, b) => byCodeUnits(a.processId, b.processId));
-  }
-
-  grantsOfProcessAt(processId: string, at: number): ProcessHandleGrant[] {
-    return this.s.grantsOfProcessAt
-      .all({ a: processId, b: at })
-      .map((text) => parse<ProcessHandleGrant>(text));
   }
 
   /**
