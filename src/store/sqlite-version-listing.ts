@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ProcessQuery } from '../domain/process-list.ts';
+import { recordFilterColumns } from './sqlite-listing.ts';
 
 /**
  * `listProcesses` as of a point on SQLite's versions (sqlite-versions.ts): one index range
@@ -24,13 +25,6 @@ import type { ProcessQuery } from '../domain/process-list.ts';
  * that session (or label) ever had up to the point, as the live listing's follows its
  * current grants.
  */
-export const versionListingColumns = [
-  `created_at INTEGER GENERATED ALWAYS AS (json_extract(record, '$.createdAtMs')) VIRTUAL`,
-  `state TEXT GENERATED ALWAYS AS (json_extract(record, '$.status.state')) VIRTUAL`,
-  `input_type TEXT GENERATED ALWAYS AS (json_extract(record, '$.input.type')) VIRTUAL`,
-  `owner_session TEXT GENERATED ALWAYS AS (json_extract(record, '$.provenance.ownerScope.sessionId')) VIRTUAL`,
-];
-
 /** The grant versions' filter columns (the live grants keep a session column of their own). */
 const grantListingColumns = [
   `session_id TEXT GENERATED ALWAYS AS (json_extract(grant_row, '$.sessionId')) VIRTUAL`,
@@ -81,7 +75,7 @@ export const addVersionListing = (db: Database.Database): void => {
   if (present()) return;
   db.transaction(() => {
     if (present()) return;
-    for (const column of versionListingColumns) {
+    for (const column of recordFilterColumns) {
       db.exec(`ALTER TABLE rm_record_versions ADD COLUMN ${column}`);
     }
     for (const column of grantListingColumns) {
