@@ -10,42 +10,18 @@
  * registry / bare client.
  */
 
-import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { ANY, EventStoreDBClient, type JSONType, jsonEvent } from '@eventstore/db-client';
 import { openRegistry } from '../src/index.ts';
 import { fixedClock, lineRequest, processIds, registration } from './lib/fixtures.ts';
-import {
-  pairedThroughput,
-  sleep,
-  type ThroughputPlan,
-  timed,
-  timedConcurrent,
-} from './lib/measure.ts';
+import { pairedThroughput, type ThroughputPlan, timed, timedConcurrent } from './lib/measure.ts';
 import type { Row } from './lib/result.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
+import { startStandIn } from './lib/standin-process.ts';
 import { recordTemplate } from './lib/synthetic-log.ts';
 
 const SCENARIO = 'EventStoreDB adapter (stand-in, not a server)';
 const CALLERS = 8;
-
-async function startStandIn() {
-  const child = fork(new URL('./lib/esdb-standin-child.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const connectionString = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { connectionString: string }).connectionString));
-    child.once('exit', (code) => reject(new Error(`stand-in exited with ${code}`)));
-  });
-  const stop = async () => {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.send('stop');
-    await Promise.race([exited, sleep(5000)]);
-    if (child.exitCode === null) child.kill();
-  };
-  return { connectionString, stop };
-}
 
 await runScenario(SCENARIO, async ({ quick, log }) => {
   const plan: ThroughputPlan = quick
