@@ -16,8 +16,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
+import { VERSION_LISTING_TABLES } from '../src/store/sqlite-version-listing.ts';
 import { VERSIONED_TABLES } from '../src/store/sqlite-versions.ts';
-import { asOfProcesses, viewsAt } from './lib/as-of-views.ts';
+import { asOfProcesses, pageAt, viewsAt } from './lib/as-of-views.ts';
 import { processIds } from './lib/fixtures.ts';
 import { latencies } from './lib/measure.ts';
 import type { Row } from './lib/result.ts';
@@ -66,6 +67,45 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
         ),
       );
     }
+    // one page as of the point: an index walk in list order, flat in the log's length
+    for (const [what, filter] of [
+      ['listProcesses first page', {}],
+      ['listProcesses({ status: completed }) first page', { status: 'completed' as const }],
+      ['listProcesses({ status: running }) first page', { status: 'running' as const }],
+      [
+        "listProcesses({ grantedSessionId }) first page (a session's ~1/50)",
+        { grantedSessionId: 'session-7' },
+      ],
+    ] as const) {
+      const points = [0.1, 0.5, 0.9];
+      const at = async (registry: ProcessRegistry, events: number) => {
+        const ms: number[] = [];
+        for (const share of points) {
+          ms.push(await pageAt(registry, Math.round(events * share), runs, filter));
+        }
+        return ms;
+      };
+      await at(large.registry, large.events); // warm-up
+      const largeMs = await at(large.registry, large.events);
+      const smallMs = await at(small.registry, small.events);
+      const fmt = (ms: number[]) => ms.map((v) => v.toFixed(2)).join(' / ');
+      const worst = Math.max(...largeMs.map((v, i) => v / smallMs[i]!));
+      const most = Math.max(...largeMs.map((v, i) => v - smallMs[i]!));
+      rows.push(
+        comparedRow(
+          SCENARIO,
+          `asOf(10% / 50% / 90%): ${what} (100 records); value is 90%`,
+          largeMs[2]!,
+          'ms',
+          {
+            what: `the same points of the small store: ${fmt(smallMs)} ms`,
+            value: smallMs[2]!,
+          },
+          largeMs[2]! / smallMs[2]!,
+          `${note}; large store ${fmt(largeMs)} ms; worst ratio ${worst.toFixed(2)}×, worst difference +${most.toFixed(2)} ms (goal ≤ max(3×, +100 ms); the small store's page at 10% holds its 8 processes of then)`,
+        ),
+      );
+    }
     const window = async (registry: ProcessRegistry, events: number) =>
       median(
         await latencies(runs, () =>
@@ -97,7 +137,9 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     const path = join(dir, 'large.db');
     const withVersions = statSync(path).size;
     const db = new Database(path);
-    for (const table of VERSIONED_TABLES) db.exec(`DELETE FROM ${table}`);
+    for (const table of [...VERSIONED_TABLES, ...VERSION_LISTING_TABLES]) {
+      db.exec(`DELETE FROM ${table}`);
+    }
     db.exec('VACUUM');
     db.close();
     const without = statSync(path).size;

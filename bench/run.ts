@@ -30,6 +30,7 @@ const SCENARIOS = [
   'recovery',
   'open-scale',
   'as-of',
+  'as-of-esdb',
   'worklists',
   'prune',
   'prune-esdb',

@@ -96,7 +96,10 @@ export const openRegistry = async (
       }
       // loaded on demand, like every store driver: only this option needs SQLite here
       const { openModelsFile } = await import('./store/sqlite-models-file.ts');
-      modelsFile = openModelsFile(readModels, eventStore.source ?? 'an unnamed event store');
+      modelsFile = openModelsFile(readModels, eventStore.source ?? 'an unnamed event store', {
+        // asOf reads the store's own versions where it keeps them (PostgreSQL's schema)
+        versions: eventStore.versions === undefined,
+      });
     }
     runner = new ProjectionRunner(eventStore, modelsFile?.tables);
     await runner.start(options.onModelProgress);

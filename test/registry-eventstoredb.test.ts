@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streamOf } from '../src/domain/events.ts';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
+import { ORDINAL_TABLES } from '../src/store/sqlite-ordinals.ts';
+import { VERSIONED_TABLES } from '../src/store/sqlite-versions.ts';
 import { registration } from './conformance/fixtures.ts';
 import { type EsdbStandIn, startEsdbStandIn } from './support/esdb-standin.ts';
 import { pruneRecord } from './support/store-contract.ts';
@@ -123,6 +126,79 @@ describe('registry on EventStoreDB (stand-in) with its read models in a SQLite f
     await inMemory.close();
     expect(await second.verifyProjections()).toEqual([]);
     await second.close();
+  });
+
+  it('answers asOf listings from the file’s versions, without reading the log up to the point', async () => {
+    const url = `${server.connectionString}&readModels=sqlite:${join(dir, 'models.db')}`;
+    let now = 1_000;
+    const registry = await openRegistry(url, { clock: () => now });
+    await registry.registerProcess(registration('p1'));
+    await registry.registerProcess(registration('p2'));
+    await registry.grantHandle({ sessionId: 's' }, 'p1', { label: 'mine' });
+    now = 2_000;
+    await registry.completeProcess('p1', { type: 'success', value: 'done' });
+    for (let i = 0; i < 20; i++) {
+      await registry.appendEvent('p2', { eventType: 'producer.line', payload: { text: `${i}` } });
+    }
+    const [, lastLine] = (await registry.history('p2')).slice(-2);
+    now = 3_000;
+    await registry.registerProcess(registration('p3'));
+    await registry.revokeHandle({ sessionId: 's' }, 'p1');
+
+    const ids = (records: readonly { id: string }[]) => records.map((r) => r.id);
+    const served = async (read: () => Promise<unknown>) => {
+      const before = server.stats().allEventsServed;
+      await read();
+      return server.stats().allEventsServed - before;
+    };
+    // what a live query costs the feed (making sure the models are current)
+    const live = await served(() => registry.listProcesses());
+    const at1 = registry.asOf(1_000);
+    const past = await served(async () => {
+      expect(ids((await at1.listProcesses()).records)).toEqual(['p1', 'p2']);
+      expect(ids(await at1.listNonTerminal())).toEqual(['p1', 'p2']);
+      expect((await at1.listHandleGrants({ sessionId: 's' })).length).toBe(1);
+    });
+    // the view checks the models are current twice (resolving the time, then listing), as a
+    // live query does once; folding the log up to the point would read its 25 events
+    expect(past).toBeLessThanOrEqual(2 * live);
+    const at2 = registry.asOf(2_000);
+    expect(ids(await at2.listNonTerminal())).toEqual(['p2']);
+    expect((await at2.listProcesses({ status: 'completed' })).records.map((r) => r.id)).toEqual([
+      'p1',
+    ]);
+    // updatedAtMs as of a position: the last process event at or before it
+    const byPosition = registry.asOf({ position: lastLine!.position });
+    const p2 = (await byPosition.listProcesses()).records.find((r) => r.id === 'p2');
+    expect(p2?.updatedAtMs).toBe(2_000);
+    expect(ids((await registry.asOf(3_000).listProcesses()).records)).toEqual(['p1', 'p2', 'p3']);
+    expect(await registry.asOf(3_000).listHandleGrants({ sessionId: 's' })).toEqual([]);
+    expect(ids((await registry.asOf(999).listProcesses()).records)).toEqual([]);
+    await registry.close();
+  });
+
+  it('rebuilds a models file made before versions, and then answers asOf from them', async () => {
+    const path = join(dir, 'models.db');
+    const url = `${server.connectionString}&readModels=sqlite:${path}`;
+    let now = 1_000;
+    const first = await openRegistry(url, { clock: () => now });
+    await first.registerProcess(registration('p1'));
+    now = 2_000;
+    await first.completeProcess('p1', { type: 'success', value: 'done' });
+    await first.close();
+    // as an older release left it: no versions, no ordinals
+    const db = new Database(path);
+    for (const table of [...VERSIONED_TABLES, ...ORDINAL_TABLES]) db.exec(`DROP TABLE ${table}`);
+    db.close();
+
+    const second = await openRegistry(url, { clock: () => now });
+    expect(await second.verifyProjections()).toEqual([]);
+    expect((await second.asOf(1_000).listNonTerminal()).map((r) => r.id)).toEqual(['p1']);
+    expect(await second.asOf(2_000).listNonTerminal()).toEqual([]);
+    await second.close();
+    const versions = new Database(path, { readonly: true });
+    expect(versions.prepare('SELECT count(*) FROM rm_record_versions').pluck().get()).toBe(2);
+    versions.close();
   });
 
   it('refuses a models file that follows another store, and bad readModels values', async () => {

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRegistry, type ProcessLease, type ProcessRegistry } from '../src/index.ts';
+import { openEventStoreDbStore } from '../src/store/eventstoredb.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
 import { openStore } from '../src/store/open.ts';
 import { registration } from './conformance/fixtures.ts';
@@ -10,11 +14,13 @@ import {
   domainCodes,
   run,
 } from './support/command-sequences.ts';
+import { startEsdbStandIn } from './support/esdb-standin.ts';
 import { testPostgres } from './support/postgres-server.ts';
 
 /**
- * Property: on the memory store and on PostgreSQL (whose `asOf` listings come from their
- * versioned tables, as SQLite's do in read-models-property.test.ts), the views as of every
+ * Property: on the memory store, on PostgreSQL and on EventStoreDB (the stand-in) with a
+ * models file (whose `asOf` listings come from their versioned tables, as SQLite's do in
+ * read-models-property.test.ts; the models file's span log ordinals), the views as of every
  * position and every moment of the run equal a replay of the same log.
  */
 
@@ -76,4 +82,26 @@ describe('versioned asOf equals a replay of the log (property, fast-check)', () 
     },
     240_000,
   );
+
+  it(`on EventStoreDB (the stand-in) with a models file (${RUNS} runs)`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procreg-esdb-versions-'));
+    const servers: { stop(): Promise<void> }[] = [];
+    let files = 0;
+    try {
+      const { commands, checks } = await property(async (clock) => {
+        const server = await startEsdbStandIn();
+        servers.push(server);
+        const store = await openEventStoreDbStore(server.connectionString);
+        const readModels = `sqlite:${join(dir, `m${files++}.db`)}`;
+        return openRegistry(store, { clock, readModels });
+      });
+      console.log(
+        `esdb models-file versions: ${commands} commands, ${checks} asOf points = replay`,
+      );
+      expect(checks).toBeGreaterThan(RUNS * 10);
+    } finally {
+      for (const server of servers) await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

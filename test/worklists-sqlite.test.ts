@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { byListOrder } from '../src/domain/process-list.ts';
-import { openRegistry, type ProcessFilter, type ProcessRecord } from '../src/index.ts';
+import {
+  openRegistry,
+  type ProcessFilter,
+  type ProcessRecord,
+  type ProcessRegistry,
+} from '../src/index.ts';
 import { everyProcess } from '../src/queries/views.ts';
 import { registration } from './conformance/fixtures.ts';
 
@@ -23,6 +28,22 @@ const collect = async (iterable: AsyncIterable<ProcessRecord>) => {
   const records: ProcessRecord[] = [];
   for await (const record of iterable) records.push(record);
   return records;
+};
+
+/** Every page of a listing, 337 at a time, each record as `show` puts it. */
+const pageThrough = async (
+  view: Pick<ProcessRegistry, 'listProcesses'>,
+  filter: ProcessFilter,
+  show: (record: ProcessRecord) => string,
+) => {
+  const got: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await view.listProcesses(filter, { limit: 337, ...(cursor ? { cursor } : {}) });
+    got.push(...page.records.map(show));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return got;
 };
 
 describe('paging through 10 000 processes', () => {
@@ -48,6 +69,7 @@ describe('paging through 10 000 processes', () => {
     const sqlite = await openRegistry(`sqlite:${join(dir, 'big.db')}`);
     await sqlite.importEvents(() => lines);
 
+    const midTime = now - 700;
     const all = await collect(everyProcess(memory));
     expect(all).toHaveLength(10_000);
     const sorted = [...all].sort(byListOrder);
@@ -75,16 +97,7 @@ describe('paging through 10 000 processes', () => {
         return true;
       });
       for (const registry of [memory, sqlite]) {
-        const got: string[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await registry.listProcesses(filter, {
-            limit: 337,
-            ...(cursor ? { cursor } : {}),
-          });
-          got.push(...page.records.map((r) => r.id));
-          cursor = page.nextCursor;
-        } while (cursor);
+        const got = await pageThrough(registry, filter, (r) => r.id);
         expect(new Set(got).size, JSON.stringify(filter)).toBe(got.length);
         if (filter.grantedSessionId === undefined && filter.label === undefined) {
           expect(got, JSON.stringify(filter)).toEqual(expected.map((r) => r.id));
@@ -101,6 +114,14 @@ describe('paging through 10 000 processes', () => {
           expect(got, JSON.stringify(filter)).toEqual(granted);
         }
       }
+    }
+    // as of a time: SQLite's versions (an index walk per page) page as memory's versions do
+    const pages = (view: ReturnType<typeof memory.asOf>, filter: ProcessFilter) =>
+      pageThrough(view, filter, (r) => `${r.id} ${r.status.state} ${r.updatedAtMs}`);
+    for (const filter of [...filters, { status: 'completed' as const }]) {
+      const expected = await pages(memory.asOf(midTime), filter);
+      expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(0);
+      expect(await pages(sqlite.asOf(midTime), filter), JSON.stringify(filter)).toEqual(expected);
     }
     await memory.close();
     await sqlite.close();
@@ -160,5 +181,76 @@ describe('a store file from before worklists (schema 2)', () => {
       .all() as { detail: string }[];
     after.close();
     expect(plan.map((row) => row.detail).join(' ')).toMatch(/USING INDEX rm_processes_state/);
+  });
+});
+
+describe('a store file from before the asOf listing indexes', () => {
+  it('gains them on open (the creation bounds from its versions), answering as before', async () => {
+    const path = join(dir, 'versions.db');
+    let now = 1_700_000_000_000;
+    const registry = await openRegistry(`sqlite:${path}`, { clock: () => now });
+    for (const id of ['a', 'b', 'c', 'd']) {
+      now += 1_000;
+      await registry.registerProcess(registration(id));
+      if (id !== 'c') await registry.completeProcess(id, { type: 'success', value: id });
+      if (id !== 'a') await registry.grantHandle({ sessionId: 's' }, id, { label: id });
+    }
+    const points = [now - 2_500, now - 1_500, now];
+    const answers = async (r: typeof registry) =>
+      Promise.all(
+        points.map(async (t) => ({
+          all: (await r.asOf(t).listProcesses()).records.map((p) => p.id),
+          done: (await r.asOf(t).listProcesses({ status: 'completed' })).records.map((p) => p.id),
+          running: (await r.asOf(t).listProcesses({ status: 'running' })).records.map((p) => p.id),
+          granted: (await r.asOf(t).listProcesses({ grantedSessionId: 's' })).records.map(
+            (p) => p.id,
+          ),
+          labelled: (await r.asOf(t).listProcesses({ label: 'c' })).records.map((p) => p.id),
+        })),
+      );
+    const before = await answers(registry);
+    expect(before[0]).toEqual({ all: ['a'], done: ['a'], running: [], granted: [], labelled: [] });
+    expect(before[2]).toEqual({
+      all: ['a', 'b', 'c', 'd'],
+      done: ['a', 'b', 'd'],
+      running: ['c'],
+      granted: ['b', 'c', 'd'],
+      labelled: ['c'],
+    });
+    await registry.close();
+
+    // as the previous release left it: no listing columns, indexes or creation bounds
+    const db = new Database(path);
+    for (const index of ['list', 'state', 'terminal', 'owner', 'type']) {
+      db.exec(`DROP INDEX rm_record_versions_${index}`);
+    }
+    for (const column of ['owner_session', 'input_type', 'state', 'created_at']) {
+      db.exec(`ALTER TABLE rm_record_versions DROP COLUMN ${column}`);
+    }
+    db.exec('DROP INDEX rm_grant_versions_session; DROP INDEX rm_grant_versions_label');
+    db.exec('ALTER TABLE rm_grant_versions DROP COLUMN session_id');
+    db.exec('ALTER TABLE rm_grant_versions DROP COLUMN label');
+    db.exec('DROP TABLE rm_created');
+    db.close();
+
+    const reopened = await openRegistry(`sqlite:${path}`);
+    expect(await answers(reopened)).toEqual(before);
+    await reopened.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare('SELECT position, created_max FROM rm_created').all()).toEqual(
+      [1, 2, 3, 4].map((n) => ({
+        position: expect.any(Number),
+        created_max: 1_700_000_000_000 + n * 1_000,
+      })),
+    );
+    const plan = after
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT record FROM rm_record_versions v WHERE v.state = 'completed'
+         AND v.valid_from <= 5 AND (v.valid_to IS NULL OR v.valid_to > 5)
+         ORDER BY v.created_at, v.process_id LIMIT 5`,
+      )
+      .all() as { detail: string }[];
+    after.close();
+    expect(plan.map((row) => row.detail).join(' ')).toMatch(/USING INDEX rm_record_versions_state/);
   });
 });

@@ -1,4 +1,4 @@
-import type { ProcessRegistry } from '../../src/index.ts';
+import type { ProcessFilter, ProcessRegistry } from '../../src/index.ts';
 import { latencies } from './measure.ts';
 import { median } from './stats.ts';
 import type { SyntheticProcess } from './synthetic-log.ts';
@@ -26,5 +26,21 @@ export const viewsAt = async (registry: ProcessRegistry, position: number | 'liv
       await view.listNonTerminal();
       await view.listProcesses();
       await view.listHandleGrants({ sessionId: 'session-7' });
+    }),
+  );
+
+/**
+ * Median ms of one `listProcesses` page (the default 100) as of `position` on a fresh view
+ * each time: the first page, or with `filter`.
+ */
+export const pageAt = async (
+  registry: ProcessRegistry,
+  position: number,
+  runs: number,
+  filter: ProcessFilter = {},
+) =>
+  median(
+    await latencies(runs, async () => {
+      await registry.asOf({ position }).listProcesses(filter);
     }),
   );

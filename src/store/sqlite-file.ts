@@ -3,6 +3,7 @@ import { RegistryError } from '../domain/errors.ts';
 import { sqliteFailure } from './sqlite-failures.ts';
 import { resetModelsWithoutEventTypes } from './sqlite-models-upgrade.ts';
 import { createTables } from './sqlite-tables-sql.ts';
+import { addVersionListing } from './sqlite-version-listing.ts';
 import { VERSIONED_TABLES, versionsSchema } from './sqlite-versions.ts';
 
 /**
@@ -88,6 +89,7 @@ export const openDatabase = (path: string, options: SqliteFileOptions): Database
       createSchema(db, path);
     }
     resetModelsWithoutEventTypes(db, { tables: VERSIONED_TABLES, schema: versionsSchema });
+    addVersionListing(db);
     return db;
   } catch (error) {
     db.close();

@@ -14,12 +14,17 @@ import { type RecordRow, recordOf } from './sqlite-rows.ts';
  * and on the rows the index range holds that other filters reject, never on the number of
  * processes. A grants filter (session, label) is answered through the grants' indexes.
  */
-export const listingColumns = [
-  'changed_at', // no type: as rm_checkpoint.position, written by sortablePosition
+/** The filter columns of a table with a `record` column (record versions have them too). */
+export const recordFilterColumns = [
   `created_at INTEGER GENERATED ALWAYS AS (json_extract(record, '$.createdAtMs')) VIRTUAL`,
   `state TEXT GENERATED ALWAYS AS (json_extract(record, '$.status.state')) VIRTUAL`,
   `input_type TEXT GENERATED ALWAYS AS (json_extract(record, '$.input.type')) VIRTUAL`,
   `owner_session TEXT GENERATED ALWAYS AS (json_extract(record, '$.provenance.ownerScope.sessionId')) VIRTUAL`,
+];
+
+export const listingColumns = [
+  'changed_at', // no type: as rm_checkpoint.position, written by sortablePosition
+  ...recordFilterColumns,
 ];
 
 const listingIndexes = `

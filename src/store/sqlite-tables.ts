@@ -3,7 +3,7 @@ import { deepFreeze } from '../domain/freeze.ts';
 import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
 import type { Json } from '../domain/json.ts';
 import { byCodeUnits } from '../domain/order.ts';
-import { listFromRecords, type ProcessQuery } from '../domain/process-list.ts';
+import type { ProcessQuery } from '../domain/process-list.ts';
 import type {
   ProcessEvent,
   ProcessHandleGrant,
@@ -16,6 +16,7 @@ import { BulkInsert } from './sqlite-bulk-insert.ts';
 import { countOfType, nextTypeCounts } from './sqlite-event-counts.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 import { SqliteLogIndex } from './sqlite-log-index.ts';
+import { ORDINAL_TABLES, SqliteOrdinals } from './sqlite-ordinals.ts';
 import {
   bindable,
   json,
@@ -25,6 +26,7 @@ import {
   sortablePosition,
 } from './sqlite-rows.ts';
 import { TABLES } from './sqlite-tables-sql.ts';
+import { VERSION_LISTING_TABLES } from './sqlite-version-listing.ts';
 import { SqliteVersions, VERSIONED_TABLES } from './sqlite-versions.ts';
 import { byGrantOrder, tableDump } from './tables-shared.ts';
 
@@ -74,7 +76,11 @@ export class SqliteTables implements ReadModelTables {
   private readonly bulkReplays: BulkInsert;
 
   /** `eventsInFile`: the file's `events` table holds the process events (a store file). */
-  /** every version of records and grants (store files only: see sqlite-versions.ts) */
+  /**
+   * every version of records, grants and leases (see sqlite-versions.ts), spanning log
+   * positions in a store file, log ordinals in a models file that keeps them
+   * (sqlite-ordinals.ts); none in a models file whose store keeps its own (PostgreSQL)
+   */
   private readonly history: SqliteVersions | undefined;
   readonly versions: VersionedTables | undefined;
   /** the digests and change marks of each process event (sqlite-log-index.ts) */
@@ -85,26 +91,29 @@ export class SqliteTables implements ReadModelTables {
   constructor(
     private readonly db: Database.Database,
     private readonly eventsInFile: boolean,
+    /** a models file: keep versions, in log ordinals (its tables hold `ordinalsSchema`) */
+    ordinals?: 'ordinals',
   ) {
-    this.history = eventsInFile ? new SqliteVersions(db) : undefined;
+    this.history = eventsInFile
+      ? new SqliteVersions(db)
+      : ordinals
+        ? new SqliteVersions(db, new SqliteOrdinals(db))
+        : undefined;
     this.listing = new SqliteListing(db);
     this.digests = new SqliteLogIndex(db);
     const history = this.history;
     this.versions = history && {
-      at: (position) => ({
-        process: (id) => history.recordAt(id, position),
-        processes: (which) => history.recordsAt(position, which),
-        // the records as of the point (only the running ones' index for a running filter),
-        // filtered in memory: O(processes then), not an index range
-        listProcesses: (query) =>
-          listFromRecords(
-            history.recordsAt(position, query.filter.status === 'running' ? 'running' : 'all'),
-            query,
-            (id) => history.grantsOfProcessAt(id, position),
-          ),
-        grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, position),
-        leases: () => history.leasesAt(position),
-      }),
+      at: (position) => {
+        const at = history.pointAt(position);
+        return {
+          process: (id) => history.recordAt(id, at),
+          processes: (which) => history.recordsAt(at, which),
+          // a page by index (sqlite-version-listing.ts)
+          listProcesses: (query) => history.listAt(at, query),
+          grantsOfScope: (scopeId) => history.grantsOfScopeAt(scopeId, at),
+          leases: () => history.leasesAt(at),
+        };
+      },
       prefixAt: (timeMs) => history.prefixAt(timeMs),
     };
     const eventColumn = eventsInFile
@@ -326,6 +335,7 @@ export class SqliteTables implements ReadModelTables {
           this.digests.markChanged(position, processId);
           if (overlay) overlay.touches.set(processId, { updatedAtMs, position });
           else s.touchProcess.run(updatedAtMs, sortablePosition(position), processId);
+          this.history?.touch(processId, updatedAtMs, position);
           return;
         }
         this.history?.putRecord(change.put, position);
@@ -513,7 +523,12 @@ export class SqliteTables implements ReadModelTables {
   clear(): void {
     this.transaction(() => {
       for (const table of TABLES) this.db.exec(`DELETE FROM ${table}`);
-      if (this.history) for (const table of VERSIONED_TABLES) this.db.exec(`DELETE FROM ${table}`);
+      const versioned = [
+        ...VERSIONED_TABLES,
+        ...VERSION_LISTING_TABLES,
+        ...(this.eventsInFile ? [] : ORDINAL_TABLES),
+      ];
+      if (this.history) for (const table of versioned) this.db.exec(`DELETE FROM ${table}`);
       this.setCheckpoint(START);
       this.setDigest({ digest: GENESIS_DIGEST, position: START });
     });

@@ -1,9 +1,12 @@
 import type Database from 'better-sqlite3';
 import { deepFreeze } from '../domain/freeze.ts';
 import { byCodeUnits } from '../domain/order.ts';
+import type { ProcessQuery } from '../domain/process-list.ts';
 import type { ProcessHandleGrant, ProcessLease, ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
+import type { SqliteOrdinals } from './sqlite-ordinals.ts';
 import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
+import { SqliteVersionListing } from './sqlite-version-listing.ts';
 
 /*
  * Over 300 lines: the versioned schema, the statements on it and the class that writes and
@@ -18,7 +21,8 @@ import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
  * position p" is then an index lookup:
  * - records alive at p come from an R*Tree over their spans (a stabbing query:
  *   O(log versions + answer)), the running ones from a second R*Tree of their own;
- * - a scope's grants at p from an index by (scope, valid_from).
+ * - a scope's grants at p from an index by (scope, valid_from);
+ * - a page of processes at p from an index in list order (sqlite-version-listing.ts).
  * A record gets a new version when it is registered, changes status or gets an external
  * ref; a process event only moves `updatedAtMs`, which is read back from the process's
  * last event at or before p instead of copying the record for every event.
@@ -27,7 +31,10 @@ import { type BatchedVersion, VersionBatch } from './sqlite-version-batch.ts';
  * `recordedAtMs` along the log grows, so "as of time t" is the longest prefix of the log
  * whose events were all recorded at or before t (one index lookup).
  *
- * R*Tree coordinates are 32-bit: SQLite stores keep positions below 2^31.
+ * R*Tree coordinates are 32-bit: SQLite stores keep positions below 2^31. A models file
+ * (EventStoreDB's 128-bit positions) measures spans and `rm_time` in log ordinals instead
+ * (sqlite-ordinals.ts): "as of p" is then the ordinal of the last event applied at or
+ * before p, one more index lookup.
  */
 export const versionsSchema = `
   CREATE TABLE IF NOT EXISTS rm_record_versions (
@@ -114,6 +121,7 @@ interface LeaseValue {
 
 export class SqliteVersions {
   private readonly s;
+  private readonly listing: SqliteVersionListing;
   /**
    * Running maximum of recordedAtMs, kept only while a batch runs (a catch-up chunk):
    * between transactions another process may have moved it.
@@ -128,8 +136,13 @@ export class SqliteVersions {
       }
     | undefined;
 
-  constructor(db: Database.Database) {
+  /** `ordinals`: spans are measured in log ordinals (a models file), else in positions. */
+  constructor(
+    db: Database.Database,
+    private readonly ordinals?: SqliteOrdinals,
+  ) {
     const p = <T>(sql: string) => db.prepare(sql) as Database.Statement<unknown[], T>;
+    this.listing = new SqliteVersionListing(db);
     this.s = {
       currentRecord: p<number>(
         'SELECT id FROM rm_record_versions WHERE process_id = ? AND valid_to IS NULL',
@@ -196,9 +209,12 @@ export class SqliteVersions {
       positionOf: p<number>(
         'SELECT position FROM rm_events WHERE process_id = ? AND sequence = ?',
       ).pluck(),
-      occurredAt: p<number>(
-        `SELECT json_extract(data, '$.event.occurredAtMs') FROM events WHERE position = ?`,
-      ).pluck(),
+      // a store file's events (a models file reads its touches instead: sqlite-ordinals.ts)
+      occurredAt: ordinals
+        ? undefined
+        : p<number>(
+            `SELECT json_extract(data, '$.event.occurredAtMs') FROM events WHERE position = ?`,
+          ).pluck(),
       purge: [
         'DELETE FROM rm_record_spans WHERE id IN (SELECT id FROM rm_record_versions WHERE process_id = ?)',
         'DELETE FROM rm_running_spans WHERE id IN (SELECT id FROM rm_record_versions WHERE process_id = ?)',
@@ -211,17 +227,14 @@ export class SqliteVersions {
         `SELECT grant_row FROM rm_grant_versions WHERE scope_id = @a AND valid_from <= @b
          AND (valid_to IS NULL OR valid_to > @b)`,
       ).pluck(),
-      grantsOfProcessAt: p<string>(
-        `SELECT grant_row FROM rm_grant_versions WHERE process_id = @a AND valid_from <= @b
-         AND (valid_to IS NULL OR valid_to > @b)`,
-      ).pluck(),
     };
   }
 
   /** A new version of a record at `position` (a touch of `updatedAtMs` makes none). */
   putRecord(record: ProcessRecord, position: Position): void {
-    const at = Number(position);
+    const at = this.coordinate(position);
     this.closeRecord(record.id, at);
+    this.listing.put(record.createdAtMs, at);
     const running = record.status.state === 'running';
     const value = { processId: record.id, running, record: JSON.stringify(record) };
     if (this.batch) this.batch.records.begin(record.id, value, at);
@@ -246,6 +259,23 @@ export class SqliteVersions {
     this.batch?.records.drop((key) => key === processId);
     this.batch?.leases.drop((key) => key === processId);
     this.batch?.grants.drop((key) => (JSON.parse(key) as string[])[1] === processId);
+    this.ordinals?.purge(processId);
+  }
+
+  /** Where a span starts or ends for the event at `position`. */
+  private coordinate(position: Position): number {
+    return this.ordinals ? this.ordinals.of(position) : Number(position);
+  }
+
+  /** The coordinate "as of `position`" reads at: every event at or before it applied. */
+  pointAt(position: Position): number {
+    return this.ordinals ? this.ordinals.atOrBefore(position) : Number(position);
+  }
+
+  /** A process event that made no version moved the record's `updatedAtMs`. */
+  touch(processId: string, updatedAtMs: number, position: Position): void {
+    // a store file reads it back from its process events (see asOf)
+    this.ordinals?.touch(processId, updatedAtMs, position);
   }
 
   private insertRecord({ value, from, to }: BatchedVersion<RecordValue>): void {
@@ -268,15 +298,16 @@ export class SqliteVersions {
       processId: grant.processId,
       grant: JSON.stringify(grant),
     };
-    const at = Number(position);
+    const at = this.coordinate(position);
     if (this.batch) this.batch.grants.begin(grantKey(grant.scopeId, grant.processId), value, at);
     else this.insertGrant({ value, from: at, to: undefined });
   }
 
   deleteGrant(scopeId: string, processId: string, position: Position): void {
-    if (this.batch?.grants.end(grantKey(scopeId, processId), Number(position))) return;
+    const at = this.coordinate(position);
+    if (this.batch?.grants.end(grantKey(scopeId, processId), at)) return;
     const current = this.s.currentGrant.get(scopeId, processId);
-    if (current !== undefined) this.s.closeGrant.run(Number(position), current);
+    if (current !== undefined) this.s.closeGrant.run(at, current);
   }
 
   private insertGrant({ value, from, to }: BatchedVersion<GrantValue>): void {
@@ -285,18 +316,19 @@ export class SqliteVersions {
 
   putLease(lease: ProcessLease, position: Position): void {
     this.deleteLease(lease.processId, position);
-    const at = Number(position);
+    const at = this.coordinate(position);
     const value = { processId: lease.processId, lease: JSON.stringify(lease) };
     if (this.batch) this.batch.leases.begin(lease.processId, value, at);
     else this.insertLease({ value, from: at, to: undefined });
   }
 
   deleteLease(processId: string, position: Position): void {
-    if (this.batch?.leases.end(processId, Number(position))) return;
+    const at = this.coordinate(position);
+    if (this.batch?.leases.end(processId, at)) return;
     const current = this.s.currentLease.get(processId);
     if (current === undefined) return;
-    this.s.closeLease.run(Number(position), current);
-    this.s.closeLeaseSpan.run(Number(position), current);
+    this.s.closeLease.run(at, current);
+    this.s.closeLeaseSpan.run(at, current);
   }
 
   private insertLease({ value, from, to }: BatchedVersion<LeaseValue>): void {
@@ -309,22 +341,23 @@ export class SqliteVersions {
     this.s.insertLeaseSpan.run(id, from, to ?? OPEN);
   }
 
-  /** Every stored lease (possibly expired) as of `position`, by process id. */
-  leasesAt(position: Position): ProcessLease[] {
+  /** Every stored lease (possibly expired) as of coordinate `at` (`pointAt`), by process id. */
+  leasesAt(at: number): ProcessLease[] {
     return this.s.leasesAt
-      .all({ a: Number(position) })
+      .all({ a: at })
       .map((text) => parse<ProcessLease>(text))
       .sort((a, b) => byCodeUnits(a.processId, b.processId));
   }
 
   /** Notes when the log's clock moved past everything before `position`. */
   recordTime(position: Position, recordedAtMs: number): void {
+    const at = this.coordinate(position);
     if (!this.batch) {
-      this.s.insertLaterTime.run({ t: recordedAtMs, p: position });
+      this.s.insertLaterTime.run({ t: recordedAtMs, p: at });
       return;
     }
     const max = this.cachedMax ?? this.s.maxTime.get() ?? Number.NEGATIVE_INFINITY;
-    if (recordedAtMs > max) this.s.insertTime.run(recordedAtMs, position);
+    if (recordedAtMs > max) this.s.insertTime.run(recordedAtMs, at);
     this.cachedMax = Math.max(max, recordedAtMs);
   }
 
@@ -339,6 +372,7 @@ export class SqliteVersions {
       leases: new VersionBatch(),
     };
     this.cachedMax = undefined;
+    this.ordinals?.beginBatch();
   }
 
   /** Inserts the batch's versions (`write`), or drops them with the rolled-back batch. */
@@ -346,6 +380,7 @@ export class SqliteVersions {
     const batch = this.batch;
     this.batch = undefined;
     this.cachedMax = undefined;
+    this.ordinals?.endBatch();
     if (!batch || !write) return;
     for (const version of batch.records.take()) this.insertRecord(version);
     for (const version of batch.grants.take()) this.insertGrant(version);
@@ -355,33 +390,31 @@ export class SqliteVersions {
   /** The last position of the longest log prefix recorded at or before `timeMs`, or undefined: all of it. */
   prefixAt(timeMs: number): Position | undefined {
     const first = this.s.firstAfter.get(timeMs);
-    return first === undefined ? undefined : BigInt(first) - 1n;
+    if (first === undefined) return undefined;
+    return (this.ordinals ? this.ordinals.position(first) : BigInt(first)) - 1n;
   }
 
-  /** Every process record (or the running ones) as of `position`, by id. */
-  recordsAt(position: Position, which: 'all' | 'running'): ProcessRecord[] {
-    const at = Number(position);
+  /** Every process record (or the running ones) as of coordinate `at` (`pointAt`), by id. */
+  recordsAt(at: number, which: 'all' | 'running'): ProcessRecord[] {
     const rows = (which === 'all' ? this.s.recordsAt : this.s.runningAt).all({ a: at });
     return rows.map((row) => this.asOf(row, at)).sort((a, b) => byCodeUnits(a.id, b.id));
   }
 
-  recordAt(processId: string, position: Position): ProcessRecord | undefined {
-    const at = Number(position);
+  /** A page of `listProcesses` as of coordinate `at`, by index (sqlite-version-listing.ts). */
+  listAt(at: number, query: ProcessQuery): ProcessRecord[] {
+    return this.listing.list(at, query).map((row) => this.asOf(row, at));
+  }
+
+  recordAt(processId: string, at: number): ProcessRecord | undefined {
     const row = this.s.recordAt.get({ a: processId, b: at });
     return row && this.asOf(row, at);
   }
 
-  grantsOfScopeAt(scopeId: string, position: Position): ProcessHandleGrant[] {
+  grantsOfScopeAt(scopeId: string, at: number): ProcessHandleGrant[] {
     return this.s.grantsAt
-      .all({ a: scopeId, b: Number(position) })
+      .all({ a: scopeId, b: at })
       .map((text) => parse<ProcessHandleGrant>(text))
       .sort((a, b) => byCodeUnits(a.processId, b.processId));
-  }
-
-  grantsOfProcessAt(processId: string, position: Position): ProcessHandleGrant[] {
-    return this.s.grantsOfProcessAt
-      .all({ a: processId, b: Number(position) })
-      .map((text) => parse<ProcessHandleGrant>(text));
   }
 
   /**
@@ -390,9 +423,14 @@ export class SqliteVersions {
    */
   private asOf(row: VersionRow, at: number): ProcessRecord {
     const record = JSON.parse(row.record) as ProcessRecord;
+    if (this.ordinals) {
+      const touch = this.ordinals.lastTouch(record.id, at);
+      if (touch && touch.ordinal >= row.since) record.updatedAtMs = touch.updatedAtMs;
+      return deepFreeze(record);
+    }
     const last = this.lastEventAt(record.id, at);
     if (last !== undefined && last >= row.since) {
-      record.updatedAtMs = this.s.occurredAt.get(last)!;
+      record.updatedAtMs = this.s.occurredAt?.get(last) ?? record.updatedAtMs;
     }
     return deepFreeze(record);
   }
