@@ -1,7 +1,14 @@
 import { STREAM_PREFIX } from '../domain/events.ts';
-import { GENESIS_DIGEST, type LogDigest, linkHashOf, nextDigest } from '../domain/integrity.ts';
-import { IntegrityCheck } from '../domain/integrity-check.ts';
+import {
+  GENESIS_DIGEST,
+  type LogDigest,
+  linkHashOf,
+  nextDigest,
+  TextEvent,
+} from '../domain/integrity.ts';
+import { IntegrityCheck, type LogEvent } from '../domain/integrity-check.ts';
 import type { IntegrityProgress, IntegrityReport } from '../domain/integrity-report.ts';
+import type { Json } from '../domain/json.ts';
 import { isRetentionStream, readRetentionEvent } from '../domain/retention.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
@@ -33,26 +40,48 @@ export const verifyLogIntegrity = async (
   const index =
     tables.digests && known ? { rows: tables.digests, upTo: known.position } : undefined;
   const steps = new IndexWalk(check, index);
-  let chunk: StoredEvent[] = [];
+  let chunk: LogEvent[] = [];
   const flush = () => {
     steps.feed(chunk);
     const last = chunk.at(-1);
     if (last) options.onProgress?.({ checked: steps.checked, position: last.position, head });
     chunk = [];
   };
-  for await (const stored of store.readAll()) {
-    if (isRetentionStream(stored.stream)) {
-      check.pruned(prunedBy(stored));
-      continue;
+  for await (const page of logPages(store)) {
+    for (const stored of page) {
+      if (isRetentionStream(stored.stream)) {
+        check.pruned(prunedBy(stored));
+        continue;
+      }
+      if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
+      chunk.push(stored);
+      if (chunk.length >= CHUNK) flush();
     }
-    if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
-    chunk.push(stored);
-    if (chunk.length >= CHUNK) flush();
   }
   flush();
   steps.end();
   return check.finish();
 };
+
+/**
+ * The log a page at a time: as text where the store keeps it (an event written in
+ * canonical form is then hashed without parsing its data), else as `readAll` gives it.
+ */
+async function* logPages(store: EventStore): AsyncIterable<readonly LogEvent[]> {
+  if (store.readAllText) {
+    for await (const page of store.readAllText()) yield page.map((text) => new TextEvent(text));
+    return;
+  }
+  let page: StoredEvent[] = [];
+  for await (const stored of store.readAll()) {
+    page.push(stored);
+    if (page.length >= CHUNK) {
+      yield page;
+      page = [];
+    }
+  }
+  yield page;
+}
 
 /**
  * Walks the recorded digests beside the log: each recorded position must hold an event
@@ -68,7 +97,7 @@ class IndexWalk {
     private readonly index: { rows: DigestIndex; upTo: Position } | undefined,
   ) {}
 
-  feed(events: readonly StoredEvent[]): void {
+  feed(events: readonly LogEvent[]): void {
     const last = events.at(-1);
     if (!last) return;
     const { index } = this;
@@ -130,9 +159,18 @@ export const logDigestOf = async (
 };
 
 /** The processes a prune's record says it removed; none when the record cannot be read. */
-const prunedBy = (stored: StoredEvent): { lastPosition: string; events: number }[] => {
+const prunedBy = (stored: LogEvent): { lastPosition: string; events: number }[] => {
   try {
-    return readRetentionEvent(stored).event.data.processes;
+    const { id, stream, revision, position, type } = stored;
+    return readRetentionEvent({
+      id,
+      stream,
+      revision,
+      position,
+      type,
+      data: stored.data as Json,
+      metadata: stored.metadata as Json,
+    }).event.data.processes;
   } catch {
     return [];
   }

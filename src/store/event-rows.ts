@@ -1,6 +1,6 @@
 import { RegistryError } from '../domain/errors.ts';
 import type { Json } from '../domain/json.ts';
-import type { NewEvent, Position, StoredEvent } from './port.ts';
+import type { NewEvent, Position, StoredEvent, StoredEventText } from './port.ts';
 
 /*
  * The `events` table's rows as both SQL adapters (SQLite, PostgreSQL) hold them: one row per
@@ -24,6 +24,9 @@ export interface EventRow {
 /** How many rows one query of the global log reads: bounded memory for any log size. */
 export const PAGE_SIZE = 500;
 
+/** Pages of unparsed rows (`readAllText`) are larger: a row's text is all it holds. */
+export const TEXT_PAGE_SIZE = 2_000;
+
 /** An event with its JSON already serialized, so no serializing happens under the write lock. */
 export interface SerializedEvent {
   id: string;
@@ -35,8 +38,8 @@ export interface SerializedEvent {
 export const serializeEvent = (event: NewEvent): SerializedEvent => ({
   id: event.id,
   type: event.type,
-  data: serialize(event.data, `data of event ${event.id}`),
-  metadata: serialize(event.metadata, `metadata of event ${event.id}`),
+  data: event.text?.data ?? serialize(event.data, `data of event ${event.id}`),
+  metadata: event.text?.metadata ?? serialize(event.metadata, `metadata of event ${event.id}`),
 });
 
 const serialize = (value: Json, what: string): string => {
@@ -65,6 +68,17 @@ export const toEventRow = (
   data: event.data,
   metadata: event.metadata,
   event_id: event.id,
+});
+
+/** A row as text; nothing is parsed. */
+export const toEventText = (row: EventRow): StoredEventText => ({
+  id: row.event_id,
+  stream: row.stream,
+  revision: Number(row.revision),
+  position: row.position,
+  type: row.type,
+  data: row.data,
+  metadata: row.metadata,
 });
 
 /** Parsed afresh for every reader and subscriber, so none can alter what another sees. */

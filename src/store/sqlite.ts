@@ -13,7 +13,9 @@ import {
   PAGE_SIZE,
   type SerializedEvent,
   serializeEvent,
+  TEXT_PAGE_SIZE,
   toEventRow,
+  toEventText,
   toStoredEvent,
 } from './event-rows.ts';
 import {
@@ -27,6 +29,7 @@ import {
   type RefusalJournal,
   START,
   type StoredEvent,
+  type StoredEventText,
   type StreamRemoval,
   type StreamRevision,
   type StreamWrite,
@@ -476,6 +479,23 @@ class SqliteEventStore implements EventStore {
         readPage(this.statements, after, head, options.streamPrefix, limit),
       );
       for (const row of rows) yield toStoredEvent(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      after = rows.at(-1)!.position;
+    }
+  }
+
+  /** `readAll`'s pages with the JSON left as stored. */
+  async *readAllText(options: ReadAllOptions = {}): AsyncIterable<readonly StoredEventText[]> {
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let after = options.fromPosition ?? START;
+    const head = this.use('read', () => this.statements.head.get()!);
+    while (remaining > 0 && after < head) {
+      const limit = Math.min(TEXT_PAGE_SIZE, remaining);
+      const rows = this.use('read', () =>
+        readPage(this.statements, after, head, options.streamPrefix, limit),
+      );
+      yield rows.map(toEventText);
       if (rows.length < limit) return;
       remaining -= rows.length;
       after = rows.at(-1)!.position;
