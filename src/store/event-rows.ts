@@ -24,9 +24,6 @@ export interface EventRow {
 /** How many rows one query of the global log reads: bounded memory for any log size. */
 export const PAGE_SIZE = 500;
 
-/** Pages of unparsed rows (`readAllText`) are larger: a row's text is all it holds. */
-export const TEXT_PAGE_SIZE = 2_000;
-
 /** An event with its JSON already serialized, so no serializing happens under the write lock. */
 export interface SerializedEvent {
   id: string;

@@ -13,7 +13,6 @@ import {
   PAGE_SIZE,
   type SerializedEvent,
   serializeEvent,
-  TEXT_PAGE_SIZE,
   toEventRow,
   toEventText,
   toStoredEvent,
@@ -491,7 +490,7 @@ class SqliteEventStore implements EventStore {
     let after = options.fromPosition ?? START;
     const head = this.use('read', () => this.statements.head.get()!);
     while (remaining > 0 && after < head) {
-      const limit = Math.min(TEXT_PAGE_SIZE, remaining);
+      const limit = Math.min(PAGE_SIZE, remaining);
       const rows = this.use('read', () =>
         readPage(this.statements, after, head, options.streamPrefix, limit),
       );
