@@ -101,6 +101,16 @@ export class IntegrityCheck {
     this.digestPosition = position;
   }
 
+  /**
+   * An event a prune removed, as its record names it, where no digest was recorded: the log
+   * digest steps over it as it did when the event was in the log.
+   */
+  prunedStep(position: Position, stream: string, revision: number, hash: string): void {
+    this.passAgainst(position);
+    this.digest = nextDigest(this.digest, position, stream, revision, hash);
+    this.digestPosition = position;
+  }
+
   /** A prune's record: its processes' events left the log at or before their last positions. */
   pruned(processes: readonly { lastPosition: string; events: number }[]): void {
     for (const { lastPosition, events } of processes) {

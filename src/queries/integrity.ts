@@ -9,9 +9,15 @@ import {
 import { IntegrityCheck, type LogEvent } from '../domain/integrity-check.ts';
 import type { IntegrityProgress, IntegrityReport } from '../domain/integrity-report.ts';
 import type { Json } from '../domain/json.ts';
-import { isRetentionStream, readRetentionEvent } from '../domain/retention.ts';
+import {
+  isRetentionStream,
+  type PrunedStep,
+  prunedSteps,
+  readRetentionEvent,
+} from '../domain/retention.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
+import { readPrunes } from './retention.ts';
 
 export interface IntegrityOptions {
   /** a digest kept earlier: the log up to its position must still hash to it */
@@ -39,7 +45,9 @@ export const verifyLogIntegrity = async (
   // recorded digests cover the log up to the tables' digest position, from genesis
   const index =
     tables.digests && known ? { rows: tables.digests, upTo: known.position } : undefined;
-  const steps = new IndexWalk(check, index);
+  // events prunes removed: the digest steps over each in its place
+  const pruned = prunedSteps(await readPrunes(store));
+  const steps = new IndexWalk(check, index, pruned);
   let chunk: LogEvent[] = [];
   const flush = () => {
     steps.feed(chunk);
@@ -85,16 +93,21 @@ async function* logPages(store: EventStore): AsyncIterable<readonly LogEvent[]> 
 
 /**
  * Walks the recorded digests beside the log: each recorded position must hold an event
- * that is one digest step from the recorded digest before it.
+ * that is one digest step from the recorded digest before it. Positions a prune emptied are
+ * stepped over with their recorded digest, else (no digest recorded there, or none kept at
+ * all) with the step the prune's record names.
  */
 class IndexWalk {
   checked = 0;
   private previous = GENESIS_DIGEST;
   private after: Position = START;
+  /** the next pruned step not yet passed */
+  private s = 0;
 
   constructor(
     private readonly check: IntegrityCheck,
     private readonly index: { rows: DigestIndex; upTo: Position } | undefined,
+    private readonly pruned: readonly PrunedStep[],
   ) {}
 
   feed(events: readonly LogEvent[]): void {
@@ -102,7 +115,10 @@ class IndexWalk {
     if (!last) return;
     const { index } = this;
     if (!index) {
-      for (const event of events) this.check.event(event);
+      for (const event of events) {
+        this.passPruned(event.position);
+        this.check.event(event);
+      }
       this.checked += events.length;
       return;
     }
@@ -111,7 +127,7 @@ class IndexWalk {
     const rows = upTo > this.after ? index.rows.between(this.after, upTo) : [];
     let r = 0;
     for (const event of events) {
-      while (r < rows.length && rows[r]!.position < event.position) this.vanish(rows[r++]!);
+      r = this.passGone(rows, r, event.position);
       const row = rows[r];
       if (row && row.position === event.position) {
         this.check.event(event, { previous: this.previous, digest: row.digest });
@@ -121,16 +137,63 @@ class IndexWalk {
         this.check.event(event, event.position <= index.upTo ? 'unrecorded' : undefined);
       }
     }
-    while (r < rows.length) this.vanish(rows[r++]!);
+    this.passGone(rows, r, upTo + 1n);
     if (upTo > this.after) this.after = upTo;
     this.checked += events.length;
   }
 
-  /** Recorded positions after the last event of the log are gone too. */
+  /** Recorded positions, and pruned ones, after the last event of the log are gone too. */
   end(): void {
     const { index } = this;
-    if (!index || index.upTo <= this.after) return;
-    for (const row of index.rows.between(this.after, index.upTo)) this.vanish(row);
+    if (!index) {
+      this.passPruned(undefined);
+      return;
+    }
+    const rows = index.upTo > this.after ? index.rows.between(this.after, index.upTo) : [];
+    this.passGone(rows, 0, undefined);
+  }
+
+  /** Without recorded digests: the pruned steps before `before` (all of them: undefined). */
+  private passPruned(before: Position | undefined): void {
+    const { pruned } = this;
+    while (this.s < pruned.length && (before === undefined || pruned[this.s]!.position < before)) {
+      const step = pruned[this.s++]!;
+      this.check.prunedStep(step.position, step.stream, step.revision, step.hash);
+    }
+  }
+
+  /**
+   * Recorded rows from `r`, and pruned steps, before `before` (all of them: undefined):
+   * positions with no event left. A pruned position keeps its recorded digest; one with
+   * none recorded (tables rebuilt before prunes named their steps) takes the step the record
+   * names, from the digest before it. Returns the first row not passed.
+   */
+  private passGone(
+    rows: readonly { position: Position; digest: string }[],
+    from: number,
+    before: Position | undefined,
+  ): number {
+    let r = from;
+    const { pruned } = this;
+    for (;;) {
+      const row = rows[r];
+      const step = pruned[this.s];
+      const rowDue = row !== undefined && (before === undefined || row.position < before);
+      const stepDue = step !== undefined && (before === undefined || step.position < before);
+      if (!rowDue && !stepDue) return r;
+      if (rowDue && (!stepDue || row.position <= step.position)) {
+        if (stepDue && step.position === row.position) this.s += 1;
+        this.vanish(row);
+        r += 1;
+      } else {
+        const { position, stream, revision, hash } = step!;
+        this.vanish({
+          position,
+          digest: nextDigest(this.previous, position, stream, revision, hash),
+        });
+        this.s += 1;
+      }
+    }
   }
 
   private vanish(row: { position: Position; digest: string }): void {
