@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../src/domain/canonical.ts';
+import { canonicalJson, canonicalMembersAround } from '../src/domain/canonical.ts';
 import { contentHash, contentHashOf, hashedText, TextEvent } from '../src/domain/integrity.ts';
 import { IntegrityCheck, type LogEvent } from '../src/domain/integrity-check.ts';
 import type { IntegrityProblem } from '../src/domain/integrity-report.ts';
@@ -221,6 +221,26 @@ describe('verifying a log read as its stored text', () => {
     expect(metadata).toBe(canonicalJson({ ...content.metadata, hash }));
     expect(hash).toBe(contentHash({ ...content, metadata: JSON.parse(metadata) }));
   });
+});
+
+describe('canonical members around a key', () => {
+  const objects: Record<string, unknown>[] = [
+    {},
+    { hash: 'h' },
+    { a: 1 },
+    { z: 1 },
+    { z: [1, { b: ',', a: '}' }], a: 'x,"y"', hash: 'old', m: undefined, ha: { q: null } },
+    { prevHash: null, actor: 'a', recordedAtMs: 3, eventVersion: 1 },
+  ];
+  for (const value of objects) {
+    it(`splits ${JSON.stringify(value)} so that both forms are canonical`, () => {
+      const { before, after } = canonicalMembersAround(value, 'hash');
+      const join = (...parts: string[]) => `{${parts.filter((p) => p !== '').join(',')}}`;
+      const { hash: _, ...rest } = value;
+      expect(join(before, after)).toBe(canonicalJson(rest));
+      expect(join(before, '"hash":"H"', after)).toBe(canonicalJson({ ...rest, hash: 'H' }));
+    });
+  }
 });
 
 describe('the longest in-order run', () => {

@@ -54,9 +54,21 @@ const chained = (
 ): { metadata: EventMetadata; text: { data: string; metadata: string } }[] => {
   let revision = state?.revision ?? -1;
   let prevHash = revision === -1 ? null : (state?.lastHash ?? null);
+  const { actor, causationId, command, commandId, correlationId, eventVersion, recordedAtMs } =
+    metadata;
   return events.map((event) => {
     revision += 1;
-    const linked: EventMetadata = { ...metadata, prevHash };
+    // members in canonical (sorted) order: canonicalising them needs no sort
+    const linked: EventMetadata = {
+      actor,
+      causationId,
+      command,
+      commandId,
+      correlationId,
+      eventVersion,
+      prevHash,
+      recordedAtMs,
+    };
     const {
       hash,
       data,
@@ -68,8 +80,19 @@ const chained = (
       data: event.data,
       metadata: linked,
     });
+    const withHash: EventMetadata = {
+      actor,
+      causationId,
+      command,
+      commandId,
+      correlationId,
+      eventVersion,
+      hash,
+      prevHash,
+      recordedAtMs,
+    };
     prevHash = hash;
-    return { metadata: { ...linked, hash }, text: { data, metadata: text } };
+    return { metadata: withHash, text: { data, metadata: text } };
   });
 };
 

@@ -1,4 +1,4 @@
-import { canonicalJson, canonicalObject, sha256Hex } from './canonical.ts';
+import { canonicalJson, canonicalMembersAround, canonicalObject, sha256Hex } from './canonical.ts';
 import type { Json } from './json.ts';
 import type { Position, StoredEventText, StreamRevision } from './stored-event.ts';
 
@@ -68,8 +68,12 @@ export const hashedText = (
   content: HashedContent & { metadata: Record<string, unknown> },
 ): { hash: string; data: string; metadata: string } => {
   const data = canonicalJson(content.data);
-  const hash = sha256Hex(contentText(data, canonicalObject(content.metadata), content));
-  return { hash, data, metadata: canonicalObject({ ...content.metadata, hash }) };
+  const { before, after } = canonicalMembersAround(content.metadata, 'hash');
+  const hashed = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
+  const hash = sha256Hex(contentText(data, hashed, content));
+  const member = `"hash":"${hash}"`;
+  const metadata = `{${before === '' ? '' : `${before},`}${member}${after === '' ? '' : `,${after}`}}`;
+  return { hash, data, metadata };
 };
 
 /**
