@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
-import { type EventRow, PAGE_SIZE, toStoredEvent } from './event-rows.ts';
+import { type EventRow, PAGE_SIZE, toEventText, toStoredEvent } from './event-rows.ts';
 import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
   START,
   type StoredEvent,
+  type StoredEventText,
   type StreamRevision,
 } from './port.ts';
 import type { PostgresOperation } from './postgres-failures.ts';
@@ -97,6 +98,26 @@ export class PostgresReads {
       const page = await this.pageUpTo(after, upTo, options.streamPrefix, limit);
       upTo ??= page.head;
       for (const row of page.rows) yield toStoredEvent(row);
+      if (page.rows.length < limit) return;
+      remaining -= page.rows.length;
+      after = page.rows.at(-1)!.position;
+    }
+  }
+
+  /** `all`'s pages with the JSON left as stored (`json` columns keep the text written). */
+  async *allText(
+    options: ReadAllOptions,
+    ensureOpen: () => void,
+  ): AsyncIterable<readonly StoredEventText[]> {
+    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let after = options.fromPosition ?? START;
+    let upTo: Position | undefined;
+    while (remaining > 0) {
+      ensureOpen();
+      const limit = Math.min(PAGE_SIZE, remaining);
+      const page = await this.pageUpTo(after, upTo, options.streamPrefix, limit);
+      upTo ??= page.head;
+      yield page.rows.map(toEventText);
       if (page.rows.length < limit) return;
       remaining -= page.rows.length;
       after = page.rows.at(-1)!.position;
