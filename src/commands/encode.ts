@@ -54,21 +54,9 @@ const chained = (
 ): { metadata: EventMetadata; text: { data: string; metadata: string } }[] => {
   let revision = state?.revision ?? -1;
   let prevHash = revision === -1 ? null : (state?.lastHash ?? null);
-  const { actor, causationId, command, commandId, correlationId, eventVersion, recordedAtMs } =
-    metadata;
   return events.map((event) => {
     revision += 1;
-    // members in canonical (sorted) order: canonicalising them needs no sort
-    const linked: EventMetadata = {
-      actor,
-      causationId,
-      command,
-      commandId,
-      correlationId,
-      eventVersion,
-      prevHash,
-      recordedAtMs,
-    };
+    const linked = sortedMetadata(metadata, prevHash);
     const {
       hash,
       data,
@@ -80,21 +68,31 @@ const chained = (
       data: event.data,
       metadata: linked,
     });
-    const withHash: EventMetadata = {
-      actor,
-      causationId,
-      command,
-      commandId,
-      correlationId,
-      eventVersion,
-      hash,
-      prevHash,
-      recordedAtMs,
-    };
+    const withHash = sortedMetadata(metadata, prevHash, hash);
     prevHash = hash;
     return { metadata: withHash, text: { data, metadata: text } };
   });
 };
+
+/**
+ * The command's metadata with its chain fields, members in canonical (sorted) order:
+ * canonicalising it needs no sort.
+ */
+const sortedMetadata = (
+  metadata: EventMetadata,
+  prevHash: string | null,
+  hash?: string,
+): EventMetadata => ({
+  actor: metadata.actor,
+  causationId: metadata.causationId,
+  command: metadata.command,
+  commandId: metadata.commandId,
+  correlationId: metadata.correlationId,
+  eventVersion: metadata.eventVersion,
+  ...(hash === undefined ? {} : { hash }),
+  prevHash,
+  recordedAtMs: metadata.recordedAtMs,
+});
 
 /** One write per touched stream, expecting the revision the decision was made on. */
 export const writesFor = (

@@ -9,13 +9,7 @@ import type {
 } from '../domain/stored-event.ts';
 import type { InlineModels, InlineProjection, VersionedTables } from './read-model-tables.ts';
 
-export type {
-  NewEvent,
-  Position,
-  StoredEvent,
-  StoredEventText,
-  StreamRevision,
-} from '../domain/stored-event.ts';
+export type * from '../domain/stored-event.ts';
 
 /**
  * The event-store port. Modelled on EventStoreDB's semantics so that every adapter

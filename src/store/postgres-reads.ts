@@ -89,18 +89,8 @@ export class PostgresReads {
 
   /** The log as it was when iteration started, one query per page. */
   async *all(options: ReadAllOptions, ensureOpen: () => void): AsyncIterable<StoredEvent> {
-    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
-    let after = options.fromPosition ?? START;
-    let upTo: Position | undefined;
-    while (remaining > 0) {
-      ensureOpen();
-      const limit = Math.min(PAGE_SIZE, remaining);
-      const page = await this.pageUpTo(after, upTo, options.streamPrefix, limit);
-      upTo ??= page.head;
-      for (const row of page.rows) yield toStoredEvent(row);
-      if (page.rows.length < limit) return;
-      remaining -= page.rows.length;
-      after = page.rows.at(-1)!.position;
+    for await (const rows of this.pages(options, ensureOpen)) {
+      for (const row of rows) yield toStoredEvent(row);
     }
   }
 
@@ -109,6 +99,11 @@ export class PostgresReads {
     options: ReadAllOptions,
     ensureOpen: () => void,
   ): AsyncIterable<readonly StoredEventText[]> {
+    for await (const rows of this.pages(options, ensureOpen)) yield rows.map(toEventText);
+  }
+
+  /** The log's rows up to the head at the first page, a query per page. */
+  private async *pages(options: ReadAllOptions, ensureOpen: () => void): AsyncIterable<EventRow[]> {
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let after = options.fromPosition ?? START;
     let upTo: Position | undefined;
@@ -117,7 +112,7 @@ export class PostgresReads {
       const limit = Math.min(PAGE_SIZE, remaining);
       const page = await this.pageUpTo(after, upTo, options.streamPrefix, limit);
       upTo ??= page.head;
-      yield page.rows.map(toEventText);
+      yield page.rows;
       if (page.rows.length < limit) return;
       remaining -= page.rows.length;
       after = page.rows.at(-1)!.position;

@@ -469,23 +469,16 @@ class SqliteEventStore implements EventStore {
 
   /** The log as it was when iteration started, one query per page. */
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
-    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
-    let after = options.fromPosition ?? START;
-    const head = this.use('read', () => this.statements.head.get()!);
-    while (remaining > 0 && after < head) {
-      const limit = Math.min(PAGE_SIZE, remaining);
-      const rows = this.use('read', () =>
-        readPage(this.statements, after, head, options.streamPrefix, limit),
-      );
-      for (const row of rows) yield toStoredEvent(row);
-      if (rows.length < limit) return;
-      remaining -= rows.length;
-      after = rows.at(-1)!.position;
-    }
+    for (const rows of this.pages(options)) for (const row of rows) yield toStoredEvent(row);
   }
 
   /** `readAll`'s pages with the JSON left as stored. */
   async *readAllText(options: ReadAllOptions = {}): AsyncIterable<readonly StoredEventText[]> {
+    for (const rows of this.pages(options)) yield rows.map(toEventText);
+  }
+
+  /** The log's rows up to the head when iteration started, a query per page. */
+  private *pages(options: ReadAllOptions): Iterable<EventRow[]> {
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let after = options.fromPosition ?? START;
     const head = this.use('read', () => this.statements.head.get()!);
@@ -494,7 +487,7 @@ class SqliteEventStore implements EventStore {
       const rows = this.use('read', () =>
         readPage(this.statements, after, head, options.streamPrefix, limit),
       );
-      yield rows.map(toEventText);
+      yield rows;
       if (rows.length < limit) return;
       remaining -= rows.length;
       after = rows.at(-1)!.position;
