@@ -3,6 +3,7 @@ import {
   type PrunedStep,
   prunedSteps,
   RETENTION_STREAM,
+  type RecordedPrune,
   readRetentionEvent,
 } from '../domain/retention.ts';
 import type { EventStore, Position, StoredEvent } from '../store/port.ts';
@@ -19,7 +20,7 @@ export class PrunedSteps {
 
   /** Reads every prune record of the log (one short stream). */
   async load(store: EventStore): Promise<void> {
-    this.steps = prunedSteps((await store.readStream(RETENTION_STREAM)).map(readRetentionEvent));
+    this.steps = await loadPrunedSteps(store);
   }
 
   /** The removed events after `after`, up to and including `upTo`, in position order. */
@@ -38,6 +39,21 @@ export class PrunedSteps {
     return steps.slice(lo, end);
   }
 }
+
+/**
+ * The removed events every prune record names, in position order. A record this release
+ * cannot read names none here (the fold that reaches it stops there, as at any unreadable
+ * event; verifying reports what it cannot account for).
+ */
+export const loadPrunedSteps = async (store: EventStore): Promise<PrunedStep[]> => {
+  const prunes: RecordedPrune[] = [];
+  for (const stored of await store.readStream(RETENTION_STREAM)) {
+    try {
+      prunes.push(readRetentionEvent(stored));
+    } catch {}
+  }
+  return prunedSteps(prunes);
+};
 
 /**
  * Moves the tables' log digest (domain/integrity.ts) over process events the tables have

@@ -9,15 +9,10 @@ import {
 import { IntegrityCheck, type LogEvent } from '../domain/integrity-check.ts';
 import type { IntegrityProgress, IntegrityReport } from '../domain/integrity-report.ts';
 import type { Json } from '../domain/json.ts';
-import {
-  isRetentionStream,
-  type PrunedStep,
-  prunedSteps,
-  readRetentionEvent,
-} from '../domain/retention.ts';
+import { isRetentionStream, type PrunedStep, readRetentionEvent } from '../domain/retention.ts';
+import { loadPrunedSteps } from '../projections/log-digest.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
-import { readPrunes } from './retention.ts';
 
 export interface IntegrityOptions {
   /** a digest kept earlier: the log up to its position must still hash to it */
@@ -46,7 +41,7 @@ export const verifyLogIntegrity = async (
   const index =
     tables.digests && known ? { rows: tables.digests, upTo: known.position } : undefined;
   // events prunes removed: the digest steps over each in its place
-  const pruned = prunedSteps(await readPrunes(store));
+  const pruned = await loadPrunedSteps(store);
   const steps = new IndexWalk(check, index, pruned);
   let chunk: LogEvent[] = [];
   const flush = () => {
