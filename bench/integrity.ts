@@ -31,6 +31,9 @@ const BATCH = 50;
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 const child = fileURLToPath(new URL('./lib/append-child.ts', import.meta.url));
 
+/** A percentage with its sign: +6.9, -12.2. */
+const signed = (percent: number): string => `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}`;
+
 /** An append-child.ts process: `append(n)` times n appends there. */
 const appendChild = async (tree: string, url: string) => {
   const proc = fork(child, [tree, url], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
@@ -85,7 +88,7 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
               value: measured.baseline,
             },
             measured.ratio,
-            `time per append +${((1 / measured.ratio - 1) * 100).toFixed(1)}% (goal ≤ 10%); ${plan.chunks * perChunk} events per run, interleaved slices, each side in its own process`,
+            `time per append ${signed((1 / measured.ratio - 1) * 100)}% (goal ≤ 10%); ${plan.chunks * perChunk} events per run, interleaved slices, each side in its own process`,
           ),
         );
       } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { contentHash } from '../src/domain/integrity.ts';
-import { IntegrityCheck } from '../src/domain/integrity-check.ts';
+import { canonicalJson, canonicalMembersAround } from '../src/domain/canonical.ts';
+import { contentHash, contentHashOf, hashedText, TextEvent } from '../src/domain/integrity.ts';
+import { IntegrityCheck, type LogEvent } from '../src/domain/integrity-check.ts';
 import type { IntegrityProblem } from '../src/domain/integrity-report.ts';
 import { longestIncreasing } from '../src/domain/order.ts';
 import type { StoredEvent } from '../src/domain/stored-event.ts';
@@ -37,7 +38,7 @@ const chainedLog = (): StoredEvent[] => {
   return log;
 };
 
-const check = (log: readonly StoredEvent[]) => {
+const check = (log: readonly LogEvent[]) => {
   const fold = new IntegrityCheck();
   for (const event of log) fold.event(event);
   return fold.finish();
@@ -129,6 +130,117 @@ describe('verifying a log by its stream chains alone', () => {
     for (const event of log.filter((e) => e.position !== 10n)) fold.event(event);
     expect(fold.finish().problems).toEqual([at(10, null, null, 'chain_broken')]);
   });
+});
+
+/** JSON with every object's keys in reverse order: not canonical, the same values. */
+const reversedJson = (value: unknown): string =>
+  value === null || typeof value !== 'object'
+    ? JSON.stringify(value)
+    : Array.isArray(value)
+      ? `[${value.map(reversedJson).join(',')}]`
+      : `{${Object.keys(value)
+          .sort()
+          .reverse()
+          .map((k) => `${JSON.stringify(k)}:${reversedJson((value as Record<string, unknown>)[k])}`)
+          .join(',')}}`;
+
+/** The log as a SQL store's rows would hold it, written as `json` writes each value. */
+const asText = (log: readonly StoredEvent[], json: (value: unknown) => string): TextEvent[] =>
+  log.map(
+    (e) =>
+      new TextEvent({
+        id: e.id,
+        stream: e.stream,
+        revision: e.revision,
+        position: e.position,
+        type: e.type,
+        data: json(e.data),
+        metadata: json(e.metadata),
+      }),
+  );
+
+describe('verifying a log read as its stored text', () => {
+  for (const [form, json] of [
+    ['canonical (as procreg writes it: hashed from the text)', canonicalJson],
+    ['in another key order (hashed from the parsed values)', reversedJson],
+  ] as const) {
+    for (const { when, change, reports } of cases) {
+      it(`${form}, when ${when}: the same reports`, () => {
+        expect(check(asText(change(chainedLog()), json)).problems).toEqual(reports);
+      });
+    }
+  }
+
+  it('the content hash of a text event is its content hash, from any text of the same values', () => {
+    for (const event of chainedLog()) {
+      const claimed = (event.metadata as { hash: string }).hash;
+      for (const json of [canonicalJson, reversedJson, JSON.stringify]) {
+        const [text] = asText([event], json);
+        expect(contentHashOf(text!, claimed)).toBe(contentHash(event));
+        expect(contentHashOf(text!, undefined)).toBe(contentHash(event));
+      }
+    }
+  });
+
+  it('a claimed hash moved into a nested object is not taken for the top-level one', () => {
+    const [event] = chainedLog();
+    const { hash, ...rest } = event!.metadata as Record<string, unknown>;
+    const moved = { ...rest, note: { hash } };
+    const text = new TextEvent({
+      ...event!,
+      data: canonicalJson(event!.data),
+      metadata: canonicalJson(moved),
+    });
+    expect(contentHashOf(text, hash as string)).toBe(contentHash({ ...event!, metadata: moved }));
+    expect(contentHashOf(text, hash as string)).not.toBe(hash);
+  });
+
+  it('text that is not JSON reads as the string itself, and hashes to nothing it claims', () => {
+    const [event] = chainedLog();
+    const text = new TextEvent({
+      ...event!,
+      data: '{"i":',
+      metadata: canonicalJson(event!.metadata),
+    });
+    expect(text.data).toBe('{"i":');
+    expect(check([text, ...chainedLog().slice(1)]).problems).toEqual([
+      at(1, 'process-a', 0, 'altered'),
+    ]);
+  });
+
+  it('hashedText stores canonical JSON whose hash is the content hash of the event it writes', () => {
+    const content = {
+      stream: 'process-a',
+      revision: 3,
+      type: 'T',
+      data: { z: [1, { b: 2, a: undefined }], a: 'x' },
+      metadata: { prevHash: null, command: 'c' },
+    };
+    const { hash, data, metadata } = hashedText(content);
+    expect(data).toBe(canonicalJson(content.data));
+    expect(metadata).toBe(canonicalJson({ ...content.metadata, hash }));
+    expect(hash).toBe(contentHash({ ...content, metadata: JSON.parse(metadata) }));
+  });
+});
+
+describe('canonical members around a key', () => {
+  const objects: Record<string, unknown>[] = [
+    {},
+    { hash: 'h' },
+    { a: 1 },
+    { z: 1 },
+    { z: [1, { b: ',', a: '}' }], a: 'x,"y"', hash: 'old', m: undefined, ha: { q: null } },
+    { prevHash: null, actor: 'a', recordedAtMs: 3, eventVersion: 1 },
+  ];
+  for (const value of objects) {
+    it(`splits ${JSON.stringify(value)} so that both forms are canonical`, () => {
+      const { before, after } = canonicalMembersAround(value, 'hash');
+      const join = (...parts: string[]) => `{${parts.filter((p) => p !== '').join(',')}}`;
+      const { hash: _, ...rest } = value;
+      expect(join(before, after)).toBe(canonicalJson(rest));
+      expect(join(before, '"hash":"H"', after)).toBe(canonicalJson({ ...rest, hash: 'H' }));
+    });
+  }
 });
 
 describe('the longest in-order run', () => {

@@ -140,6 +140,29 @@ describe('verifyIntegrity on a ~10 000-event SQLite store', () => {
     ).toBe(true);
   });
 
+  it('verifies ok a log whose JSON another writer re-serialized in another key order', async () => {
+    const reversed = (value: unknown): unknown =>
+      value === null || typeof value !== 'object' || Array.isArray(value)
+        ? value
+        : Object.fromEntries(
+            Object.entries(value)
+              .reverse()
+              .map(([k, v]) => [k, reversed(v)]),
+          );
+    let changed = 0;
+    const path = tampered((db) => {
+      const update = db.prepare('UPDATE events SET data = ?, metadata = ? WHERE position = ?');
+      for (const row of db.prepare('SELECT * FROM events').all() as Row[]) {
+        const data = JSON.stringify(reversed(JSON.parse(row.data)));
+        const metadata = JSON.stringify(reversed(JSON.parse(row.metadata)));
+        if (data !== row.data || metadata !== row.metadata) changed += 1;
+        update.run(data, metadata, row.position);
+      }
+    });
+    expect(changed).toBe(head);
+    expect(await verify(path)).toMatchObject({ ok: true, checked: head, problems: [] });
+  });
+
   for (const column of ['data', 'metadata'] as const) {
     it(`reports a byte altered in ${column} as altered, at its position`, async () => {
       for (let n = 0; n < CASES_PER_KIND; n++) {

@@ -7,7 +7,7 @@ import {
   streamOf,
 } from '../domain/events.ts';
 import { deepFreeze } from '../domain/freeze.ts';
-import { contentHash } from '../domain/integrity.ts';
+import { hashedText } from '../domain/integrity.ts';
 import type { ProcessState } from '../domain/process-state.ts';
 import type { AuditContext } from '../domain/schemas.ts';
 import type { StreamWrite } from '../store/port.ts';
@@ -44,29 +44,55 @@ export interface ProcessWrite extends StreamWrite {
 /**
  * The command's metadata for each event of a stream, hash-linked (domain/integrity.ts):
  * the first names the stream's last hash as `prevHash`, each next one the hash before it.
+ * Each event's JSON is canonicalised once, for its hash and as the text stored.
  */
 const chained = (
   events: readonly DomainEvent[],
   stream: string,
   state: ProcessState | undefined,
   metadata: EventMetadata,
-): EventMetadata[] => {
+): { metadata: EventMetadata; text: { data: string; metadata: string } }[] => {
   let revision = state?.revision ?? -1;
   let prevHash = revision === -1 ? null : (state?.lastHash ?? null);
   return events.map((event) => {
     revision += 1;
-    const linked: EventMetadata = { ...metadata, prevHash };
-    const hash = contentHash({
+    const linked = sortedMetadata(metadata, prevHash);
+    const {
+      hash,
+      data,
+      metadata: text,
+    } = hashedText({
       stream,
       revision,
       type: event.type,
       data: event.data,
       metadata: linked,
     });
+    const withHash = sortedMetadata(metadata, prevHash, hash);
     prevHash = hash;
-    return { ...linked, hash };
+    return { metadata: withHash, text: { data, metadata: text } };
   });
 };
+
+/**
+ * The command's metadata with its chain fields, members in canonical (sorted) order:
+ * canonicalising it needs no sort.
+ */
+const sortedMetadata = (
+  metadata: EventMetadata,
+  prevHash: string | null,
+  hash?: string,
+): EventMetadata => ({
+  actor: metadata.actor,
+  causationId: metadata.causationId,
+  command: metadata.command,
+  commandId: metadata.commandId,
+  correlationId: metadata.correlationId,
+  eventVersion: metadata.eventVersion,
+  ...(hash === undefined ? {} : { hash }),
+  prevHash,
+  recordedAtMs: metadata.recordedAtMs,
+});
 
 /** One write per touched stream, expecting the revision the decision was made on. */
 export const writesFor = (
@@ -91,11 +117,16 @@ export const writesFor = (
     return {
       processId,
       domainEvents,
-      metadata: linked,
+      metadata: linked.map((link) => link.metadata),
       stream,
       expectedRevision: revision === -1 ? 'no_stream' : revision,
       events: domainEvents.map((event, index) =>
-        encodeEvent(eventIdFor(commandId, attempt, stream, index), event, linked[index]!),
+        encodeEvent(
+          eventIdFor(commandId, attempt, stream, index),
+          event,
+          linked[index]!.metadata,
+          linked[index]!.text,
+        ),
       ),
     };
   });

@@ -26,16 +26,9 @@ export const canonicalJson = (value: unknown): string => {
  * unit order (the default sort), sorted only when they are not already.
  */
 export const canonicalObject = (value: Record<string, unknown>, omit?: string): string => {
-  const keys = Object.keys(value);
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) {
-      keys.sort();
-      break;
-    }
-  }
   let out = '{';
   let first = true;
-  for (const key of keys) {
+  for (const key of sortedKeys(value)) {
     const member = value[key];
     if (member === undefined || key === omit) continue;
     if (!first) out += ',';
@@ -45,6 +38,37 @@ export const canonicalObject = (value: Record<string, unknown>, omit?: string): 
     out += canonicalJson(member);
   }
   return `${out}}`;
+};
+
+/**
+ * An object's canonical JSON members in two runs: those whose keys sort before `key` and
+ * those after it (`key`'s own left out), each comma-joined without braces. `{before,after}`
+ * is the canonical JSON without `key`, and a member for `key` goes between them: one
+ * canonicalisation gives both forms.
+ */
+export const canonicalMembersAround = (
+  value: Record<string, unknown>,
+  key: string,
+): { before: string; after: string } => {
+  let before = '';
+  let after = '';
+  for (const k of sortedKeys(value)) {
+    const member = value[k];
+    if (member === undefined || k === key) continue;
+    const text = `${quoted(k)}:${canonicalJson(member)}`;
+    if (k < key) before = before === '' ? text : `${before},${text}`;
+    else after = after === '' ? text : `${after},${text}`;
+  }
+  return { before, after };
+};
+
+/** An object's keys in UTF-16 code unit order (the default sort), sorted only when they are not already. */
+const sortedKeys = (value: Record<string, unknown>): string[] => {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) return keys.sort();
+  }
+  return keys;
 };
 
 /** Keys repeat from event to event: their JSON is kept (a bounded number of them). */

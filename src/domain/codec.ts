@@ -68,11 +68,17 @@ export const readStoredEvent = (stored: StoredEvent): RecordedDomainEvent => {
   }
 };
 
-export const encodeEvent = (id: string, event: DomainEvent, metadata: EventMetadata): NewEvent => ({
+export const encodeEvent = (
+  id: string,
+  event: DomainEvent,
+  metadata: EventMetadata,
+  text?: NewEvent['text'],
+): NewEvent => ({
   id,
   type: event.type,
   // zod-inferred types allow `undefined` members; the store drops them (JSON), so the cast is
   // sound for every value the domain builds.
   data: event.data as Json,
   metadata,
+  ...(text && { text }),
 });

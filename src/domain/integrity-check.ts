@@ -1,11 +1,19 @@
-import { chainOf, contentHash, GENESIS_DIGEST, type LogDigest, nextDigest } from './integrity.ts';
+import {
+  chainOf,
+  contentHash,
+  contentHashOf,
+  GENESIS_DIGEST,
+  type HashedContent,
+  type LogDigest,
+  nextDigest,
+} from './integrity.ts';
 import {
   type IntegrityProblem,
   type IntegrityReport,
   integrityProblemKinds,
 } from './integrity-report.ts';
 import { longestIncreasing } from './order.ts';
-import type { Position, StoredEvent } from './stored-event.ts';
+import type { Position } from './stored-event.ts';
 
 /**
  * Verifying the log against its hashes (integrity.ts), a pure fold over the log's process
@@ -34,8 +42,14 @@ export interface IndexedStep {
   digest: string;
 }
 
+/** A process event as the check reads it: a `StoredEvent`, or a `TextEvent` (hashed from its text). */
+export interface LogEvent extends HashedContent {
+  id: string;
+  position: Position;
+}
+
 interface Suspect {
-  event: StoredEvent;
+  event: LogEvent;
   link: string;
   claimed: string | undefined;
   step: IndexedStep | undefined;
@@ -43,11 +57,18 @@ interface Suspect {
   unfit: boolean;
 }
 
+/**
+ * What the check keeps of a stream: while its revisions arrive 0, 1, 2 … only how many did
+ * and the last one's position (an intact log keeps nothing per event); every event from the
+ * first one out of that order on.
+ */
 interface StreamTrack {
+  inOrder: number;
+  inOrderLast: Position;
   revisions: number[];
   positions: Position[];
+  /** the highest revision so far (changed in place) */
   last: { revision: number; link: string; suspect: boolean } | undefined;
-  inOrder: boolean;
 }
 
 export class IntegrityCheck {
@@ -80,6 +101,16 @@ export class IntegrityCheck {
     this.digestPosition = position;
   }
 
+  /**
+   * An event a prune removed, as its record names it, where no digest was recorded: the log
+   * digest steps over it as it did when the event was in the log.
+   */
+  prunedStep(position: Position, stream: string, revision: number, hash: string): void {
+    this.passAgainst(position);
+    this.digest = nextDigest(this.digest, position, stream, revision, hash);
+    this.digestPosition = position;
+  }
+
   /** A prune's record: its processes' events left the log at or before their last positions. */
   pruned(processes: readonly { lastPosition: string; events: number }[]): void {
     for (const { lastPosition, events } of processes) {
@@ -93,7 +124,7 @@ export class IntegrityCheck {
    * The next process event in position order; `step` is what the tables recorded for its
    * position (`'unrecorded'`: they keep digests up to past it, but none for it).
    */
-  event(event: StoredEvent, step?: IndexedStep | 'unrecorded'): void {
+  event(event: LogEvent, step?: IndexedStep | 'unrecorded'): void {
     this.checked += 1;
     this.passAgainst(event.position);
     const track = this.trackOf(event.stream);
@@ -104,7 +135,7 @@ export class IntegrityCheck {
         ? (last?.link ?? null)
         : undefined;
     const chain = chainOf(event.metadata);
-    const content = contentHash(event);
+    const content = contentHashOf(event, chain?.hash);
     const link = chain?.hash ?? content;
     let suspect = false;
     let unfit = false;
@@ -130,10 +161,11 @@ export class IntegrityCheck {
           expectedPrev !== undefined &&
           hasKey(event.metadata, 'prevHash') &&
           chain.prevHash !== expectedPrev &&
-          contentHash({
-            ...event,
-            metadata: { ...(event.metadata as object), prevHash: expectedPrev },
-          }) !== chain.hash;
+          contentHash(
+            contentWith(event, {
+              metadata: { ...(event.metadata as object), prevHash: expectedPrev },
+            }),
+          ) !== chain.hash;
       }
     }
     if (step === 'unrecorded') {
@@ -155,11 +187,18 @@ export class IntegrityCheck {
     }
     this.digest = running;
     this.digestPosition = event.position;
-    track.revisions.push(event.revision);
-    track.positions.push(event.position);
-    if (event.revision !== (last ? last.revision + 1 : 0)) track.inOrder = false;
-    if (!last || event.revision > last.revision) {
-      track.last = { revision: event.revision, link, suspect };
+    if (track.revisions.length === 0 && event.revision === track.inOrder) {
+      track.inOrder += 1;
+      track.inOrderLast = event.position;
+    } else {
+      track.revisions.push(event.revision);
+      track.positions.push(event.position);
+    }
+    if (!last) track.last = { revision: event.revision, link, suspect };
+    else if (event.revision > last.revision) {
+      last.revision = event.revision;
+      last.link = link;
+      last.suspect = suspect;
     }
     if (suspect) {
       this.suspects.push({
@@ -175,7 +214,7 @@ export class IntegrityCheck {
   private trackOf(stream: string): StreamTrack {
     let track = this.streams.get(stream);
     if (!track) {
-      track = { revisions: [], positions: [], last: undefined, inOrder: true };
+      track = { inOrder: 0, inOrderLast: 0n, revisions: [], positions: [], last: undefined };
       this.streams.set(stream, track);
     }
     return track;
@@ -187,7 +226,7 @@ export class IntegrityCheck {
     this.classifySuspects();
     const claimed = new Set<Position>();
     for (const [stream, track] of this.streams) {
-      if (!track.inOrder) this.streamOrder(stream, track, claimed);
+      if (track.revisions.length > 0) this.streamOrder(stream, track, claimed);
     }
     // recorded positions a prune explains (as many as it removed, none after the last of
     // them) are not missing; more vanished than pruned: every one of them is reported
@@ -245,11 +284,12 @@ export class IntegrityCheck {
                 suspect.link,
               ) === other.step.digest) ||
               (suspect.claimed !== undefined &&
-                contentHash({
-                  ...event,
-                  stream: other.event.stream,
-                  revision: other.event.revision,
-                }) === suspect.claimed)),
+                contentHash(
+                  contentWith(event, {
+                    stream: other.event.stream,
+                    revision: other.event.revision,
+                  }),
+                ) === suspect.claimed)),
         );
       this.report(event, moved ? 'reordered' : suspect.unfit ? 'inserted' : 'altered');
     }
@@ -261,13 +301,17 @@ export class IntegrityCheck {
    * reordered (a swap reports the two moved events, not what stands between them); a
    * revision never seen is missing (at the recorded position that vanished between its
    * neighbours, if the tables recorded one, else where the next revision stands).
+   * The run 0 … inOrder - 1 that came first is never reported: every revision after it is
+   * higher (lower ones are repeats), so it is in rank and in the longest in-order run, and
+   * a gap after it needs only its last position.
    */
   private streamOrder(stream: string, track: StreamTrack, claimed: Set<Position>): void {
+    const { inOrder: run } = track;
     const seen = new Map<number, Position>();
     const order: number[] = [];
     track.revisions.forEach((revision, i) => {
       const position = track.positions[i]!;
-      if (seen.has(revision)) this.add(position, stream, revision, 'inserted');
+      if (revision < run || seen.has(revision)) this.add(position, stream, revision, 'inserted');
       else {
         seen.set(revision, position);
         order.push(revision);
@@ -284,8 +328,8 @@ export class IntegrityCheck {
     }
     let max = -1;
     for (const revision of seen.keys()) if (revision > max) max = revision;
-    let before: Position = 0n;
-    for (let revision = 0; revision <= max; revision++) {
+    let before: Position = run > 0 ? track.inOrderLast : 0n;
+    for (let revision = run; revision <= max; revision++) {
       const at = seen.get(revision);
       if (at !== undefined) {
         before = at;
@@ -300,7 +344,7 @@ export class IntegrityCheck {
     }
   }
 
-  private report(event: StoredEvent, kind: IntegrityProblem['kind']): void {
+  private report(event: LogEvent, kind: IntegrityProblem['kind']): void {
     this.add(event.position, event.stream, event.revision, kind);
   }
 
@@ -320,6 +364,16 @@ export class IntegrityCheck {
 }
 
 const keyOf = (position: Position, kind: string): string => `${position} ${kind}`;
+
+/** An event's content with some of it changed (read member by member: a `TextEvent`'s data is a getter). */
+const contentWith = (event: LogEvent, changes: Partial<HashedContent>): HashedContent => ({
+  stream: event.stream,
+  revision: event.revision,
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata,
+  ...changes,
+});
 
 const hasKey = (value: unknown, key: string): boolean =>
   value !== null && typeof value === 'object' && key in value;

@@ -1,6 +1,6 @@
-import { canonicalJson, canonicalObject, sha256Hex } from './canonical.ts';
+import { canonicalJson, canonicalMembersAround, canonicalObject, sha256Hex } from './canonical.ts';
 import type { Json } from './json.ts';
-import type { Position, StreamRevision } from './stored-event.ts';
+import type { Position, StoredEventText, StreamRevision } from './stored-event.ts';
 
 /**
  * Tamper evidence, the hashes themselves (the check is integrity-check.ts):
@@ -38,16 +38,112 @@ export interface HashedContent {
 
 /** SHA-256 hex of an event's canonical content (its `hash` left out). */
 export const contentHash = (event: HashedContent): string => {
-  // the canonical JSON of { data, metadata without hash, revision, stream, type }, written
-  // member by member in key order (no wrapper object, no copy of the metadata)
   const { data, metadata } = event;
   const meta =
     metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)
       ? canonicalObject(metadata as Record<string, unknown>, 'hash')
       : canonicalJson(metadata);
-  return sha256Hex(
-    `{${data === undefined ? '' : `"data":${canonicalJson(data)},`}"metadata":${meta},"revision":${canonicalJson(event.revision)},"stream":${JSON.stringify(event.stream)},"type":${JSON.stringify(event.type)}}`,
-  );
+  return sha256Hex(contentText(data === undefined ? undefined : canonicalJson(data), meta, event));
+};
+
+/**
+ * The text an event's hash is taken over: the canonical JSON of { data, metadata without
+ * hash, revision, stream, type }, written member by member in key order from the canonical
+ * JSON of its data and metadata (no wrapper object, no copy of the metadata).
+ */
+const contentText = (
+  data: string | undefined,
+  metadata: string,
+  { revision, stream, type }: { revision: StreamRevision; stream: string; type: string },
+): string =>
+  `{${data === undefined ? '' : `"data":${data},`}"metadata":${metadata},"revision":${JSON.stringify(revision)},"stream":${JSON.stringify(stream)},"type":${JSON.stringify(type)}}`;
+
+/**
+ * An event's hash and the JSON text to store it as, canonicalised once: the stored data is
+ * the hashed data text, the stored metadata the hashed metadata with `hash` in its sorted
+ * place. A log written this way verifies from its text (`contentHashOf`) without parsing it.
+ * `metadata` holds no `hash`.
+ */
+export const hashedText = (
+  content: HashedContent & { metadata: Record<string, unknown> },
+): { hash: string; data: string; metadata: string } => {
+  const data = canonicalJson(content.data);
+  const { before, after } = canonicalMembersAround(content.metadata, 'hash');
+  const hashed = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
+  const hash = sha256Hex(contentText(data, hashed, content));
+  const member = `"hash":"${hash}"`;
+  const metadata = `{${before === '' ? '' : `${before},`}${member}${after === '' ? '' : `,${after}`}}`;
+  return { hash, data, metadata };
+};
+
+/**
+ * An event read as the store's text (a SQL store's row): its metadata parsed at once (the
+ * chain fields are in it), its data only when asked for, since an intact event written in
+ * canonical form is hashed from its text. Text that is not JSON reads as the string itself
+ * (it then hashes to nothing the event claims).
+ */
+export class TextEvent implements HashedContent {
+  readonly id: string;
+  readonly stream: string;
+  readonly revision: StreamRevision;
+  readonly position: Position;
+  readonly type: string;
+  readonly metadata: unknown;
+  readonly text: StoredEventText;
+  private parsed: { data: unknown } | undefined;
+
+  constructor(text: StoredEventText) {
+    this.text = text;
+    this.id = text.id;
+    this.stream = text.stream;
+    this.revision = text.revision;
+    this.position = text.position;
+    this.type = text.type;
+    this.metadata = parsedOrText(text.metadata);
+  }
+
+  get data(): unknown {
+    this.parsed ??= { data: parsedOrText(this.text.data) };
+    return this.parsed.data;
+  }
+}
+
+const parsedOrText = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+};
+
+/**
+ * The content hash of an event, given the hash its metadata claims: for a `TextEvent`
+ * first over its stored text with the claimed `hash` member taken out, which is the hashed
+ * text itself when procreg wrote it (`hashedText`); only when that does not give the claim
+ * (another writer's key order, PostgreSQL's jsonb, a changed byte) over its canonical form.
+ * Either way the result is `contentHash(event)`: text that hashes to the claim with the
+ * claimed member taken out is, but for a collision, the very text that was hashed, so the
+ * event is the one written (the member taken out is the top-level `hash`: the hashed text
+ * has none there).
+ */
+export const contentHashOf = (event: HashedContent, claimed: string | undefined): string => {
+  if (claimed !== undefined && event instanceof TextEvent) {
+    const { text } = event;
+    const member = `"hash":${JSON.stringify(claimed)}`;
+    const at = text.metadata.indexOf(member);
+    if (at > 0) {
+      const end = at + member.length;
+      const metadata =
+        text.metadata[end] === ','
+          ? text.metadata.slice(0, at) + text.metadata.slice(end + 1)
+          : text.metadata[at - 1] === ','
+            ? text.metadata.slice(0, at - 1) + text.metadata.slice(end)
+            : undefined;
+      if (metadata !== undefined && sha256Hex(contentText(text.data, metadata, event)) === claimed)
+        return claimed;
+    }
+  }
+  return contentHash(event);
 };
 
 /** The chain fields an event's metadata claims, if any (an unchained event has neither). */

@@ -30,8 +30,37 @@ export const PrunedProcessSchema = z.strictObject({
   file: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   events: z.number().int().positive(),
+  /**
+   * In the prune's record (not the manifest): each removed event's position (decimal) and
+   * the hash the log digest chained for it, by revision, so the digest can be folded again
+   * over the log without them (integrity.ts). Absent in records written before it.
+   */
+  steps: z
+    .array(z.tuple([z.string().regex(/^[0-9]+$/), z.string().regex(/^[0-9a-f]{64}$/)]))
+    .optional(),
 });
 export type PrunedProcess = z.infer<typeof PrunedProcessSchema>;
+
+/** A removed event as the log digest chained it: what a fold steps over in its place. */
+export interface PrunedStep {
+  position: bigint;
+  stream: string;
+  revision: number;
+  hash: string;
+}
+
+/** Every removed event the prunes' records name, in position order. */
+export const prunedSteps = (prunes: readonly RecordedPrune[]): PrunedStep[] => {
+  const steps: PrunedStep[] = [];
+  for (const prune of prunes) {
+    for (const { stream, steps: removed } of prune.event.data.processes) {
+      removed?.forEach(([position, hash], revision) => {
+        steps.push({ position: BigInt(position), stream, revision, hash });
+      });
+    }
+  }
+  return steps.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+};
 
 /**
  * The archive's table of contents, written after every file it names and read back before

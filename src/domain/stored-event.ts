@@ -18,6 +18,12 @@ export interface NewEvent {
   type: string;
   data: Json;
   metadata: Json;
+  /**
+   * `data` and `metadata` as JSON text, when the writer serialized them already (procreg's
+   * own events: canonical JSON, the text their hash was taken over). A store that keeps
+   * text stores this as it is instead of serializing again.
+   */
+  text?: { data: string; metadata: string };
 }
 
 export interface StoredEvent {
@@ -29,4 +35,20 @@ export interface StoredEvent {
   type: string;
   data: Json;
   metadata: Json;
+}
+
+/**
+ * An event as a SQL store keeps it: its JSON as the stored text, not yet parsed. Read this
+ * way where parsing every payload would cost more than the reader needs (verifying hashes).
+ */
+export interface StoredEventText {
+  id: string;
+  stream: string;
+  revision: StreamRevision;
+  position: Position;
+  type: string;
+  /** JSON text */
+  data: string;
+  /** JSON text */
+  metadata: string;
 }

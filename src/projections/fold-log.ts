@@ -2,7 +2,7 @@ import type { RecordedDomainEvent } from '../domain/codec.ts';
 import type { EventStore, Position } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 import type { EventReader } from './event-reader.ts';
-import { advanceDigest } from './log-digest.ts';
+import { advanceDigest, PrunedSteps } from './log-digest.ts';
 import { applyInput, readModelInput } from './project.ts';
 
 export interface FoldOptions {
@@ -25,13 +25,15 @@ export const foldLog = async (
   options: FoldOptions = {},
 ): Promise<void> => {
   const { upTo, onEvent } = options;
+  const pruned = new PrunedSteps();
+  await pruned.load(store);
   // the whole log: process streams and the retention stream (prunes) are both the models'
   for await (const stored of store.readAll({ fromPosition: tables.checkpoint() })) {
     if (upTo !== undefined && stored.position > upTo) return;
     const input = readModelInput(reader, stored);
     if (!input) continue;
     applyInput(tables, input);
-    if ('process' in input) advanceDigest(tables, [stored]);
+    advanceDigest(tables, 'process' in input ? [stored] : [], pruned, stored.position);
     tables.setCheckpoint(stored.position);
     if ('process' in input) onEvent?.(input.process);
   }

@@ -7,7 +7,7 @@ import type { ProjectedEvent, ReadModel } from './definition.ts';
 import type { EventReader } from './event-reader.ts';
 import { grantsModel } from './grants.ts';
 import { leasesModel } from './leases.ts';
-import { advanceDigest } from './log-digest.ts';
+import { advanceDigest, type PrunedSteps } from './log-digest.ts';
 import { processEventsModel } from './process-events.ts';
 import { processesModel } from './processes.ts';
 import { replayKeysModel } from './replay-keys.ts';
@@ -70,7 +70,7 @@ export const applyInput = (tables: ReadModelTables, input: ModelInput): void => 
  * of the batch before writing any row, so an unreadable event refuses the whole batch
  * and leaves the tables as they were; the log digest moves with the rows.
  */
-export const inlineProjection = (reader: EventReader): InlineProjection => ({
+export const inlineProjection = (reader: EventReader, pruned?: PrunedSteps): InlineProjection => ({
   project(events, tables) {
     const inputs: ModelInput[] = [];
     const copied = tables.keepsCopies === true;
@@ -79,6 +79,6 @@ export const inlineProjection = (reader: EventReader): InlineProjection => ({
       if (input) inputs.push(input);
     }
     for (const input of inputs) applyInput(tables, input);
-    advanceDigest(tables, events.filter(isProcessStream));
+    advanceDigest(tables, events.filter(isProcessStream), pruned, events.at(-1)?.position);
   },
 });

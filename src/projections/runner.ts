@@ -6,7 +6,7 @@ import type { ReadModelTables } from '../store/read-model-tables.ts';
 import { EventDispatch } from './event-dispatch.ts';
 import { EventReader } from './event-reader.ts';
 import { foldLog } from './fold-log.ts';
-import { advanceDigest } from './log-digest.ts';
+import { advanceDigest, PrunedSteps } from './log-digest.ts';
 import { applyInput, inlineProjection, type ModelInput, readModelInput } from './project.ts';
 
 const RESUBSCRIBE_AFTER_MS = 1_000;
@@ -49,6 +49,8 @@ export class ProjectionRunner {
   private failure: Error | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** what prunes removed, for folds from before them (loaded at start and rebuild) */
+  private readonly pruned = new PrunedSteps();
 
   constructor(
     private readonly store: EventStore,
@@ -56,8 +58,8 @@ export class ProjectionRunner {
   ) {
     this.inline = store.models !== undefined;
     this.tables = store.models?.tables ?? tables ?? new MemoryTables();
-    store.models?.attach(inlineProjection(this.reader));
-    if (!store.models) store.attachProjection?.(inlineProjection(this.reader));
+    store.models?.attach(inlineProjection(this.reader, this.pruned));
+    if (!store.models) store.attachProjection?.(inlineProjection(this.reader, this.pruned));
     // tables the runner feeds may be persisted (a models file): resume after their checkpoint
     this.published = this.tables.checkpoint();
   }
@@ -81,6 +83,7 @@ export class ProjectionRunner {
    * is nothing unless the file predates them), then follows the log live from there.
    */
   async start(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    await this.pruned.load(this.store);
     await this.ensureModels(onProgress);
     // history is in the models; waiters hear only what comes after opening
     if (this.inline) this.published = this.tables.checkpoint();
@@ -108,6 +111,7 @@ export class ProjectionRunner {
    * runner feeds are refolded up to what it has published.
    */
   async rebuild(onProgress?: (progress: ModelProgress) => void): Promise<void> {
+    await this.pruned.load(this.store);
     const models = this.store.models;
     if (models) {
       await models.catchUp({
@@ -229,7 +233,7 @@ export class ProjectionRunner {
     if (inputs.length > 0) {
       this.tables.transaction(() => {
         for (const input of inputs) applyInput(this.tables, input);
-        advanceDigest(this.tables, read);
+        advanceDigest(this.tables, read, this.pruned, positionOf(inputs.at(-1)!));
         this.tables.setCheckpoint(positionOf(inputs.at(-1)!));
       });
       this.publish(inputs);

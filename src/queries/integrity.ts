@@ -1,8 +1,16 @@
 import { STREAM_PREFIX } from '../domain/events.ts';
-import { GENESIS_DIGEST, type LogDigest, linkHashOf, nextDigest } from '../domain/integrity.ts';
-import { IntegrityCheck } from '../domain/integrity-check.ts';
+import {
+  GENESIS_DIGEST,
+  type LogDigest,
+  linkHashOf,
+  nextDigest,
+  TextEvent,
+} from '../domain/integrity.ts';
+import { IntegrityCheck, type LogEvent } from '../domain/integrity-check.ts';
 import type { IntegrityProgress, IntegrityReport } from '../domain/integrity-report.ts';
-import { isRetentionStream, readRetentionEvent } from '../domain/retention.ts';
+import type { Json } from '../domain/json.ts';
+import { isRetentionStream, type PrunedStep, readRetentionEvent } from '../domain/retention.ts';
+import { loadPrunedSteps } from '../projections/log-digest.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
 import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
 
@@ -32,22 +40,26 @@ export const verifyLogIntegrity = async (
   // recorded digests cover the log up to the tables' digest position, from genesis
   const index =
     tables.digests && known ? { rows: tables.digests, upTo: known.position } : undefined;
-  const steps = new IndexWalk(check, index);
-  let chunk: StoredEvent[] = [];
+  // events prunes removed: the digest steps over each in its place
+  const pruned = await loadPrunedSteps(store);
+  const steps = new IndexWalk(check, index, pruned);
+  let chunk: LogEvent[] = [];
   const flush = () => {
     steps.feed(chunk);
     const last = chunk.at(-1);
     if (last) options.onProgress?.({ checked: steps.checked, position: last.position, head });
     chunk = [];
   };
-  for await (const stored of store.readAll()) {
-    if (isRetentionStream(stored.stream)) {
-      check.pruned(prunedBy(stored));
-      continue;
+  for await (const page of logPages(store)) {
+    for (const stored of page) {
+      if (isRetentionStream(stored.stream)) {
+        check.pruned(prunedBy(stored));
+        continue;
+      }
+      if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
+      chunk.push(stored);
+      if (chunk.length >= CHUNK) flush();
     }
-    if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
-    chunk.push(stored);
-    if (chunk.length >= CHUNK) flush();
   }
   flush();
   steps.end();
@@ -55,25 +67,53 @@ export const verifyLogIntegrity = async (
 };
 
 /**
+ * The log a page at a time: as text where the store keeps it (an event written in
+ * canonical form is then hashed without parsing its data), else as `readAll` gives it.
+ */
+async function* logPages(store: EventStore): AsyncIterable<readonly LogEvent[]> {
+  if (store.readAllText) {
+    for await (const page of store.readAllText()) yield page.map((text) => new TextEvent(text));
+    return;
+  }
+  let page: StoredEvent[] = [];
+  for await (const stored of store.readAll()) {
+    page.push(stored);
+    if (page.length >= CHUNK) {
+      yield page;
+      page = [];
+    }
+  }
+  yield page;
+}
+
+/**
  * Walks the recorded digests beside the log: each recorded position must hold an event
- * that is one digest step from the recorded digest before it.
+ * that is one digest step from the recorded digest before it. Positions a prune emptied are
+ * stepped over with their recorded digest, else (no digest recorded there, or none kept at
+ * all) with the step the prune's record names.
  */
 class IndexWalk {
   checked = 0;
   private previous = GENESIS_DIGEST;
   private after: Position = START;
+  /** the next pruned step not yet passed */
+  private s = 0;
 
   constructor(
     private readonly check: IntegrityCheck,
     private readonly index: { rows: DigestIndex; upTo: Position } | undefined,
+    private readonly pruned: readonly PrunedStep[],
   ) {}
 
-  feed(events: readonly StoredEvent[]): void {
+  feed(events: readonly LogEvent[]): void {
     const last = events.at(-1);
     if (!last) return;
     const { index } = this;
     if (!index) {
-      for (const event of events) this.check.event(event);
+      for (const event of events) {
+        this.passPruned(event.position);
+        this.check.event(event);
+      }
       this.checked += events.length;
       return;
     }
@@ -82,7 +122,7 @@ class IndexWalk {
     const rows = upTo > this.after ? index.rows.between(this.after, upTo) : [];
     let r = 0;
     for (const event of events) {
-      while (r < rows.length && rows[r]!.position < event.position) this.vanish(rows[r++]!);
+      r = this.passGone(rows, r, event.position);
       const row = rows[r];
       if (row && row.position === event.position) {
         this.check.event(event, { previous: this.previous, digest: row.digest });
@@ -92,16 +132,63 @@ class IndexWalk {
         this.check.event(event, event.position <= index.upTo ? 'unrecorded' : undefined);
       }
     }
-    while (r < rows.length) this.vanish(rows[r++]!);
+    this.passGone(rows, r, upTo + 1n);
     if (upTo > this.after) this.after = upTo;
     this.checked += events.length;
   }
 
-  /** Recorded positions after the last event of the log are gone too. */
+  /** Recorded positions, and pruned ones, after the last event of the log are gone too. */
   end(): void {
     const { index } = this;
-    if (!index || index.upTo <= this.after) return;
-    for (const row of index.rows.between(this.after, index.upTo)) this.vanish(row);
+    if (!index) {
+      this.passPruned(undefined);
+      return;
+    }
+    const rows = index.upTo > this.after ? index.rows.between(this.after, index.upTo) : [];
+    this.passGone(rows, 0, undefined);
+  }
+
+  /** Without recorded digests: the pruned steps before `before` (all of them: undefined). */
+  private passPruned(before: Position | undefined): void {
+    const { pruned } = this;
+    while (this.s < pruned.length && (before === undefined || pruned[this.s]!.position < before)) {
+      const step = pruned[this.s++]!;
+      this.check.prunedStep(step.position, step.stream, step.revision, step.hash);
+    }
+  }
+
+  /**
+   * Recorded rows from `r`, and pruned steps, before `before` (all of them: undefined):
+   * positions with no event left. A pruned position keeps its recorded digest; one with
+   * none recorded (tables rebuilt before prunes named their steps) takes the step the record
+   * names, from the digest before it. Returns the first row not passed.
+   */
+  private passGone(
+    rows: readonly { position: Position; digest: string }[],
+    from: number,
+    before: Position | undefined,
+  ): number {
+    let r = from;
+    const { pruned } = this;
+    for (;;) {
+      const row = rows[r];
+      const step = pruned[this.s];
+      const rowDue = row !== undefined && (before === undefined || row.position < before);
+      const stepDue = step !== undefined && (before === undefined || step.position < before);
+      if (!rowDue && !stepDue) return r;
+      if (rowDue && (!stepDue || row.position <= step.position)) {
+        if (stepDue && step.position === row.position) this.s += 1;
+        this.vanish(row);
+        r += 1;
+      } else {
+        const { position, stream, revision, hash } = step!;
+        this.vanish({
+          position,
+          digest: nextDigest(this.previous, position, stream, revision, hash),
+        });
+        this.s += 1;
+      }
+    }
   }
 
   private vanish(row: { position: Position; digest: string }): void {
@@ -130,9 +217,18 @@ export const logDigestOf = async (
 };
 
 /** The processes a prune's record says it removed; none when the record cannot be read. */
-const prunedBy = (stored: StoredEvent): { lastPosition: string; events: number }[] => {
+const prunedBy = (stored: LogEvent): { lastPosition: string; events: number }[] => {
   try {
-    return readRetentionEvent(stored).event.data.processes;
+    const { id, stream, revision, position, type } = stored;
+    return readRetentionEvent({
+      id,
+      stream,
+      revision,
+      position,
+      type,
+      data: stored.data as Json,
+      metadata: stored.metadata as Json,
+    }).event.data.processes;
   } catch {
     return [];
   }

@@ -4,6 +4,7 @@ import { metadataFor } from '../commands/encode.ts';
 import { eventIdFor } from '../commands/event-ids.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { streamOf } from '../domain/events.ts';
+import { linkHashOf } from '../domain/integrity.ts';
 import {
   encodePrune,
   PRUNE_COMMAND,
@@ -74,8 +75,15 @@ export const pruneTerminal = async (
   const archive = new ArchiveWriter(resolve(options.archiveTo, `prune-${pruneId}`));
   await archive.open();
   const entries: PrunedProcess[] = [];
+  // what the record names of each removed event: the log digest's step over it
+  const steps = new Map<string, [string, string][]>();
   for (const record of candidates) {
-    entries.push(await archive.add(record.id, await store.readStream(streamOf(record.id))));
+    const events = await store.readStream(streamOf(record.id));
+    entries.push(await archive.add(record.id, events));
+    steps.set(
+      record.id,
+      events.map((e) => [e.position.toString(), linkHashOf(e)]),
+    );
     onProgress?.({ phase: 'archive', done: entries.length, total: candidates.length });
   }
   const now = core.clock();
@@ -99,7 +107,7 @@ export const pruneTerminal = async (
         terminalBeforeMs: options.terminalBeforeMs,
         archive: archive.dir,
         manifestSha256,
-        processes: remaining,
+        processes: remaining.map((e) => ({ ...e, steps: steps.get(e.processId)! })),
         atMs: now,
       },
     };

@@ -1,6 +1,6 @@
 import { RegistryError } from '../domain/errors.ts';
 import type { Json } from '../domain/json.ts';
-import type { NewEvent, Position, StoredEvent } from './port.ts';
+import type { NewEvent, Position, StoredEvent, StoredEventText } from './port.ts';
 
 /*
  * The `events` table's rows as both SQL adapters (SQLite, PostgreSQL) hold them: one row per
@@ -35,8 +35,8 @@ export interface SerializedEvent {
 export const serializeEvent = (event: NewEvent): SerializedEvent => ({
   id: event.id,
   type: event.type,
-  data: serialize(event.data, `data of event ${event.id}`),
-  metadata: serialize(event.metadata, `metadata of event ${event.id}`),
+  data: event.text?.data ?? serialize(event.data, `data of event ${event.id}`),
+  metadata: event.text?.metadata ?? serialize(event.metadata, `metadata of event ${event.id}`),
 });
 
 const serialize = (value: Json, what: string): string => {
@@ -65,6 +65,17 @@ export const toEventRow = (
   data: event.data,
   metadata: event.metadata,
   event_id: event.id,
+});
+
+/** A row as text; nothing is parsed. */
+export const toEventText = (row: EventRow): StoredEventText => ({
+  id: row.event_id,
+  stream: row.stream,
+  revision: Number(row.revision),
+  position: row.position,
+  type: row.type,
+  data: row.data,
+  metadata: row.metadata,
 });
 
 /** Parsed afresh for every reader and subscriber, so none can alter what another sees. */

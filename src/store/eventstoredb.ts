@@ -703,5 +703,5 @@ const toEventData = (event: NewEvent): EventData =>
     type: event.type,
     // the client JSON.stringify()s data; every Json value (also numbers, null) survives that
     data: event.data as JSONType,
-    metadata: new TextEncoder().encode(JSON.stringify(event.metadata)),
+    metadata: new TextEncoder().encode(event.text?.metadata ?? JSON.stringify(event.metadata)),
   });

@@ -10,7 +10,7 @@ import type {
   ProcessRecord,
 } from '../domain/schemas.ts';
 import { type Position, START } from './port.ts';
-import type { ReadModelTables, RowChange } from './read-model-tables.ts';
+import type { DigestIndex, ReadModelTables, RowChange } from './read-model-tables.ts';
 import { byGrantOrder, tableDump } from './tables-shared.ts';
 
 /**
@@ -48,6 +48,12 @@ export class MemoryTables implements ReadModelTables {
   private readonly changed = new Map<string, Position>();
   private position: Position = START;
   private logDigest: LogDigest | null = { digest: GENESIS_DIGEST, position: START };
+  /** the digest after each position, where the owner keeps one (the memory store) */
+  readonly digests?: DigestIndex;
+
+  constructor(options: { digests?: DigestIndex } = {}) {
+    if (options.digests) this.digests = options.digests;
+  }
 
   process(processId: string): ProcessRecord | undefined {
     return this.records.get(processId);

@@ -2,6 +2,7 @@ import { concat, defer, from, Observable, Subject } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import { deepFreeze } from '../domain/freeze.ts';
 import type { Json } from '../domain/json.ts';
+import { MemoryDigests } from './memory-digests.ts';
 import { MemoryJournal } from './memory-journal.ts';
 import { VersionedMemoryTables } from './memory-versions.ts';
 import {
@@ -31,7 +32,8 @@ import { appendOneVia, replayedAppend, revisionMatches, sliceStream } from './sh
 export class MemoryEventStore implements EventStore {
   readonly durabilityTier = 'inline' as const;
   readonly models: InlineModels;
-  private readonly tables = new VersionedMemoryTables();
+  private readonly digests = new MemoryDigests();
+  private readonly tables = new VersionedMemoryTables({ digests: this.digests });
   private projection: InlineProjection | undefined;
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
@@ -51,7 +53,10 @@ export class MemoryEventStore implements EventStore {
       },
       head: () => BigInt(this.log.length),
       catchUp: async (options = {}) => {
-        if (options.rebuild) this.tables.clear();
+        if (options.rebuild) {
+          this.tables.clear();
+          this.digests.clear();
+        }
         this.projectTail();
         options.onProgress?.(this.tables.checkpoint(), BigInt(this.log.length));
       },

@@ -1,9 +1,15 @@
 import type { Observable } from 'rxjs';
 import type { RefusedCommand } from '../domain/refusal.ts';
-import type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
+import type {
+  NewEvent,
+  Position,
+  StoredEvent,
+  StoredEventText,
+  StreamRevision,
+} from '../domain/stored-event.ts';
 import type { InlineModels, InlineProjection, VersionedTables } from './read-model-tables.ts';
 
-export type { NewEvent, Position, StoredEvent, StreamRevision } from '../domain/stored-event.ts';
+export type * from '../domain/stored-event.ts';
 
 /**
  * The event-store port. Modelled on EventStoreDB's semantics so that every adapter
@@ -158,6 +164,13 @@ export interface EventStore {
 
   /** The global log in position order, paged internally. */
   readAll(options?: ReadAllOptions): AsyncIterable<StoredEvent>;
+
+  /**
+   * The same log as `readAll`, a page at a time, each event's JSON as the stored text
+   * (unparsed). Present where the store keeps text (SQLite, PostgreSQL): verifying hashes
+   * reads it this way.
+   */
+  readAllText?(options?: ReadAllOptions): AsyncIterable<readonly StoredEventText[]>;
 
   /**
    * Catch-up then live. Every event after `fromPosition` is delivered exactly once, in

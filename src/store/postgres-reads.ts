@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
-import { type EventRow, PAGE_SIZE, toStoredEvent } from './event-rows.ts';
+import { type EventRow, PAGE_SIZE, toEventText, toStoredEvent } from './event-rows.ts';
 import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
   START,
   type StoredEvent,
+  type StoredEventText,
   type StreamRevision,
 } from './port.ts';
 import type { PostgresOperation } from './postgres-failures.ts';
@@ -88,6 +89,21 @@ export class PostgresReads {
 
   /** The log as it was when iteration started, one query per page. */
   async *all(options: ReadAllOptions, ensureOpen: () => void): AsyncIterable<StoredEvent> {
+    for await (const rows of this.pages(options, ensureOpen)) {
+      for (const row of rows) yield toStoredEvent(row);
+    }
+  }
+
+  /** `all`'s pages with the JSON left as stored (`json` columns keep the text written). */
+  async *allText(
+    options: ReadAllOptions,
+    ensureOpen: () => void,
+  ): AsyncIterable<readonly StoredEventText[]> {
+    for await (const rows of this.pages(options, ensureOpen)) yield rows.map(toEventText);
+  }
+
+  /** The log's rows up to the head at the first page, a query per page. */
+  private async *pages(options: ReadAllOptions, ensureOpen: () => void): AsyncIterable<EventRow[]> {
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let after = options.fromPosition ?? START;
     let upTo: Position | undefined;
@@ -96,7 +112,7 @@ export class PostgresReads {
       const limit = Math.min(PAGE_SIZE, remaining);
       const page = await this.pageUpTo(after, upTo, options.streamPrefix, limit);
       upTo ??= page.head;
-      for (const row of page.rows) yield toStoredEvent(row);
+      yield page.rows;
       if (page.rows.length < limit) return;
       remaining -= page.rows.length;
       after = page.rows.at(-1)!.position;

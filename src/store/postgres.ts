@@ -17,6 +17,7 @@ import {
   type ReadStreamOptions,
   type RefusalJournal,
   type StoredEvent,
+  type StoredEventText,
   type StreamRemoval,
   type StreamRevision,
   type StreamWrite,
@@ -252,6 +253,10 @@ class PostgresEventStore implements EventStore {
   readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
     // checked when iterated, like every other adapter's
     return this.reads.all(options, () => this.ensureOpen());
+  }
+
+  readAllText(options: ReadAllOptions = {}): AsyncIterable<readonly StoredEventText[]> {
+    return this.reads.allText(options, () => this.ensureOpen());
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Observable<StoredEvent> {

@@ -14,6 +14,7 @@ import {
   type SerializedEvent,
   serializeEvent,
   toEventRow,
+  toEventText,
   toStoredEvent,
 } from './event-rows.ts';
 import {
@@ -27,6 +28,7 @@ import {
   type RefusalJournal,
   START,
   type StoredEvent,
+  type StoredEventText,
   type StreamRemoval,
   type StreamRevision,
   type StreamWrite,
@@ -467,6 +469,16 @@ class SqliteEventStore implements EventStore {
 
   /** The log as it was when iteration started, one query per page. */
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
+    for (const rows of this.pages(options)) for (const row of rows) yield toStoredEvent(row);
+  }
+
+  /** `readAll`'s pages with the JSON left as stored. */
+  async *readAllText(options: ReadAllOptions = {}): AsyncIterable<readonly StoredEventText[]> {
+    for (const rows of this.pages(options)) yield rows.map(toEventText);
+  }
+
+  /** The log's rows up to the head when iteration started, a query per page. */
+  private *pages(options: ReadAllOptions): Iterable<EventRow[]> {
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     let after = options.fromPosition ?? START;
     const head = this.use('read', () => this.statements.head.get()!);
@@ -475,7 +487,7 @@ class SqliteEventStore implements EventStore {
       const rows = this.use('read', () =>
         readPage(this.statements, after, head, options.streamPrefix, limit),
       );
-      for (const row of rows) yield toStoredEvent(row);
+      yield rows;
       if (rows.length < limit) return;
       remaining -= rows.length;
       after = rows.at(-1)!.position;

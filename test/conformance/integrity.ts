@@ -1,4 +1,6 @@
 import { expect, it } from 'vitest';
+import { canonicalJson } from '../../src/domain/canonical.ts';
+import { STREAM_PREFIX } from '../../src/domain/events.ts';
 import { contentHash, GENESIS_DIGEST } from '../../src/domain/integrity.ts';
 import { openRegistry, type ProcessRegistry } from '../../src/index.ts';
 import type { ConformanceContext } from '../support/harness.ts';
@@ -22,6 +24,27 @@ export const integrityRules = (ctx: ConformanceContext): void => {
       expect(metadata.hash).toBe(contentHash(stored));
       expect(metadata.prevHash).toBe(last.get(stored.stream) ?? null);
       last.set(stored.stream, metadata.hash);
+    }
+  });
+
+  it('where the store keeps text (SQLite, PostgreSQL), it is the canonical JSON the hash was taken over', async () => {
+    await seedHistory(ctx);
+    const store = await ctx.connect();
+    try {
+      if (!store.readAllText) return; // memory and EventStoreDB keep values, not text
+      let rows = 0;
+      for await (const page of store.readAllText()) {
+        for (const text of page) {
+          if (!text.stream.startsWith(STREAM_PREFIX)) continue;
+          rows += 1;
+          expect(text.data).toBe(canonicalJson(JSON.parse(text.data)));
+          expect(text.metadata).toBe(canonicalJson(JSON.parse(text.metadata)));
+        }
+      }
+      expect(rows).toBeGreaterThan(0);
+      expect(rows).toBe((await ctx.log()).filter((e) => e.stream.startsWith(STREAM_PREFIX)).length);
+    } finally {
+      await store.close();
     }
   });
 
