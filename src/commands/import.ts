@@ -2,7 +2,12 @@ import { decodeEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
 import { type ExportLine, ExportLineSchema } from '../domain/export-line.ts';
-import { isRetentionStream, RETENTION_STREAM, readRetentionEvent } from '../domain/retention.ts';
+import {
+  isRetentionStream,
+  RETENTION_STREAM,
+  readRetentionEvent,
+  withoutSteps,
+} from '../domain/retention.ts';
 import type { EventStore, StreamWrite } from '../store/port.ts';
 
 /**
@@ -160,8 +165,11 @@ const parseLine = (text: string, n: number): ExportLine => {
   };
   try {
     // a prune record is imported as the fact it is: what left the source, and where to
-    if (isRetentionStream(line.stream)) readRetentionEvent(stored);
-    else decodeEvent(stored);
+    if (isRetentionStream(line.stream)) {
+      readRetentionEvent(stored);
+      return { ...line, data: withoutSteps(line.data) };
+    }
+    decodeEvent(stored);
   } catch (error) {
     throw new RegistryError('invalid', `import line ${n}: ${(error as Error).message}`);
   }

@@ -41,6 +41,20 @@ export const PrunedProcessSchema = z.strictObject({
 });
 export type PrunedProcess = z.infer<typeof PrunedProcessSchema>;
 
+/**
+ * A prune record as another log keeps it (an import, a copy): what left the source and
+ * where to, without the steps, whose positions are the source log's. The pruned events
+ * were never in the new log, so its digest has nothing to step over.
+ */
+export const withoutSteps = (data: Json): Json => {
+  const record = data as { processes?: unknown };
+  if (typeof data !== 'object' || data === null || !Array.isArray(record.processes)) return data;
+  return {
+    ...(data as Record<string, Json>),
+    processes: (record.processes as Record<string, Json>[]).map(({ steps: _, ...rest }) => rest),
+  };
+};
+
 /** A removed event as the log digest chained it: what a fold steps over in its place. */
 export interface PrunedStep {
   position: bigint;
