@@ -6,7 +6,7 @@
  *    the same appends on the sources just before hashing was added (a git worktree of that
  *    commit: bench/lib/baseline-tree.ts), in interleaved slices of the same run, each side
  *    in a process of its own (bench/lib/append-child.ts) so neither pays the other's GC. The goal: at most 10% more time per append (ratio ≥ 0.91).
- *    On SQLite the cost also covers the digest after each position (rm_digests).
+ *    On SQLite the cost also covers the digest after each position (rm_log).
  * 2. verifyIntegrity over a SQLite log of N events (every hash, link and recorded digest),
  *    vs reading the same log through the store's readAll (the floor: the rows must be read
  *    and parsed to be checked). Goal ≥ 200k events/s.

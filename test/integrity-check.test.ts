@@ -130,6 +130,18 @@ describe('verifying a log by its stream chains alone', () => {
     for (const event of log.filter((e) => e.position !== 10n)) fold.event(event);
     expect(fold.finish().problems).toEqual([at(10, null, null, 'chain_broken')]);
   });
+
+  it('checks every kept digest at its own position: only the one the log no longer hashes to is reported', () => {
+    const log = chainedLog();
+    const atFour = check(log.filter((e) => e.position <= 4n)).digest;
+    const atTen = check(log).digest;
+    const intact = new IntegrityCheck(atFour, atTen);
+    for (const event of log) intact.event(event);
+    expect(intact.finish()).toMatchObject({ ok: true, problems: [] });
+    const lost = new IntegrityCheck(atFour, atTen);
+    for (const event of log.filter((e) => e.position !== 10n)) lost.event(event);
+    expect(lost.finish().problems).toEqual([at(10, null, null, 'chain_broken')]);
+  });
 });
 
 /** JSON with every object's keys in reverse order: not canonical, the same values. */

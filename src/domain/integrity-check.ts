@@ -79,7 +79,8 @@ export class IntegrityCheck {
   private readonly vanished: Position[] = [];
   private digest = GENESIS_DIGEST;
   private digestPosition: Position = 0n;
-  private againstDigest: string | undefined;
+  /** each kept digest, and the log's digest up to its position once the log passed it */
+  private readonly kept: { digest: LogDigest; reached: string | undefined }[];
   private chainedFrom: Position | undefined;
   private unchained = 0;
   private unchainedThrough: Position | null = null;
@@ -88,7 +89,10 @@ export class IntegrityCheck {
   private prunedEvents = 0;
   private prunedThrough: Position = 0n;
 
-  constructor(private readonly against?: LogDigest) {}
+  /** `against`: digests kept earlier; the log up to each one's position must hash to it */
+  constructor(...against: LogDigest[]) {
+    this.kept = against.map((digest) => ({ digest, reached: undefined }));
+  }
 
   /**
    * A recorded position with no event in the log, and the digest recorded after it: the
@@ -236,8 +240,8 @@ export class IntegrityCheck {
     for (const position of unexplained) {
       if (!excused.has(position)) this.add(position, null, null, 'missing');
     }
-    if (this.against && this.againstDigest !== this.against.digest) {
-      this.add(this.against.position, null, null, 'chain_broken');
+    for (const { digest, reached } of this.kept) {
+      if (reached !== digest.digest) this.add(digest.position, null, null, 'chain_broken');
     }
     const problems = [...this.problems.values()].sort((a, b) =>
       a.position < b.position ? -1 : a.position > b.position ? 1 : a.kind < b.kind ? -1 : 1,
@@ -251,13 +255,15 @@ export class IntegrityCheck {
     };
   }
 
-  /** Takes the digest up to the kept one's position once the log passes it. */
+  /** Takes the digest up to each kept one's position once the log passes it. */
   private passAgainst(next: Position | undefined): void {
-    if (!this.against || this.againstDigest !== undefined) return;
-    if (next !== undefined && next <= this.against.position) return;
-    // a log that ends before the kept position has lost events the digest covers
-    const reached = next !== undefined || this.digestPosition >= this.against.position;
-    this.againstDigest = reached ? this.digest : '';
+    for (const kept of this.kept) {
+      if (kept.reached !== undefined) continue;
+      if (next !== undefined && next <= kept.digest.position) continue;
+      // a log that ends before the kept position has lost events the digest covers
+      const reached = next !== undefined || this.digestPosition >= kept.digest.position;
+      kept.reached = reached ? this.digest : '';
+    }
   }
 
   /**

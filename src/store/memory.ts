@@ -108,8 +108,9 @@ export class MemoryEventStore implements EventStore {
             revision,
             position: BigInt(position),
             type: event.type,
-            data: frozenCopy(event.data),
-            metadata: frozenCopy(event.metadata),
+            // the text the writer serialized (procreg's events) is parsed, not made again
+            data: event.text ? frozenParse(event.text.data) : frozenCopy(event.data),
+            metadata: event.text ? frozenParse(event.text.metadata) : frozenCopy(event.metadata),
           }),
         );
       }
@@ -228,4 +229,5 @@ export class MemoryEventStore implements EventStore {
 }
 
 /** A JSON round trip, as a real store does: `undefined` members vanish, like on disk. */
-const frozenCopy = (value: Json): Json => deepFreeze(JSON.parse(JSON.stringify(value)) as Json);
+const frozenCopy = (value: Json): Json => frozenParse(JSON.stringify(value));
+const frozenParse = (text: string): Json => deepFreeze(JSON.parse(text) as Json);
