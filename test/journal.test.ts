@@ -1,17 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventStoreDBClient } from '@eventstore/db-client';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RefusedCommand } from '../src/domain/refusal.ts';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { historyOf } from '../src/queries/history.ts';
+import { StreamJournal } from '../src/store/eventstoredb-journal.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
 import { MemoryJournal } from '../src/store/memory-journal.ts';
-import type { RefusalJournal } from '../src/store/port.ts';
+import { openStore } from '../src/store/open.ts';
+import type { EventStore, RefusalJournal } from '../src/store/port.ts';
 import { SqliteJournal } from '../src/store/sqlite-journal.ts';
 import { registration } from './conformance/fixtures.ts';
-import { startEsdbStandIn } from './support/esdb-standin.ts';
+import { type EsdbStandIn, startEsdbStandIn } from './support/esdb-standin.ts';
 import { expectRegistryError } from './support/registry-errors.ts';
 
 /** Every row of every table but the journal's, as SQLite stores it (rows sorted). */
@@ -218,11 +221,20 @@ describe('refusals of an earlier incarnation of an id', () => {
 
 describe('journal retention', () => {
   let dir: string;
+  let esdb: { server: EsdbStandIn; store: EventStore; client: EventStoreDBClient } | undefined;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'procreg-journal-keep-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const journals: [string, () => RefusalJournal][] = [
+  afterEach(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (esdb) {
+      await esdb.store.close();
+      await esdb.client.dispose();
+      await esdb.server.stop();
+      esdb = undefined;
+    }
+  });
+  const journals: [string, () => RefusalJournal | Promise<RefusalJournal>][] = [
     ['memory', () => new MemoryJournal(3)],
     [
       'sqlite',
@@ -233,10 +245,33 @@ describe('journal retention', () => {
           keep: 3,
         }),
     ],
+    [
+      // the adapter's stream journal against the stand-in, through the real client: the
+      // latest entries are read back, and drop deletes the process's refused- stream
+      'eventstoredb',
+      async () => {
+        const server = await startEsdbStandIn();
+        const store = await openStore(server.connectionString);
+        const client = EventStoreDBClient.connectionString(server.connectionString);
+        esdb = { server, store, client };
+        return new StreamJournal(
+          store,
+          {
+            deleteStream: async (stream) => {
+              await client.deleteStream(stream);
+            },
+            setMaxCount: async (stream, maxCount) => {
+              await client.setStreamMetadata(stream, { maxCount });
+            },
+          },
+          3,
+        );
+      },
+    ],
   ];
   for (const [name, make] of journals) {
     it(`${name}: keeps each process's latest entries, and drop forgets a process`, async () => {
-      const journal = make();
+      const journal = await make();
       expect(await journal.read('a')).toEqual([]);
       for (let n = 1; n <= 5; n++) await journal.record([entry('a', n)]);
       await journal.record([entry('b', 6), entry('a', 7)]);
