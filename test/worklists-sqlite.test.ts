@@ -254,3 +254,44 @@ describe('a store file from before the asOf listing indexes', () => {
     expect(plan.map((row) => row.detail).join(' ')).toMatch(/USING INDEX rm_record_versions_state/);
   });
 });
+
+describe('the change feed over many stale marks', () => {
+  it('reads past thousands of superseded changes and gives each process once, as memory does', async () => {
+    const feeds: string[][][] = [];
+    for (const url of ['memory:', `sqlite:${join(dir, 'feed.db')}`]) {
+      const registry = await openRegistry(url);
+      try {
+        for (const id of ['a', 'b', 'c']) await registry.registerProcess(registration(id));
+        const burst = async (id: string, events: number) => {
+          for (let done = 0; done < events; done += 100) {
+            await registry.appendEvents(
+              id,
+              Array.from({ length: 100 }, (_, i) => ({
+                eventType: 'producer.line',
+                payload: { text: `${done + i}` },
+              })),
+            );
+          }
+        };
+        // a's 2 500 changes before b's and 1 000 after them are stale marks but its last
+        await burst('a', 2_500);
+        await burst('b', 100);
+        await burst('a', 1_000);
+        await burst('c', 100);
+        const pages: string[][] = [];
+        let cursor: string | undefined;
+        for (;;) {
+          const page = await registry.processesChangedSince(cursor, 1);
+          if (page.records.length === 0) break;
+          pages.push(page.records.map((r) => r.id));
+          cursor = page.nextCursor;
+        }
+        feeds.push(pages);
+      } finally {
+        await registry.close();
+      }
+    }
+    expect(feeds[0]).toEqual([['b'], ['a'], ['c']]);
+    expect(feeds[1]).toEqual(feeds[0]);
+  });
+});

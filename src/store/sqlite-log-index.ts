@@ -92,6 +92,11 @@ export const addLogIndex = (db: Database.Database): void => {
 /** The key rm_digests (schema 4) kept a position under: length byte, big-endian bytes. */
 const fromKey = (key: Buffer): Position => BigInt(`0x${key.subarray(1).toString('hex') || '0'}`);
 
+/** Change marks read at a time by the change feed. */
+const MARKS_PER_READ = 1_000;
+/** Processes whose current change position one feed call remembers. */
+const CURRENT_KEPT = 100_000;
+
 interface ChangedRow extends RecordRow {
   changedAt: bigint | string;
 }
@@ -99,7 +104,7 @@ interface ChangedRow extends RecordRow {
 export class SqliteLogIndex implements DigestIndex {
   private readonly s;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.s = {
       digest: db
         .prepare<[], { digest: string | null; position: bigint | string }>(
@@ -121,13 +126,16 @@ export class SqliteLogIndex implements DigestIndex {
            WHERE position > ? AND position <= ? AND digest IS NOT NULL ORDER BY position`,
         )
         .safeIntegers(),
-      // driven from the log (CROSS JOIN keeps the loop order): a page reads marks from the
-      // cursor on and skips the stale ones, so it costs the changes since the cursor
-      changes: db
-        .prepare<unknown[], ChangedRow>(
-          `SELECT p.record, p.updated_at AS updatedAt, l.position AS changedAt
-           FROM rm_log l CROSS JOIN rm_processes p ON p.id = l.changed AND p.changed_at = l.position
-           WHERE l.position > @after ORDER BY l.position LIMIT @limit`,
+      marks: db
+        .prepare<unknown[], [bigint | string, string]>(
+          `SELECT position, changed FROM rm_log WHERE position > ? AND changed <> ''
+           ORDER BY position LIMIT ${MARKS_PER_READ}`,
+        )
+        .raw()
+        .safeIntegers(),
+      current: db
+        .prepare<[string], ChangedRow>(
+          'SELECT record, updated_at AS updatedAt, changed_at AS changedAt FROM rm_processes WHERE id = ?',
         )
         .safeIntegers(),
     };
@@ -161,10 +169,40 @@ export class SqliteLogIndex implements DigestIndex {
       .map((row) => ({ position: positionOf(row.position), digest: row.digest }));
   }
 
+  /**
+   * Reads marks from the cursor on, a run at a time, and keeps those equal to their
+   * process's `changed_at`, looked up once per process per call: a page costs reading the
+   * marks between the cursor and its last record (stale ones included) plus one lookup per
+   * process among them. One read transaction: no writer moves a process during the call.
+   */
   changedSince(after: Position, limit: number): { position: Position; record: ProcessRecord }[] {
-    return this.s.changes.all({ after: sortablePosition(after), limit }).map((row) => ({
-      position: positionOf(row.changedAt),
-      record: recordOf({ record: row.record, updatedAt: Number(row.updatedAt) }),
-    }));
+    return this.db.transaction(() => {
+      const page: { position: Position; record: ProcessRecord }[] = [];
+      // each process's current change position as stored (null: pruned), bounded; marks and
+      // changed_at are both written by sortablePosition, so equal values mean equal positions
+      const current = new Map<string, bigint | string | null>();
+      let from = sortablePosition(after);
+      for (;;) {
+        const marks = this.s.marks.all(from);
+        for (const [position, processId] of marks) {
+          let at = current.get(processId);
+          if (at === undefined) {
+            const row = this.s.current.get(processId);
+            at = row ? row.changedAt : null;
+            if (current.size >= CURRENT_KEPT) current.clear();
+            current.set(processId, at);
+          }
+          if (at !== position) continue;
+          const row = this.s.current.get(processId)!;
+          page.push({
+            position: positionOf(at),
+            record: recordOf({ record: row.record, updatedAt: Number(row.updatedAt) }),
+          });
+          if (page.length === limit) return page;
+        }
+        if (marks.length < MARKS_PER_READ) return page;
+        from = marks.at(-1)![0];
+      }
+    })();
   }
 }
