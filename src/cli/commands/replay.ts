@@ -39,6 +39,12 @@ const renderSteps = (ctx: CommandContext, processId: string, steps: readonly Rep
   }
 };
 
+/** The time point a flag names, if given (`--until`, `--at`). */
+const optionalPoint = (ctx: CommandContext, flag: 'until' | 'at') => {
+  const text = ctx.flags[flag];
+  return text === undefined ? undefined : parseTimePoint(text, ctx.now(), `--${flag} point`);
+};
+
 /**
  * `replay <id> [--until <time|pos:N>]`: a process's events in order, each with the command,
  * actor and correlation id that wrote it and the folded state after it.
@@ -57,10 +63,7 @@ export const replayCommand: CommandDef = {
   ],
   run: async (ctx) => {
     const [id] = positionalArgs(ctx, ['<id>'], replayCommand.usage);
-    const until =
-      ctx.flags.until === undefined
-        ? undefined
-        : parseTimePoint(ctx.flags.until, ctx.now(), '--until point');
+    const until = optionalPoint(ctx, 'until');
     const registry = await ctx.open(ctx.storeUrl, 'read');
     const steps = await registry.replay(id!, until === undefined ? {} : { until });
     if (ctx.out.json) {
@@ -89,10 +92,7 @@ export const reproCommand: CommandDef = {
   examples: ['procreg repro demo:job:reindex-7 --at pos:12 -o case.ndjson'],
   run: async (ctx) => {
     const [id] = positionalArgs(ctx, ['<id>'], reproCommand.usage);
-    const at =
-      ctx.flags.at === undefined
-        ? undefined
-        : parseTimePoint(ctx.flags.at, ctx.now(), '--at point');
+    const at = optionalPoint(ctx, 'at');
     const registry = await ctx.open(ctx.storeUrl, 'read');
     const lines = await registry.extractCase(id!, at === undefined ? {} : { until: at });
     const write = (stream: ChunkSink) =>
