@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import { GENESIS_DIGEST } from '../domain/integrity.ts';
-import { addTypeCounts } from './sqlite-event-counts.ts';
-import { TABLES, tablesSchema } from './sqlite-tables-sql.ts';
+import { createTables, TABLES } from './sqlite-tables-sql.ts';
 
 /**
  * Read models written before `rm_events` kept each event's type and type ordinal (files of
@@ -24,9 +23,7 @@ export const resetModelsWithoutEventTypes = (
       for (const table of [...TABLES, ...(versioned?.tables ?? [])]) {
         if (table !== 'rm_events') db.exec(`DELETE FROM ${table}`);
       }
-      db.exec(tablesSchema);
-      addTypeCounts(db);
-      if (versioned) db.exec(versioned.schema);
+      createTables(db, versioned?.schema);
       db.exec(
         `UPDATE rm_checkpoint SET position = 0, digest = '${GENESIS_DIGEST}', digest_position = 0 WHERE id = 1`,
       );
