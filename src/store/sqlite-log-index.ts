@@ -186,14 +186,16 @@ export class SqliteLogIndex implements DigestIndex {
         const marks = this.s.marks.all(from);
         for (const [position, processId] of marks) {
           let at = current.get(processId);
+          let row: ChangedRow | undefined;
           if (at === undefined) {
-            const row = this.s.current.get(processId);
+            row = this.s.current.get(processId);
             at = row ? row.changedAt : null;
             if (current.size >= CURRENT_KEPT) current.clear();
             current.set(processId, at);
           }
           if (at !== position) continue;
-          const row = this.s.current.get(processId)!;
+          // a process's current mark comes once: its row was read on first sight, or is read now
+          row ??= this.s.current.get(processId)!;
           page.push({
             position: positionOf(at),
             record: recordOf({ record: row.record, updatedAt: Number(row.updatedAt) }),
