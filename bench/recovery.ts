@@ -9,6 +9,9 @@
  * Baseline, same run: better-sqlite3 reading every row of the same file in position order
  * and JSON-parsing its data and metadata, the least any rebuild must do. Ratio = registry /
  * raw (a rate: 1.0 would be as fast as reading the file; a time: how many times longer).
+ * A third row measures the floor of a build that checks what it reads: the same log read
+ * through the store and every process event decoded (the zod schemas), with no row written,
+ * against the same raw scan; the build's rate can only approach it.
  *
  * The store is written directly (see lib/synthetic-log.ts): 20 domain events per process
  * (registration, a grant, lease claim/renew/release, 14 or 15 lines, and for every other
@@ -17,7 +20,10 @@
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { decodeEvent } from '../src/domain/codec.ts';
+import { STREAM_PREFIX } from '../src/domain/events.ts';
 import { openRegistry } from '../src/index.ts';
+import { openSqliteStore } from '../src/store/sqlite.ts';
 import { fixedClock, processIds } from './lib/fixtures.ts';
 import { collectGarbage, nowMs, paired, type RunPlan } from './lib/measure.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
@@ -80,6 +86,26 @@ function rawScan(path: string): number {
   return seconds;
 }
 
+/**
+ * Events per second of reading the log through the store and decoding every process event
+ * (the schema check every event passes before it reaches a model): what any rebuild that
+ * checks each event costs before it writes a single row.
+ */
+async function decodeScan(path: string): Promise<number> {
+  const store = await openSqliteStore(path);
+  try {
+    const start = nowMs();
+    let events = 0;
+    for await (const stored of store.readAll()) {
+      if (stored.stream.startsWith(STREAM_PREFIX)) decodeEvent(stored);
+      events += 1;
+    }
+    return events / ((nowMs() - start) / 1000);
+  } finally {
+    await store.close();
+  }
+}
+
 await runScenario(SCENARIO, async ({ quick, log }) => {
   const events = quick ? 50_000 : 1_000_000;
   const plan: RunPlan = quick ? { warmup: 1, runs: 2 } : { warmup: 1, runs: 2 };
@@ -97,6 +123,12 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
     const build = await paired(
       plan,
       () => buildOnce(pristine, join(dir, 'copy.db'), events),
+      async () => events / rawScan(path),
+    );
+    log('reading and decoding the log (the floor of a checked rebuild)');
+    const decode = await paired(
+      plan,
+      () => decodeScan(pristine),
       async () => events / rawScan(path),
     );
     log('opening');
@@ -120,6 +152,15 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
         { what: 'raw better-sqlite3 scan + JSON.parse', value: build.baseline },
         build.ratio,
         `${note}; goal ≥ 150k events/s`,
+      ),
+      comparedRow(
+        SCENARIO,
+        'floor of a checked rebuild: read the log through the store and decode (zod) every event, no rows written',
+        decode.value,
+        'events/s',
+        { what: 'raw better-sqlite3 scan + JSON.parse', value: decode.baseline },
+        decode.ratio,
+        `${note}; every model row, digest and version of the build costs on top of this`,
       ),
       comparedRow(
         SCENARIO,
