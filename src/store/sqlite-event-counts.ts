@@ -8,19 +8,24 @@ import type Database from 'better-sqlite3';
  * `type_ordinal` (the row's own type's count) stays for files made before the counts.
  */
 
-/** The counts after an event of `eventType`, from the counts of the process's event before. */
-export const nextTypeCounts = (
-  before: string | undefined,
-  eventType: string,
-): { counts: string; ordinal: number } => {
-  const counts = before ? (JSON.parse(before) as Record<string, number>) : {};
-  const ordinal = (counts[eventType] ?? 0) + 1;
-  counts[eventType] = ordinal;
-  return { counts: JSON.stringify(counts), ordinal };
+/** A process's events up to one of them, by type. */
+export type TypeCounts = Record<string, number>;
+
+export const parseTypeCounts = (text: string | null | undefined): TypeCounts =>
+  text ? (JSON.parse(text) as TypeCounts) : {};
+
+/**
+ * Counts `before` (the process's event before) on to an event of `eventType`, in place:
+ * `before` becomes the new event's counts. Returns that event's ordinal among its type.
+ */
+export const countOn = (before: TypeCounts, eventType: string): number => {
+  const ordinal = (before[eventType] ?? 0) + 1;
+  before[eventType] = ordinal;
+  return ordinal;
 };
 
 export const countOfType = (counts: string | undefined, eventType: string): number =>
-  counts ? ((JSON.parse(counts) as Record<string, number>)[eventType] ?? 0) : 0;
+  parseTypeCounts(counts)[eventType] ?? 0;
 
 /** Rows per statement when an upgrade fills the counts of stored events. */
 const PAGE = 5_000;
@@ -50,13 +55,13 @@ export const addTypeCounts = (db: Database.Database): void => {
       'UPDATE rm_events SET type_counts = ? WHERE process_id = ? AND sequence = ?',
     );
     let after: [string, number] = ['', 0];
-    let counts: string | undefined;
+    let counts: TypeCounts = {};
     for (;;) {
       const rows = page.all(...after) as [string, number, string][];
       for (const [processId, sequence, eventType] of rows) {
-        if (processId !== after[0]) counts = undefined;
-        counts = nextTypeCounts(counts, eventType).counts;
-        set.run(counts, processId, sequence);
+        if (processId !== after[0]) counts = {};
+        countOn(counts, eventType);
+        set.run(JSON.stringify(counts), processId, sequence);
         after = [processId, sequence];
       }
       if (rows.length < PAGE) break;

@@ -103,6 +103,14 @@ interface ChangedRow extends RecordRow {
 
 export class SqliteLogIndex implements DigestIndex {
   private readonly s;
+  /**
+   * During a batch (a catch-up chunk: `beginBatch`/`endBatch`), the change marks not yet
+   * written, by position: the digest of the same position, which the projection records
+   * after its marks, is written with its mark in one row; marks left at the end of the
+   * batch (an unknown digest) are written then. Nothing reads the log index during a batch
+   * (the change feed and verify read it between transactions).
+   */
+  private marks: Map<bigint | string, string> | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.s = {
@@ -118,7 +126,7 @@ export class SqliteLogIndex implements DigestIndex {
         'INSERT INTO rm_log (position, changed) VALUES (?, ?) ON CONFLICT DO NOTHING',
       ),
       digestOnMark: db.prepare('UPDATE rm_log SET digest = ? WHERE position = ?'),
-      digestRow: db.prepare("INSERT INTO rm_log (position, changed, digest) VALUES (?, '', ?)"),
+      digestRow: db.prepare('INSERT INTO rm_log (position, changed, digest) VALUES (?, ?, ?)'),
       // the digest as hex text: SQLite's hex() is cheaper to read than a Buffer per row
       between: db
         .prepare<unknown[], { position: bigint | string; digest: string }>(
@@ -153,14 +161,36 @@ export class SqliteLogIndex implements DigestIndex {
 
   /** Notes that the event at `position` changed the record of `processId`. */
   markChanged(position: Position, processId: string): void {
-    this.s.mark.run(sortablePosition(position), processId);
+    const key = sortablePosition(position);
+    const held = this.marks?.get(key);
+    // a second mark of the same change is none (as ON CONFLICT DO NOTHING)
+    if (held === processId) return;
+    if (this.marks && held === undefined) this.marks.set(key, processId);
+    else this.s.mark.run(key, processId);
   }
 
   record(position: Position, digest: string): void {
     const key = sortablePosition(position);
     const bytes = Buffer.from(digest, 'hex');
-    // the event's change mark, written first by the same projection, takes the digest
-    if (this.s.digestOnMark.run(bytes, key).changes === 0) this.s.digestRow.run(key, bytes);
+    // the event's change mark, noted first by the same projection, takes the digest
+    const held = this.marks?.get(key);
+    if (held !== undefined) {
+      this.marks!.delete(key);
+      this.s.digestRow.run(key, held, bytes);
+    } else if (this.marks || this.s.digestOnMark.run(bytes, key).changes === 0) {
+      this.s.digestRow.run(key, '', bytes);
+    }
+  }
+
+  /** Holds change marks until `endBatch`, which writes those left (`write`) or drops them. */
+  beginBatch(): void {
+    this.marks = new Map();
+  }
+
+  endBatch(write: boolean): void {
+    const marks = this.marks;
+    this.marks = undefined;
+    if (write && marks) for (const [key, processId] of marks) this.s.mark.run(key, processId);
   }
 
   between(after: Position, upTo: Position): { position: Position; digest: string }[] {

@@ -13,7 +13,7 @@ import type {
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
 import { BulkInsert } from './sqlite-bulk-insert.ts';
-import { countOfType, nextTypeCounts } from './sqlite-event-counts.ts';
+import { countOfType, countOn, parseTypeCounts, type TypeCounts } from './sqlite-event-counts.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 import { SqliteLogIndex } from './sqlite-log-index.ts';
 import { ORDINAL_TABLES, SqliteOrdinals } from './sqlite-ordinals.ts';
@@ -64,14 +64,15 @@ export class SqliteTables implements ReadModelTables {
         touches: Map<string, { updatedAtMs: number; position: Position }>;
         leases: Map<string, ProcessLease | undefined>;
         /** each process's last event put in the batch, with its counts by type */
-        counts: Map<string, { sequence: number; counts: string }>;
+        counts: Map<string, { sequence: number; counts: TypeCounts }>;
       }
     | undefined;
   private readonly listing: SqliteListing;
   /**
    * Replay keys a batch writes, inserted many rows per statement when it ends: nothing
    * reads them during a batch (the models read only records and leases). Process events
-   * are not: each one's type ordinal is read from the rows before it.
+   * are not: each one's counts by type follow on from the process's event before it (the
+   * overlay keeps the counts of each process's last event in the batch).
    */
   private readonly bulkReplays: BulkInsert;
 
@@ -181,10 +182,10 @@ export class SqliteTables implements ReadModelTables {
       deleteWake: db.prepare('DELETE FROM rm_wakes WHERE process_id = ? AND sequence = ?'),
       // the counts go on from the process's previous event, so putting an event again gives
       // it the same counts
-      putEvent: db.prepare<EventRow>(
+      putEvent: db.prepare<unknown[]>(
         `INSERT OR REPLACE INTO rm_events
            (process_id, sequence, position, event, event_type, type_ordinal, type_counts)
-         VALUES (@processId, @sequence, @position, @event, @eventType, @ordinal, @counts)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       replay: p<{ sequence: number; payloadHash: string }>(
         'SELECT sequence, payload_hash AS payloadHash FROM rm_replays WHERE process_id = ? AND key = ?',
@@ -379,21 +380,21 @@ export class SqliteTables implements ReadModelTables {
         const { event, position } = change.put;
         const copy = this.eventsInFile ? null : json(event);
         const last = overlay?.counts.get(event.processId);
-        const before =
+        const counts =
           last?.sequence === event.sequence - 1
             ? last.counts
-            : (s.countsUpTo.get(event.processId, event.sequence - 1) ?? undefined);
-        const { counts, ordinal } = nextTypeCounts(before, event.eventType);
+            : parseTypeCounts(s.countsUpTo.get(event.processId, event.sequence - 1));
+        const ordinal = countOn(counts, event.eventType);
         overlay?.counts.set(event.processId, { sequence: event.sequence, counts });
-        s.putEvent.run({
-          processId: event.processId,
-          sequence: event.sequence,
-          position: bindable(position),
-          event: copy,
-          eventType: event.eventType,
+        s.putEvent.run(
+          event.processId,
+          event.sequence,
+          bindable(position),
+          copy,
+          event.eventType,
           ordinal,
-          counts,
-        });
+          JSON.stringify(counts),
+        );
         return;
       }
       case 'all': {
@@ -413,7 +414,8 @@ export class SqliteTables implements ReadModelTables {
   /**
    * Runs `work` (inside the caller's write transaction, with no savepoint that could roll
    * back part of it) with records and leases held in memory and written once at the end,
-   * replay keys and versions inserted together at the end.
+   * replay keys and versions inserted together at the end, and each change mark written
+   * with its position's digest.
    */
   batch<T>(work: () => T): T {
     if (this.overlay) return work();
@@ -425,6 +427,7 @@ export class SqliteTables implements ReadModelTables {
       counts: new Map(),
     };
     this.history?.beginBatch();
+    this.digests.beginBatch();
     let done = false;
     try {
       const result = work();
@@ -452,6 +455,7 @@ export class SqliteTables implements ReadModelTables {
       this.overlay = undefined;
       if (!done) this.bulkReplays.discard();
       this.history?.endBatch(done);
+      this.digests.endBatch(done);
     }
   }
 
@@ -551,14 +555,4 @@ export class SqliteTables implements ReadModelTables {
       this.db.pragma(`busy_timeout = ${Number(timeout)}`);
     }
   }
-}
-
-interface EventRow {
-  processId: string;
-  sequence: number;
-  position: bigint | string;
-  event: string | null;
-  eventType: string;
-  ordinal: number;
-  counts: string;
 }
