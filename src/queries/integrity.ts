@@ -12,7 +12,7 @@ import type { Json } from '../domain/json.ts';
 import { isRetentionStream, type PrunedStep, readRetentionEvent } from '../domain/retention.ts';
 import { loadPrunedSteps } from '../projections/log-digest.ts';
 import { type EventStore, type Position, START, type StoredEvent } from '../store/port.ts';
-import type { DigestIndex, ReadModelTables } from '../store/read-model-tables.ts';
+import type { Awaitable, ReadModelTables } from '../store/read-model-tables.ts';
 
 export interface IntegrityOptions {
   /** a digest kept earlier: the log up to its position must still hash to it */
@@ -25,15 +25,15 @@ const CHUNK = 2_000;
 
 /**
  * Reads the log in position order and checks every process event's hash, its link to its
- * stream's previous event and, where the tables keep the digest after each position (SQLite,
- * memory), that each position holds the event recorded there (see
- * domain/integrity-check.ts for what each problem means).
+ * stream's previous event and, where the digest after each position is kept (by the store
+ * itself on PostgreSQL, by the tables on SQLite and memory), that each position holds the
+ * event recorded there (see domain/integrity-check.ts for what each problem means).
  *
- * Where they do, a first pass checks the log against the tables' own digest instead: a log
- * whose every event checks and which hashes to that digest holds at each position the event
- * recorded there (the digest chains every position's step), so its report is the one the
- * recorded digests would give, and they are read only when something is wrong, in a second
- * pass that names where (progress then starts again).
+ * Where it is, a first pass checks the log against the running digest kept with it instead:
+ * a log whose every event checks and which hashes to that digest holds at each position the
+ * event recorded there (the digest chains every position's step), so its report is the one
+ * the recorded digests would give, and they are read only when something is wrong, in a
+ * second pass that names where (progress then starts again).
  */
 export const verifyLogIntegrity = async (
   store: EventStore,
@@ -45,27 +45,37 @@ export const verifyLogIntegrity = async (
   const kept = options.against ? [options.against] : [];
   // events prunes removed: the digest steps over each in its place
   const pruned = await loadPrunedSteps(store);
-  if (!tables.digests || !known) return checkLog(store, head, pruned, kept, undefined, options);
-  const fast = await checkLog(store, head, pruned, [...kept, known], undefined, options);
+  const recorded = store.logDigests
+    ? { rows: store.logDigests, known: await store.logDigests.current() }
+    : tables.digests && known
+      ? { rows: tables.digests, known }
+      : undefined;
+  if (!recorded) return checkLog(store, head, pruned, kept, undefined, options);
+  const fast = await checkLog(store, head, pruned, [...kept, recorded.known], undefined, options);
   if (fast.ok) return fast;
-  // recorded digests cover the log up to the tables' digest position, from genesis
-  const index = { rows: tables.digests, upTo: known.position };
+  // recorded digests cover the log up to the running digest's position, from genesis
+  const index = { rows: recorded.rows, upTo: recorded.known.position };
   return checkLog(store, head, pruned, kept, index, options);
 };
+
+/** Recorded digests: the tables' (read at once) or the store's (a server round trip). */
+interface RecordedDigests {
+  between(after: Position, upTo: Position): Awaitable<{ position: Position; digest: string }[]>;
+}
 
 const checkLog = async (
   store: EventStore,
   head: Position,
   pruned: readonly PrunedStep[],
   kept: readonly LogDigest[],
-  index: { rows: DigestIndex; upTo: Position } | undefined,
+  index: { rows: RecordedDigests; upTo: Position } | undefined,
   options: IntegrityOptions,
 ): Promise<IntegrityReport> => {
   const check = new IntegrityCheck(...kept);
   const steps = new IndexWalk(check, index, pruned);
   let chunk: LogEvent[] = [];
-  const flush = () => {
-    steps.feed(chunk);
+  const flush = async () => {
+    await steps.feed(chunk);
     const last = chunk.at(-1);
     if (last) options.onProgress?.({ checked: steps.checked, position: last.position, head });
     chunk = [];
@@ -78,11 +88,11 @@ const checkLog = async (
       }
       if (!stored.stream.startsWith(STREAM_PREFIX)) continue;
       chunk.push(stored);
-      if (chunk.length >= CHUNK) flush();
+      if (chunk.length >= CHUNK) await flush();
     }
   }
-  flush();
-  steps.end();
+  await flush();
+  await steps.end();
   return check.finish();
 };
 
@@ -121,11 +131,11 @@ class IndexWalk {
 
   constructor(
     private readonly check: IntegrityCheck,
-    private readonly index: { rows: DigestIndex; upTo: Position } | undefined,
+    private readonly index: { rows: RecordedDigests; upTo: Position } | undefined,
     private readonly pruned: readonly PrunedStep[],
   ) {}
 
-  feed(events: readonly LogEvent[]): void {
+  async feed(events: readonly LogEvent[]): Promise<void> {
     const last = events.at(-1);
     if (!last) return;
     const { index } = this;
@@ -139,7 +149,7 @@ class IndexWalk {
     }
     let upTo = index.upTo;
     if (last.position < upTo) upTo = last.position;
-    const rows = upTo > this.after ? index.rows.between(this.after, upTo) : [];
+    const rows = upTo > this.after ? await index.rows.between(this.after, upTo) : [];
     let r = 0;
     for (const event of events) {
       r = this.passGone(rows, r, event.position);
@@ -158,13 +168,13 @@ class IndexWalk {
   }
 
   /** Recorded positions, and pruned ones, after the last event of the log are gone too. */
-  end(): void {
+  async end(): Promise<void> {
     const { index } = this;
     if (!index) {
       this.passPruned(undefined);
       return;
     }
-    const rows = index.upTo > this.after ? index.rows.between(this.after, index.upTo) : [];
+    const rows = index.upTo > this.after ? await index.rows.between(this.after, index.upTo) : [];
     this.passGone(rows, 0, undefined);
   }
 
@@ -218,13 +228,15 @@ class IndexWalk {
 }
 
 /**
- * The digest of the log up to its last process event: the tables' own (moved with every
- * append), else, where they do not know it (tables made before digests), folded from the log.
+ * The digest of the log up to its last process event: the store's own where it keeps one
+ * (PostgreSQL), else the tables' (moved with every append), else, where they do not know it
+ * (tables made before digests), folded from the log.
  */
 export const logDigestOf = async (
   store: EventStore,
   tables: ReadModelTables,
 ): Promise<LogDigest> => {
+  if (store.logDigests) return store.logDigests.current();
   const kept = tables.digest();
   if (kept) return kept;
   let digest = GENESIS_DIGEST;

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { LogDigest } from '../domain/integrity.ts';
 import type { RefusedCommand } from '../domain/refusal.ts';
 import type {
   NewEvent,
@@ -112,6 +113,14 @@ export interface RefusalJournal {
   drop(processIds: readonly string[]): Promise<void>;
 }
 
+/** The digests a store keeps per position (see `EventStore.logDigests`). */
+export interface LogDigests {
+  /** The digest of the log up to its last process event (brought up to the log first). */
+  current(): Promise<LogDigest>;
+  /** The digests recorded for positions in (after, upTo], ascending. */
+  between(after: Position, upTo: Position): Promise<{ position: Position; digest: string }[]>;
+}
+
 export interface EventStore {
   readonly durabilityTier: DurabilityTier;
 
@@ -131,6 +140,13 @@ export interface EventStore {
 
   /** The journal of refused commands; absent when it is off (`journal=off`). */
   readonly journal?: RefusalJournal;
+
+  /**
+   * The log digest after every process event, kept by the store itself in each append's
+   * transaction (PostgreSQL, whose registry's own tables are folded from the log at open and
+   * so are no evidence). Stores with inline models keep it in `models.tables.digests`.
+   */
+  readonly logDigests?: LogDigests;
 
   /** What this log is (`esdb://host:port`), for a read-models file to check it follows it. */
   readonly source?: string;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
-import { type EventRow, type SerializedEvent, toEventRow } from './event-rows.ts';
+import { type EventRow, type SerializedEvent, serializeEvent, toEventRow } from './event-rows.ts';
 import {
   type AppendResult,
   type ExpectedRevision,
@@ -8,11 +8,24 @@ import {
   type StreamWrite,
   WrongExpectedRevisionError,
 } from './port.ts';
+import { linkOf } from './postgres-digests.ts';
 import type { ChangeRow, ProcessRows } from './postgres-model-changes.ts';
 import { type AppendOutcome, qualified } from './postgres-schema.ts';
 
-/** A write with its JSON already serialized, so the batch is built without surprises. */
-export type SerializedWrite = Omit<StreamWrite, 'events'> & { events: SerializedEvent[] };
+/**
+ * A write with its JSON already serialized, so the batch is built without surprises, and
+ * the hash each event adds to the log digest (`linkOf`: null for none or unknown).
+ */
+export type SerializedWrite = Omit<StreamWrite, 'events'> & {
+  events: SerializedEvent[];
+  links: (string | null)[];
+};
+
+export const serializeWrite = (write: StreamWrite): SerializedWrite => ({
+  ...write,
+  events: write.events.map(serializeEvent),
+  links: write.events.map((event, k) => linkOf(write, event, k)),
+});
 
 /** One appendToStreams call waiting for the next group commit. */
 export interface PendingAppend {
@@ -60,12 +73,14 @@ export const commitBatch = async (
   const params = {
     append: [] as number[],
     stream: [] as string[],
+    streamJson: [] as string[],
     expected: [] as number[],
     count: [] as number[],
     id: [] as string[],
     type: [] as string[],
     data: [] as string[],
     metadata: [] as string[],
+    link: [] as (string | null)[],
     c: {
       append: [] as number[],
       src: [] as number[],
@@ -85,6 +100,7 @@ export const commitBatch = async (
     for (const write of pending.writes) {
       params.append.push(a + 1);
       params.stream.push(write.stream);
+      params.streamJson.push(JSON.stringify(write.stream));
       params.expected.push(expectedCode(write.expectedRevision));
       params.count.push(write.events.length);
       for (const event of write.events) {
@@ -93,6 +109,7 @@ export const commitBatch = async (
         params.data.push(event.data);
         params.metadata.push(event.metadata);
       }
+      params.link.push(...write.links);
     }
     for (const change of pending.changes ?? []) {
       const c = params.c;
@@ -110,16 +127,18 @@ export const commitBatch = async (
   const { rows: outcomes } = await pool.query<OutcomeRow>({
     name: 'procreg-append-batch',
     text: `SELECT * FROM ${qualified(schema, 'append_batch')}($1, $2, $3, $4, $5, $6, $7, $8, $9,
-             $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
     values: [
       params.append,
       params.stream,
+      params.streamJson,
       params.expected,
       params.count,
       params.id,
       params.type,
       params.data,
       params.metadata,
+      params.link,
       project,
       params.c.append,
       params.c.src,

@@ -1,12 +1,11 @@
 import type pg from 'pg';
-import { serializeEvent } from './event-rows.ts';
 import {
   type AppendResult,
   type StreamRemoval,
   type StreamWrite,
   WrongExpectedRevisionError,
 } from './port.ts';
-import { commitBatch, type PendingAppend } from './postgres-append.ts';
+import { commitBatch, type PendingAppend, serializeWrite } from './postgres-append.ts';
 import type { PostgresProjection } from './postgres-projection.ts';
 import { qualified } from './postgres-schema.ts';
 
@@ -29,7 +28,7 @@ export const deleteStreams = async (
   if (record) {
     // settled by deleteStreamsTogether's result; the projection may refuse it first
     pending = {
-      writes: [{ ...record, events: record.events.map(serializeEvent) }],
+      writes: [serializeWrite(record)],
       resolve: () => {},
       reject: (error) => {
         refused = error;

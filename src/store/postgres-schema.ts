@@ -1,18 +1,24 @@
+/*
+ * Over 300 lines: the schema's tables, its one write function (`append_batch`, whose steps
+ * read best in one place) and the upgrade from each earlier version.
+ */
 import type pg from 'pg';
 import { RegistryError } from '../domain/errors.ts';
+import { digestStepSql, digestTables, processPrefixSql } from './postgres-digests.ts';
 import { applyChangesFunction, MODEL_TABLES, modelTables } from './postgres-models.ts';
 import { VERSION_TABLES, versionTables } from './postgres-versions.ts';
 
 /**
- * The procreg PostgreSQL schema, version 2 (version 1 had no version tables: opening one
+ * The procreg PostgreSQL schema, version 3 (version 1 had no version tables: opening one
  * adds them and empties the read models, which the next read or append rebuilds from the
- * log, versions included). Everything lives in one PostgreSQL schema
+ * log, versions included; version 2 had no per-position digests: opening one adds them, and
+ * the store folds the existing log into them once, see postgres-digests.ts). Everything lives in one PostgreSQL schema
  * (default `procreg`), so several registries can share a database, each in its own.
  * `procreg_meta` marks a schema as procreg's and holds its version, like the SQLite file's
  * application_id and user_version: a foreign schema is refused before anything is written
  * to it, and a schema from a newer procreg is refused rather than misread.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Lower-case identifiers only, so the name needs no quoting rules beyond ours and fits the NOTIFY channel. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
@@ -90,8 +96,8 @@ export type AppendOutcome = 'head' | 'behind' | 'ok' | 'wrong' | 'conflict';
  */
 const appendFunction = (s: string): string => `
   CREATE FUNCTION ${qualified(s, 'append_batch')}(
-    w_append int[], w_stream text[], w_expected bigint[], w_count int[],
-    e_id text[], e_type text[], e_data text[], e_metadata text[],
+    w_append int[], w_stream text[], w_stream_json text[], w_expected bigint[], w_count int[],
+    e_id text[], e_type text[], e_data text[], e_metadata text[], e_link text[],
     p_project boolean, c_append int[], c_src int[], c_table text[], c_op text[],
     c_k1 text[], c_k2 text[], c_k3 text[], c_row text[], c_pos bigint[]
   ) RETURNS TABLE (o_append int, o_write int, o_outcome text, o_revision bigint,
@@ -107,12 +113,14 @@ const appendFunction = (s: string): string => `
     e_pos bigint[] := '{}'; a_first int[] := '{}'; j int; src bigint;
     r_table text[] := '{}'; r_op text[] := '{}'; r_k1 text[] := '{}'; r_k2 text[] := '{}';
     r_k3 text[] := '{}'; r_row text[] := '{}'; r_pos bigint[] := '{}';
+    dg text; dg_pos bigint; dg_through bigint; d_pos bigint[] := '{}'; d_digest text[] := '{}';
   BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
       RAISE EXCEPTION 'procreg appends need READ COMMITTED, not %',
         current_setting('transaction_isolation');
     END IF;
-    SELECT h.position INTO head FROM ${qualified(s, 'log_head')} h FOR UPDATE;
+    SELECT h.position, h.digest, h.digest_position, h.digested INTO head, dg, dg_pos, dg_through
+      FROM ${qualified(s, 'log_head')} h FOR UPDATE;
     head_before := head;
     o_append := 0; o_outcome := 'head'; o_position := head_before;
     RETURN NEXT;
@@ -178,6 +186,19 @@ const appendFunction = (s: string): string => `
                      e_data[ei + g.n - 1]::json, e_metadata[ei + g.n - 1]::json, e_id[ei + g.n - 1]
                 FROM generate_series(1, w_count[i]) AS g(n);
             FOR j IN 1 .. w_count[i] LOOP e_pos[ei + j - 1] := head + j; END LOOP;
+            -- the digest steps over each process event while it covers the log (dg_through
+            -- = head); an event whose hash the client could not know stops it there
+            IF dg_through = head THEN
+              FOR j IN 1 .. w_count[i] LOOP
+                IF starts_with(w_stream[i], ${processPrefixSql}) THEN
+                  EXIT WHEN e_link[ei + j - 1] IS NULL;
+                  dg := ${digestStepSql('dg', 'head + j', 'w_stream_json[i]', 'actual[i] + j', 'e_link[ei + j - 1]')};
+                  dg_pos := head + j;
+                  d_pos := d_pos || dg_pos; d_digest := d_digest || dg;
+                END IF;
+                dg_through := head + j;
+              END LOOP;
+            END IF;
             head := head + w_count[i];
             o_revision := actual[i] + w_count[i];
             o_position := CASE WHEN w_count[i] > 0 THEN head ELSE (
@@ -203,12 +224,26 @@ const appendFunction = (s: string): string => `
     IF p_project AND head > head_before THEN
       UPDATE ${qualified(s, 'rm_checkpoint')} SET position = head;
     END IF;
+    INSERT INTO ${qualified(s, 'log_digests')} (position, digest)
+      SELECT * FROM unnest(d_pos, d_digest);
     IF head > head_before THEN
-      UPDATE ${qualified(s, 'log_head')} SET position = head;
+      UPDATE ${qualified(s, 'log_head')}
+         SET position = head, digest = dg, digest_position = dg_pos, digested = dg_through;
       PERFORM pg_notify('${channelOf(s)}', head::text);
     END IF;
   END
   $fn$;
+`;
+
+/** Drops every `append_batch` of the schema, whatever an older release's parameters were. */
+const dropAppendFunctions = (s: string): string => `
+  DO $drop$ DECLARE f regprocedure; BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+               JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = '${s}' AND p.proname = 'append_batch' LOOP
+      EXECUTE 'DROP FUNCTION ' || f;
+    END LOOP;
+  END $drop$;
 `;
 
 /**
@@ -223,16 +258,25 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
     if (state === 'missing' || state === 'empty') {
       if (state === 'missing') await client.query(`CREATE SCHEMA "${schema}"`);
       await client.query(tables(schema));
+      await client.query(digestTables(schema));
       await client.query(modelTables(schema));
       await client.query(versionTables(schema));
       await client.query(applyChangesFunction(schema));
       await client.query(appendFunction(schema));
     } else {
-      if (state < SCHEMA_VERSION) await client.query(versionTables(schema));
+      if (state < 2) await client.query(versionTables(schema));
       // replaced at every open: an older schema gets the current function (retention's purge)
       await client.query(applyChangesFunction(schema));
+      if (state < 3) {
+        // every event from now on gets its digest; the log so far is folded after commit.
+        // An older procreg still appending here fails (its function is gone) rather than
+        // writing events without their digests.
+        await client.query(digestTables(schema));
+        await client.query(dropAppendFunctions(schema));
+        await client.query(appendFunction(schema));
+      }
+      if (state < 2) await client.query(resetModels(schema));
       if (state < SCHEMA_VERSION) {
-        await client.query(resetModels(schema));
         await client.query(
           `UPDATE ${qualified(schema, 'procreg_meta')} SET value = $1 WHERE key = 'schema_version'`,
           [String(SCHEMA_VERSION)],

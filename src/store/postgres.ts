@@ -6,7 +6,6 @@
 import pg from 'pg';
 import type { Observable } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
-import { serializeEvent } from './event-rows.ts';
 import {
   type AppendResult,
   type EventStore,
@@ -24,8 +23,9 @@ import {
   type SubscribeOptions,
   WrongExpectedRevisionError,
 } from './port.ts';
-import { commitBatch, type PendingAppend } from './postgres-append.ts';
+import { commitBatch, type PendingAppend, serializeWrite } from './postgres-append.ts';
 import { deleteStreams } from './postgres-delete.ts';
+import { catchUpDigests, PostgresDigests } from './postgres-digests.ts';
 import {
   isConnectionFailure,
   type PostgresOperation,
@@ -103,6 +103,8 @@ export const openPostgresStore = async (
     } finally {
       client.release();
     }
+    // a schema upgraded from version 2 gets the digests of the log it already holds
+    await catchUpDigests(pool, settings.schema);
   } catch (error) {
     await pool.end().catch(() => {});
     throw postgresFailure(error, server, 'connecting', settings.statementTimeoutMs);
@@ -127,6 +129,8 @@ class PostgresEventStore implements EventStore {
   private closed = false;
   /** the version tables in the schema, for the registry's `asOf` (see postgres-versions.ts) */
   readonly versions: PostgresVersions;
+  /** the digest after every process event, written by `append_batch` (postgres-digests.ts) */
+  readonly logDigests: PostgresDigests;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -141,6 +145,12 @@ class PostgresEventStore implements EventStore {
       this.ensureOpen();
       await this.projection?.current();
     });
+    this.logDigests = new PostgresDigests(
+      pool,
+      settings.schema,
+      (error, operation) => this.failure(error, operation),
+      () => this.ensureOpen(),
+    );
     this.feed = new PostgresFeed(
       {
         page: (after, prefix, limit) => this.reads.page(after, prefix, limit),
@@ -172,10 +182,7 @@ class PostgresEventStore implements EventStore {
   async appendToStreams(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
     this.ensureOpen();
     if (writes.length === 0) return [];
-    const serialized = writes.map((write) => ({
-      ...write,
-      events: write.events.map(serializeEvent),
-    }));
+    const serialized = writes.map(serializeWrite);
     return new Promise<AppendResult[]>((resolve, reject) => {
       this.queue.push({ writes: serialized, resolve, reject });
       this.schedule();
