@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash } from '../src/domain/integrity.ts';
 import { type LogDigest, openRegistry } from '../src/index.ts';
 import { registration } from './conformance/fixtures.ts';
+import { alterOneLetter, random } from './support/tamper.ts';
 
 /**
  * Tamper evidence on a SQLite store of about 10 000 events: random single changes made
@@ -35,18 +36,6 @@ let original: string;
 let head: number;
 let digestBefore: LogDigest;
 let digestMid: LogDigest;
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed */
-const random = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'procreg-integrity-'));
@@ -101,20 +90,6 @@ const verify = async (path: string, against?: LogDigest) => {
 
 const rowAt = (db: Database.Database, position: number): Row =>
   db.prepare('SELECT * FROM events WHERE position = ?').get(position) as Row;
-
-/** `text` with one letter changed to another, still valid JSON (so the row stays readable). */
-const alterOneLetter = (text: string, next: () => number): string => {
-  for (;;) {
-    const i = Math.floor(next() * text.length);
-    const c = text[i]!;
-    if (!/[a-zA-Z0-9]/.test(c)) continue;
-    const altered = `${text.slice(0, i)}${c === 'a' ? 'b' : c === '1' ? '2' : 'a'}${text.slice(i + 1)}`;
-    try {
-      JSON.parse(altered);
-      return altered;
-    } catch {}
-  }
-};
 
 const problem = (row: Pick<Row, 'position' | 'stream' | 'revision'>, kind: string) => ({
   position: BigInt(row.position),

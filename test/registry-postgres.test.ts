@@ -291,7 +291,7 @@ describe.skipIf(!server)('postgres', () => {
       const meta = await admin.query(
         `SELECT value FROM ${t('procreg_meta')} WHERE key = 'schema_version'`,
       );
-      expect(meta.rows[0].value).toBe('2');
+      expect(meta.rows[0].value).toBe('3');
       await expectPostgresModelsMatchLog(fresh.url, server!.url);
     } finally {
       await a.close();

@@ -107,7 +107,7 @@ describe.skipIf(!server)('postgres', () => {
         );
         expect(meta.rows).toEqual([
           { key: 'format', value: 'procreg' },
-          { key: 'schema_version', value: '2' },
+          { key: 'schema_version', value: '3' },
         ]);
         // opening again (several at once) finds it rather than creating it again
         const again = await Promise.all([1, 2, 3].map(() => openStore(fresh.url)));
