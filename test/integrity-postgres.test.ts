@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, GENESIS_DIGEST, nextDigest } from '../src/domain/integrity.ts';
 import { type LogDigest, openRegistry } from '../src/index.ts';
 import { openStore } from '../src/store/open.ts';
+import type { PgEventRow } from '../src/store/postgres-reads.ts';
 import { registration } from './conformance/fixtures.ts';
 import { testPostgres } from './support/postgres-server.ts';
-import { alterOneLetter, random } from './support/tamper.ts';
+import { alterOneLetter, random, seedJobs, twoPositions } from './support/tamper.ts';
 
 /**
  * Tamper evidence on PostgreSQL, whose store records the digest after every process event in
@@ -25,14 +26,8 @@ const LINES = 40;
 const BATCH = 10;
 const CASES_PER_KIND = 4;
 
-interface Row {
-  position: string;
-  stream: string;
-  revision: string;
-  type: string;
-  data: string;
-  metadata: string;
-  event_id: string;
+/** an events row as the test reads it (the store's reader leaves out the time) */
+interface Row extends PgEventRow {
   recorded_at: Date;
 }
 
@@ -53,25 +48,10 @@ beforeAll(async () => {
   if (!server) return;
   fresh = server.freshSchema();
   const registry = await openRegistry(fresh.url);
-  for (let p = 0; p < PROCESSES; p++) {
-    const id = `job-${p}`;
-    await registry.registerProcess(registration(id));
-    await registry.grantHandle({ sessionId: `s${p % 7}` }, id, { label: `job ${p}` });
-  }
-  for (let done = 0; done < LINES; done += BATCH) {
-    await Promise.all(
-      Array.from({ length: PROCESSES }, (_, p) =>
-        registry.appendEvents(
-          `job-${p}`,
-          Array.from({ length: BATCH }, (_, i) => ({
-            eventType: 'producer.line',
-            payload: { text: `line ${done + i} of job ${p}` },
-          })),
-        ),
-      ),
-    );
+  const shape = { processes: PROCESSES, lines: LINES, batch: BATCH, together: true };
+  await seedJobs(registry, shape, async (done) => {
     if (done === 20) digestMid = await registry.digest();
-  }
+  });
   digestBefore = await registry.digest();
   await registry.close();
   admin = new pg.Client({ connectionString: server.url });
@@ -226,12 +206,10 @@ describe.skipIf(!server)('verifyIntegrity on a PostgreSQL store', () => {
   it('reports two rows whose contents were swapped as reordered, at both positions', async () => {
     for (let n = 0; n < CASES_PER_KIND; n++) {
       const next = random(3_000 + n);
-      const a = 1 + Math.floor(next() * head);
-      let b = 1 + Math.floor(next() * head);
-      if (b === a) b = a === head ? a - 1 : a + 1;
-      const [first, second] = [await rowAt(Math.min(a, b)), await rowAt(Math.max(a, b))];
+      const [p1, p2] = twoPositions(next, head);
+      const [first, second] = [await rowAt(p1), await rowAt(p2)];
       const report = await tampered(() => swapRows(first, second));
-      expect(report.problems, `case ${n}: swapped ${a} and ${b}`).toEqual([
+      expect(report.problems, `case ${n}: swapped ${p1} and ${p2}`).toEqual([
         { ...problem(second, 'reordered'), position: BigInt(first.position) },
         { ...problem(first, 'reordered'), position: BigInt(second.position) },
       ]);

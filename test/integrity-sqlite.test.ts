@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash } from '../src/domain/integrity.ts';
 import { type LogDigest, openRegistry } from '../src/index.ts';
 import { registration } from './conformance/fixtures.ts';
-import { alterOneLetter, random } from './support/tamper.ts';
+import { alterOneLetter, random, seedJobs, twoPositions } from './support/tamper.ts';
 
 /**
  * Tamper evidence on a SQLite store of about 10 000 events: random single changes made
@@ -41,24 +41,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'procreg-integrity-'));
   original = join(dir, 'original.db');
   const registry = await openRegistry(`sqlite:${original}?synchronous=normal`);
-  for (let p = 0; p < PROCESSES; p++) {
-    const id = `job-${p}`;
-    await registry.registerProcess(registration(id));
-    await registry.grantHandle({ sessionId: `s${p % 7}` }, id, { label: `job ${p}` });
-  }
-  for (let done = 0; done < LINES; done += BATCH) {
-    for (let p = 0; p < PROCESSES; p++) {
-      const count = Math.min(BATCH, LINES - done);
-      await registry.appendEvents(
-        `job-${p}`,
-        Array.from({ length: count }, (_, i) => ({
-          eventType: 'producer.line',
-          payload: { text: `line ${done + i} of job ${p}` },
-        })),
-      );
-    }
+  await seedJobs(registry, { processes: PROCESSES, lines: LINES, batch: BATCH }, async (done) => {
     if (done === 50) digestMid = await registry.digest();
-  }
+  });
   digestBefore = await registry.digest();
   await registry.close();
   const db = new Database(original, { readonly: true });
@@ -193,10 +178,7 @@ describe('verifyIntegrity on a ~10 000-event SQLite store', () => {
   it('reports two rows whose contents were swapped as reordered, at both positions', async () => {
     for (let n = 0; n < CASES_PER_KIND; n++) {
       const next = random(3_000 + n);
-      const a = 1 + Math.floor(next() * head);
-      let b = 1 + Math.floor(next() * head);
-      if (b === a) b = a === head ? a - 1 : a + 1;
-      const [p1, p2] = a < b ? [a, b] : [b, a];
+      const [p1, p2] = twoPositions(next, head);
       let first!: Row;
       let second!: Row;
       const path = tampered((db) => {

@@ -138,6 +138,21 @@ export const readRetentionEvent = (stored: StoredEvent): RecordedPrune => {
   return { event: event.data, metadata: metadata.data, position: stored.position };
 };
 
+/**
+ * The removed events every prune record among `records` names, in position order. A record
+ * this release cannot read names none here (a fold that reaches it stops there, as at any
+ * unreadable event; verifying reports what it cannot account for).
+ */
+export const prunedStepsIn = (records: Iterable<StoredEvent>): PrunedStep[] => {
+  const prunes: RecordedPrune[] = [];
+  for (const stored of records) {
+    try {
+      prunes.push(readRetentionEvent(stored));
+    } catch {}
+  }
+  return prunedSteps(prunes);
+};
+
 export const sha256Hex = (bytes: string | Uint8Array): string =>
   createHash('sha256').update(bytes).digest('hex');
 

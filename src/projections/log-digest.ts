@@ -1,11 +1,5 @@
 import { linkHashOf, nextDigest } from '../domain/integrity.ts';
-import {
-  type PrunedStep,
-  prunedSteps,
-  RETENTION_STREAM,
-  type RecordedPrune,
-  readRetentionEvent,
-} from '../domain/retention.ts';
+import { type PrunedStep, prunedStepsIn, RETENTION_STREAM } from '../domain/retention.ts';
 import type { EventStore, Position, StoredEvent } from '../store/port.ts';
 import type { ReadModelTables } from '../store/read-model-tables.ts';
 
@@ -40,20 +34,9 @@ export class PrunedSteps {
   }
 }
 
-/**
- * The removed events every prune record names, in position order. A record this release
- * cannot read names none here (the fold that reaches it stops there, as at any unreadable
- * event; verifying reports what it cannot account for).
- */
-export const loadPrunedSteps = async (store: EventStore): Promise<PrunedStep[]> => {
-  const prunes: RecordedPrune[] = [];
-  for (const stored of await store.readStream(RETENTION_STREAM)) {
-    try {
-      prunes.push(readRetentionEvent(stored));
-    } catch {}
-  }
-  return prunedSteps(prunes);
-};
+/** The removed events every readable prune record of the log names, in position order. */
+export const loadPrunedSteps = async (store: EventStore): Promise<PrunedStep[]> =>
+  prunedStepsIn(await store.readStream(RETENTION_STREAM));
 
 /**
  * Moves the tables' log digest (domain/integrity.ts) over process events the tables have

@@ -8,18 +8,13 @@ import {
   linkHashOf,
   nextDigest,
 } from '../domain/integrity.ts';
-import {
-  type PrunedStep,
-  prunedSteps,
-  RETENTION_STREAM,
-  type RecordedPrune,
-  readRetentionEvent,
-} from '../domain/retention.ts';
+import { type PrunedStep, prunedStepsIn, RETENTION_STREAM } from '../domain/retention.ts';
 import { toStoredEvent } from './event-rows.ts';
 import type { LogDigests, NewEvent, Position, StreamWrite } from './port.ts';
 import type { PostgresOperation } from './postgres-failures.ts';
 import { columns, type PgEventRow, toRow } from './postgres-reads.ts';
 import { qualified } from './postgres-schema.ts';
+import { inTransactions } from './postgres-transaction.ts';
 
 /*
  * The log digest (domain/integrity.ts) after every process event, kept by PostgreSQL itself:
@@ -88,77 +83,71 @@ const CHUNK = 2_000;
  */
 export const catchUpDigests = async (pool: pg.Pool, schema: string): Promise<void> => {
   const head = qualified(schema, 'log_head');
-  for (;;) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const [state] = (
-        await client.query<{
-          position: string;
-          digest: string;
-          digest_position: string;
-          digested: string;
-        }>(`SELECT position, digest, digest_position, digested FROM ${head} FOR UPDATE`)
-      ).rows;
-      const end = BigInt(state!.position);
-      let through = BigInt(state!.digested);
-      if (through >= end) {
-        await client.query('COMMIT');
-        return;
+  // the common case, digests up to the head, takes no lock (appends go on)
+  const { rows: now } = await pool.query<{ current: boolean }>(
+    `SELECT digested >= position AS current FROM ${head}`,
+  );
+  if (now[0]?.current) return;
+  await inTransactions(pool, async (client) => {
+    const [state] = (
+      await client.query<{
+        position: string;
+        digest: string;
+        digest_position: string;
+        digested: string;
+      }>(`SELECT position, digest, digest_position, digested FROM ${head} FOR UPDATE`)
+    ).rows;
+    const end = BigInt(state!.position);
+    let through = BigInt(state!.digested);
+    if (through >= end) return true;
+    const pruned = await prunedIn(client, schema);
+    const { rows } = await client.query<PgEventRow>(
+      `SELECT ${columns} FROM ${qualified(schema, 'events')}
+        WHERE position > $1 AND position <= $2 ORDER BY position LIMIT ${CHUNK}`,
+      [String(through), String(end)],
+    );
+    let digest: LogDigest = { digest: state!.digest, position: BigInt(state!.digest_position) };
+    const recorded: { position: Position; digest: string }[] = [];
+    const step = (position: Position, stream: string, revision: number, hash: string) => {
+      const next = nextDigest(digest.digest, position, stream, revision, hash);
+      digest = { digest: next, position };
+      recorded.push(digest);
+    };
+    // the next removed event not yet stepped over
+    let p = pruned.findIndex((s) => s.position > through);
+    if (p < 0) p = pruned.length;
+    const stepPruned = (before: Position) => {
+      for (; p < pruned.length && pruned[p]!.position < before; p++) {
+        const s = pruned[p]!;
+        step(s.position, s.stream, s.revision, s.hash);
       }
-      const pruned = await prunedIn(client, schema);
-      const { rows } = await client.query<PgEventRow>(
-        `SELECT ${columns} FROM ${qualified(schema, 'events')}
-          WHERE position > $1 AND position <= $2 ORDER BY position LIMIT ${CHUNK}`,
-        [String(through), String(end)],
-      );
-      let digest: LogDigest = { digest: state!.digest, position: BigInt(state!.digest_position) };
-      const recorded: { position: Position; digest: string }[] = [];
-      const step = (position: Position, stream: string, revision: number, hash: string) => {
-        const next = nextDigest(digest.digest, position, stream, revision, hash);
-        digest = { digest: next, position };
-        recorded.push(digest);
-      };
-      // the next removed event not yet stepped over
-      let p = pruned.findIndex((s) => s.position > through);
-      if (p < 0) p = pruned.length;
-      const stepPruned = (before: Position) => {
-        for (; p < pruned.length && pruned[p]!.position < before; p++) {
-          const s = pruned[p]!;
-          step(s.position, s.stream, s.revision, s.hash);
-        }
-      };
-      for (const row of rows) {
-        const event = toStoredEvent(toRow(row));
-        stepPruned(event.position);
-        if (event.stream.startsWith(STREAM_PREFIX)) {
-          step(event.position, event.stream, event.revision, linkHashOf(event));
-        }
-        through = event.position;
+    };
+    for (const row of rows) {
+      const event = toStoredEvent(toRow(row));
+      stepPruned(event.position);
+      if (event.stream.startsWith(STREAM_PREFIX)) {
+        step(event.position, event.stream, event.revision, linkHashOf(event));
       }
-      // the last chunk: removed events after the last one left are stepped over too
-      if (rows.length < CHUNK) {
-        stepPruned(end + 1n);
-        through = end;
-      }
-      await client.query(
-        `INSERT INTO ${qualified(schema, 'log_digests')} (position, digest)
-           SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT (position) DO NOTHING`,
-        [recorded.map((r) => String(r.position)), recorded.map((r) => r.digest)],
-      );
-      await client.query(`UPDATE ${head} SET digest = $1, digest_position = $2, digested = $3`, [
-        digest.digest,
-        String(digest.position),
-        String(through),
-      ]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
+      through = event.position;
     }
-  }
+    // the last chunk: removed events after the last one left are stepped over too
+    const last = rows.length < CHUNK;
+    if (last) {
+      stepPruned(end + 1n);
+      through = end;
+    }
+    await client.query(
+      `INSERT INTO ${qualified(schema, 'log_digests')} (position, digest)
+         SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT (position) DO NOTHING`,
+      [recorded.map((r) => String(r.position)), recorded.map((r) => r.digest)],
+    );
+    await client.query(`UPDATE ${head} SET digest = $1, digest_position = $2, digested = $3`, [
+      digest.digest,
+      String(digest.position),
+      String(through),
+    ]);
+    return last;
+  });
 };
 
 /** The removed events every readable prune record of the log names, in position order. */
@@ -167,13 +156,7 @@ const prunedIn = async (client: pg.ClientBase, schema: string): Promise<PrunedSt
     `SELECT ${columns} FROM ${qualified(schema, 'events')} WHERE stream = $1 ORDER BY revision`,
     [RETENTION_STREAM],
   );
-  const prunes: RecordedPrune[] = [];
-  for (const row of rows) {
-    try {
-      prunes.push(readRetentionEvent(toStoredEvent(toRow(row))));
-    } catch {}
-  }
-  return prunedSteps(prunes);
+  return prunedStepsIn(rows.map((row) => toStoredEvent(toRow(row))));
 };
 
 /** The store's digest rows and running digest, for `verifyIntegrity` and `digest()`. */

@@ -12,6 +12,7 @@ import {
 } from './postgres-model-changes.ts';
 import { columns, type PgEventRow, toRow } from './postgres-reads.ts';
 import { qualified } from './postgres-schema.ts';
+import { inTransactions } from './postgres-transaction.ts';
 import type { InlineProjection } from './read-model-tables.ts';
 
 /** processes whose rows are remembered between appends (least recently used dropped) */
@@ -159,49 +160,36 @@ export const catchUpModels = async (
   pool: pg.Pool,
   schema: string,
   projection: InlineProjection,
-): Promise<void> => {
-  for (;;) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      // the checkpoint is read after the lock is held, in a statement of its own (a fresh
-      // snapshot): another catch-up that held the lock first has moved it
-      const [head] = (
-        await client.query<{ position: string }>(
-          `SELECT position FROM ${qualified(schema, 'log_head')} FOR UPDATE`,
-        )
-      ).rows;
-      const [checkpoint] = (
-        await client.query<{ position: string }>(
-          `SELECT position FROM ${qualified(schema, 'rm_checkpoint')}`,
-        )
-      ).rows;
-      const state = { head: head!.position, checkpoint: checkpoint!.position };
-      if (BigInt(state.checkpoint) >= BigInt(state.head)) {
-        await client.query('COMMIT');
-        return;
-      }
-      const { rows } = await client.query<PgEventRow>(
-        `SELECT ${columns} FROM ${qualified(schema, 'events')}
-          WHERE position > $1 AND position <= $2 ORDER BY position LIMIT 500`,
-        [state.checkpoint, state.head],
-      );
-      const events = rows.map((row) => toStoredEvent(toRow(row)));
-      const processRows = await fetchProcessRows(
-        client,
-        schema,
-        processIdsOf(events.map((e) => e.stream)),
-      );
-      await applyChanges(client, schema, projectEvents(projection, processRows, events));
-      await client.query(`UPDATE ${qualified(schema, 'rm_checkpoint')} SET position = $1`, [
-        String(events.at(-1)!.position),
-      ]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-};
+): Promise<void> =>
+  inTransactions(pool, async (client) => {
+    // the checkpoint is read after the lock is held, in a statement of its own (a fresh
+    // snapshot): another catch-up that held the lock first has moved it
+    const [head] = (
+      await client.query<{ position: string }>(
+        `SELECT position FROM ${qualified(schema, 'log_head')} FOR UPDATE`,
+      )
+    ).rows;
+    const [checkpoint] = (
+      await client.query<{ position: string }>(
+        `SELECT position FROM ${qualified(schema, 'rm_checkpoint')}`,
+      )
+    ).rows;
+    const state = { head: head!.position, checkpoint: checkpoint!.position };
+    if (BigInt(state.checkpoint) >= BigInt(state.head)) return true;
+    const { rows } = await client.query<PgEventRow>(
+      `SELECT ${columns} FROM ${qualified(schema, 'events')}
+        WHERE position > $1 AND position <= $2 ORDER BY position LIMIT 500`,
+      [state.checkpoint, state.head],
+    );
+    const events = rows.map((row) => toStoredEvent(toRow(row)));
+    const processRows = await fetchProcessRows(
+      client,
+      schema,
+      processIdsOf(events.map((e) => e.stream)),
+    );
+    await applyChanges(client, schema, projectEvents(projection, processRows, events));
+    await client.query(`UPDATE ${qualified(schema, 'rm_checkpoint')} SET position = $1`, [
+      String(events.at(-1)!.position),
+    ]);
+    return false;
+  });

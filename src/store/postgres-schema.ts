@@ -224,8 +224,10 @@ const appendFunction = (s: string): string => `
     IF p_project AND head > head_before THEN
       UPDATE ${qualified(s, 'rm_checkpoint')} SET position = head;
     END IF;
-    INSERT INTO ${qualified(s, 'log_digests')} (position, digest)
-      SELECT * FROM unnest(d_pos, d_digest);
+    IF cardinality(d_pos) > 0 THEN
+      INSERT INTO ${qualified(s, 'log_digests')} (position, digest)
+        SELECT * FROM unnest(d_pos, d_digest);
+    END IF;
     IF head > head_before THEN
       UPDATE ${qualified(s, 'log_head')}
          SET position = head, digest = dg, digest_position = dg_pos, digested = dg_through;
