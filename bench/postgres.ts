@@ -21,11 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
-import {
-  findPostgresBinaries,
-  startThrowawayPostgres,
-  type TestPostgres,
-} from '../test/support/postgres-server.ts';
+import type { TestPostgres } from '../test/support/postgres-server.ts';
 import { fixedClock, lineRequest, processIds, registration } from './lib/fixtures.ts';
 import {
   nowMs,
@@ -35,6 +31,7 @@ import {
   timed,
   timedConcurrent,
 } from './lib/measure.ts';
+import { benchServer } from './lib/postgres-server.ts';
 import type { Row } from './lib/result.ts';
 import { comparedRow, runScenario } from './lib/scenario.ts';
 import { percentile } from './lib/stats.ts';
@@ -45,29 +42,6 @@ import { startWaiterChild, type Waiter } from './lib/waiter-process.ts';
 const SCENARIO = 'PostgreSQL';
 const CALLERS = 8;
 const WAITED = 'waited-on';
-
-const benchServer = async (): Promise<TestPostgres> => {
-  const url = process.env.PROCREG_TEST_POSTGRES_URL;
-  if (url) {
-    const schemaUrl = (schema: string) => `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
-    return {
-      url,
-      version: 'PROCREG_TEST_POSTGRES_URL',
-      managed: false,
-      freshSchema: () => {
-        const schema = `bench_${randomUUID().slice(0, 8)}`;
-        return { url: schemaUrl(schema), schema, drop: async () => {} };
-      },
-      crash: async () => {},
-      restart: async () => {},
-      stop: async () => {},
-    };
-  }
-  const bin = findPostgresBinaries();
-  if (!bin)
-    throw new Error('no PostgreSQL: no initdb/pg_ctl found and PROCREG_TEST_POSTGRES_URL unset');
-  return startThrowawayPostgres(bin, { durable: true });
-};
 
 /** A table shaped like the store's `events`, filled one transaction per insert. */
 const rawInserter = async (server: TestPostgres, connections: number) => {

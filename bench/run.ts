@@ -22,6 +22,7 @@ const SCENARIOS = [
   'append-sqlite',
   'append-memory',
   'integrity',
+  'integrity-postgres',
   'cost-growth',
   'event-counts',
   'waiter-latency',
