@@ -7,8 +7,8 @@
  *    steps the digest and inserts a `log_digests` row per process event, vs the same appends
  *    on the sources just before that (a git worktree of that commit:
  *    bench/lib/baseline-tree.ts), each on a schema of its own of one server, in interleaved
- *    slices of one process. The store, not the registry: a registry's own feed reads a page
- *    whenever a NOTIFY overtakes its append's reply, a race that moved registry-level A/B
+ *    slices of one process. The store, not the registry: a registry's own feed reads the log
+ *    again when its append's NOTIFY comes before the reply, which moved registry-level A/B
  *    ratios between 0.3x and 2x (A/A included) and would hide the digest's cost. The server
  *    runs with fsync off (PROCREG_TEST_POSTGRES_URL: as configured), so the commit's flush
  *    does not hide it either. Goal: at most 10% more time per append.
