@@ -12,8 +12,9 @@ import { VERSION_TABLES, versionTables } from './postgres-versions.ts';
  * The procreg PostgreSQL schema, version 3 (version 1 had no version tables: opening one
  * adds them and empties the read models, which the next read or append rebuilds from the
  * log, versions included; version 2 had no per-position digests: opening one adds them, and
- * the store folds the existing log into them once, see postgres-digests.ts). Everything lives in one PostgreSQL schema
- * (default `procreg`), so several registries can share a database, each in its own.
+ * the store folds the existing log into them once, see postgres-digests.ts). Everything
+ * lives in one PostgreSQL schema (default `procreg`), so several registries can share a
+ * database, each in its own.
  * `procreg_meta` marks a schema as procreg's and holds its version, like the SQLite file's
  * application_id and user_version: a foreign schema is refused before anything is written
  * to it, and a schema from a newer procreg is refused rather than misread.
