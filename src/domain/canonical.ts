@@ -5,19 +5,85 @@ import type { Json } from './json.ts';
  * Canonical JSON: object keys sorted by code unit, no whitespace, members whose value is
  * `undefined` left out (as JSON.stringify does). Equal values always give equal text, so
  * their hashes can be compared across processes, machines and versions.
+ *
+ * A value whose objects already have their keys in that order (procreg builds its events
+ * so) is written by JSON.stringify, natively and as one flat string: for such plain JSON
+ * the two texts are the same. Only the objects and arrays that do not pass `inOrder`, and
+ * nothing inside the parts that do, are written member by member.
  */
 export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const out: OutOfOrder = {};
+  return inOrder(value, out) ? JSON.stringify(value) : written(value, out.set!);
+};
+
+/** The objects and arrays of a value that JSON.stringify would not write canonically. */
+interface OutOfOrder {
+  set?: Set<object>;
+}
+
+/**
+ * Whether JSON.stringify writes `value` as canonical JSON: it is a string, number, boolean
+ * or null, or a plain array or object (no `toJSON`) whose keys are in code unit order and
+ * whose members all are such values (or `undefined`, which both leave out of an object and
+ * write as `null` in an array). Every object or array below `value`, `value` included, for
+ * which that is false is added to `out` (each node is visited once).
+ */
+const inOrder = (value: unknown, out: OutOfOrder): boolean => {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  let ok = typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) ok = false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item !== undefined && !inOrder(item, out)) ok = false;
+    }
+  } else {
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) ok = false;
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0 && !(keys[i - 1]! < keys[i]!)) ok = false;
+      const member = (value as Record<string, unknown>)[keys[i]!];
+      if (member !== undefined && !inOrder(member, out)) ok = false;
+    }
+  }
+  if (!ok) {
+    out.set ??= new Set();
+    out.set.add(value);
+  }
+  return ok;
+};
+
+/**
+ * The canonical JSON of a value given the objects and arrays of it that are out of order
+ * (`inOrder`): those are written member by member, everything else by JSON.stringify.
+ */
+const written = (value: unknown, outOfOrder: ReadonlySet<object>): string => {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (!outOfOrder.has(value)) return JSON.stringify(value);
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (i > 0) out += ',';
-      out += item === undefined ? 'null' : canonicalJson(item);
+      out += item === undefined ? 'null' : written(item, outOfOrder);
     }
     return `${out}]`;
   }
-  return canonicalObject(value as Record<string, unknown>);
+  return objectText(value as Record<string, unknown>, undefined, (member) =>
+    written(member, outOfOrder),
+  );
 };
 
 /**
@@ -25,7 +91,15 @@ export const canonicalJson = (value: unknown): string => {
  * leaves out the hash itself this way, without copying the metadata). Keys in UTF-16 code
  * unit order (the default sort), sorted only when they are not already.
  */
-export const canonicalObject = (value: Record<string, unknown>, omit?: string): string => {
+export const canonicalObject = (value: Record<string, unknown>, omit?: string): string =>
+  objectText(value, omit, canonicalJson);
+
+/** An object's members in key order, each value written by `json`, `omit`'s left out. */
+const objectText = (
+  value: Record<string, unknown>,
+  omit: string | undefined,
+  json: (member: unknown) => string,
+): string => {
   let out = '{';
   let first = true;
   for (const key of sortedKeys(value)) {
@@ -35,7 +109,7 @@ export const canonicalObject = (value: Record<string, unknown>, omit?: string): 
     first = false;
     out += quoted(key);
     out += ':';
-    out += canonicalJson(member);
+    out += json(member);
   }
   return `${out}}`;
 };
