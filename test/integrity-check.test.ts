@@ -235,6 +235,32 @@ describe('verifying a log read as its stored text', () => {
   });
 });
 
+describe('hashedText puts the hash member in its sorted place', () => {
+  const table: [string, Record<string, unknown>][] = [
+    ['no members', {}],
+    ['members before it only', { a: 1, actor: null }],
+    ['members after it only', { prevHash: null, z: 'q' }],
+    [
+      "procreg's metadata",
+      { actor: 'x', command: 'c', eventVersion: 1, prevHash: 'p', recordedAtMs: 2 },
+    ],
+    ['a value that spells the next member', { a: ',"prevHash":1', prevHash: '{"prevHash":' }],
+    ['a key that spells the next member', { ',"z":': 1, z: 2, 'ha"sh': 3 }],
+    ['a key that ends like the next member', { 'a"prevHash': 1, prevHash: 2 }],
+    ['keys out of order and undefined members', { z: 1, a: undefined, i: true, b: 0 }],
+    ['a nested value (written around the member)', { n: { prevHash: 1 }, prevHash: null, a: [1] }],
+    ['a nested value after it', { a: 1, q: { hash: 'inner' } }],
+  ];
+  for (const [given, metadata] of table) {
+    it(`given ${given}: canonical, and hashed as its content`, () => {
+      const content = { stream: 's', revision: 0, type: 'T', data: { b: 1, a: 2 }, metadata };
+      const { hash, metadata: text } = hashedText(content);
+      expect(text).toBe(canonicalJson({ ...metadata, hash }));
+      expect(hash).toBe(contentHash({ ...content, metadata: JSON.parse(text) }));
+    });
+  }
+});
+
 describe('canonical members around a key', () => {
   const objects: Record<string, unknown>[] = [
     {},

@@ -62,18 +62,47 @@ const contentText = (
  * An event's hash and the JSON text to store it as, canonicalised once: the stored data is
  * the hashed data text, the stored metadata the hashed metadata with `hash` in its sorted
  * place. A log written this way verifies from its text (`contentHashOf`) without parsing it.
- * `metadata` holds no `hash`.
+ * `metadata` holds no `hash`. Content built with its keys in order (as procreg builds its
+ * events) is written by JSON.stringify (canonical.ts).
  */
 export const hashedText = (
   content: HashedContent & { metadata: Record<string, unknown> },
 ): { hash: string; data: string; metadata: string } => {
   const data = canonicalJson(content.data);
-  const { before, after } = canonicalMembersAround(content.metadata, 'hash');
-  const hashed = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
+  const hashed = canonicalJson(content.metadata);
   const hash = sha256Hex(contentText(data, hashed, content));
+  return { hash, data, metadata: withHashMember(hashed, content.metadata, hash) };
+};
+
+/**
+ * `text`, the canonical JSON of `metadata` (which has no `hash`), with `"hash":"<hash>"` in
+ * its sorted place. When every member is a string, number, boolean or null, the place is
+ * found in the text: before the first member whose key sorts after `hash`, which starts
+ * where `,"key":` (or `{"key":` at the start) first occurs, since a JSON string holds no
+ * unescaped quote and a value never follows a comma. Otherwise the members are written
+ * again around it.
+ */
+const withHashMember = (text: string, metadata: Record<string, unknown>, hash: string): string => {
   const member = `"hash":"${hash}"`;
-  const metadata = `{${before === '' ? '' : `${before},`}${member}${after === '' ? '' : `,${after}`}}`;
-  return { hash, data, metadata };
+  let next: string | undefined;
+  for (const key of Object.keys(metadata)) {
+    const value = metadata[key];
+    if (value === undefined) continue;
+    if (value !== null && typeof value === 'object') return aroundMember(metadata, member);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      return aroundMember(metadata, member);
+    if (key > 'hash' && (next === undefined || key < next)) next = key;
+  }
+  if (next === undefined) return text === '{}' ? `{${member}}` : `${text.slice(0, -1)},${member}}`;
+  const start = `{${JSON.stringify(next)}:`;
+  if (text.startsWith(start)) return `{${member},${text.slice(1)}`;
+  const at = text.indexOf(`,${start.slice(1)}`);
+  return `${text.slice(0, at)},${member}${text.slice(at)}`;
+};
+
+const aroundMember = (metadata: Record<string, unknown>, member: string): string => {
+  const { before, after } = canonicalMembersAround(metadata, 'hash');
+  return `{${before === '' ? '' : `${before},`}${member}${after === '' ? '' : `,${after}`}}`;
 };
 
 /**
