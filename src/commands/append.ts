@@ -94,19 +94,21 @@ export const decideAppend = (
     );
   }
 
+  // members in key order at every level, so the event's canonical JSON (its hash, the
+  // stored text) is JSON.stringify's (domain/canonical.ts)
   const event: ProcessEvent = {
-    processId,
-    sequence,
     eventType: request.eventType,
-    payload: request.payload,
-    occurredAtMs: now,
     invocation: {
-      scope: record.provenance.ownerScope.sessionId,
-      subject: { kind: 'processEvent', processId, sequence, eventType: request.eventType },
       causedBy: { kind: 'process', processId },
       ...(replayKey !== undefined ? { replay: { key: replayKey } } : {}),
+      scope: record.provenance.ownerScope.sessionId,
+      subject: { eventType: request.eventType, kind: 'processEvent', processId, sequence },
     },
+    occurredAtMs: now,
+    payload: request.payload,
+    processId,
     semantics,
+    sequence,
   };
   const wakeTargetScope = semantics.wake && request.wakeTargetScope;
   return {

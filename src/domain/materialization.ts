@@ -35,15 +35,17 @@ export const materializeSemantics = (
         ? payload
         : selectValue(terminal.awaitOutput, payload, processId);
     semantics.terminal = {
-      state: terminal.state,
       awaitOutput: awaitOutputFor(terminal.state, selected, terminal.awaitOutput !== undefined),
+      state: terminal.state,
     };
   }
   const wake = eventType.semantics?.wake;
   if (wake && (wake.when === undefined || isTruthy(selectValue(wake.when, payload, processId)))) {
+    const input = stringOf(selectValue(wake.input, payload, processId));
+    // keys in order: the event's canonical JSON is JSON.stringify's (domain/canonical.ts)
     semantics.wake = {
-      input: stringOf(selectValue(wake.input, payload, processId)),
       dedupeKey: dedupeKeyFor(wake.dedupeKey, payload, processId, sequence),
+      input,
     };
   }
   return semantics;
