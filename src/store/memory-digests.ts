@@ -9,28 +9,34 @@ import type { DigestIndex } from './read-model-tables.ts';
  * kept when a prune removes their events: they are its anchors.
  */
 export class MemoryDigests implements DigestIndex {
-  private positions: Position[] = [];
+  /** as numbers: a memory log's positions are indexes into an array, far below 2^53 */
+  private positions: number[] = [];
   private digests: string[] = [];
 
   record(position: Position, digest: string): void {
-    const at = this.firstAfter(position - 1n);
-    if (this.positions[at] === position) {
-      this.digests[at] = digest;
-    } else if (at === this.positions.length) {
-      this.positions.push(position);
+    const at = Number(position);
+    const last = this.positions.length - 1;
+    if (last === -1 || this.positions[last]! < at) {
+      this.positions.push(at);
       this.digests.push(digest);
+      return;
+    }
+    const index = this.firstAfter(at - 1);
+    if (this.positions[index] === at) {
+      this.digests[index] = digest;
     } else {
-      this.positions.splice(at, 0, position);
-      this.digests.splice(at, 0, digest);
+      this.positions.splice(index, 0, at);
+      this.digests.splice(index, 0, digest);
     }
   }
 
   between(after: Position, upTo: Position): { position: Position; digest: string }[] {
     const rows: { position: Position; digest: string }[] = [];
-    for (let i = this.firstAfter(after); i < this.positions.length; i++) {
+    const end = Number(upTo);
+    for (let i = this.firstAfter(Number(after)); i < this.positions.length; i++) {
       const position = this.positions[i]!;
-      if (position > upTo) break;
-      rows.push({ position, digest: this.digests[i]! });
+      if (position > end) break;
+      rows.push({ position: BigInt(position), digest: this.digests[i]! });
     }
     return rows;
   }
@@ -42,7 +48,7 @@ export class MemoryDigests implements DigestIndex {
   }
 
   /** The index of the first recorded position after `after`. */
-  private firstAfter(after: Position): number {
+  private firstAfter(after: number): number {
     const { positions } = this;
     if (positions.length === 0 || positions.at(-1)! <= after) return positions.length;
     let lo = 0;
