@@ -250,6 +250,8 @@ describe('hashedText puts the hash member in its sorted place', () => {
     ['keys out of order and undefined members', { z: 1, a: undefined, i: true, b: 0 }],
     ['a nested value (written around the member)', { n: { prevHash: 1 }, prevHash: null, a: [1] }],
     ['a nested value after it', { a: 1, q: { hash: 'inner' } }],
+    ['a function member (written as null)', { z: 1, toJSON: () => 'x' }],
+    ['an object with a null prototype', Object.assign(Object.create(null), { z: 1, a: 2 })],
   ];
   for (const [given, metadata] of table) {
     it(`given ${given}: canonical, and hashed as its content`, () => {

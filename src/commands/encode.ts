@@ -68,30 +68,38 @@ const chained = (
       data: event.data,
       metadata: linked,
     });
-    const withHash = sortedMetadata(metadata, prevHash, hash);
+    const withHash = hashed(linked, hash);
     prevHash = hash;
     return { metadata: withHash, text: { data, metadata: text } };
   });
 };
 
 /**
- * The command's metadata with its chain fields, members in canonical (sorted) order:
- * canonicalising it needs no sort.
+ * The command's metadata with `prevHash`, members in canonical (sorted) order, each a
+ * string, number or null: its canonical JSON is JSON.stringify's (domain/canonical.ts).
  */
-const sortedMetadata = (
-  metadata: EventMetadata,
-  prevHash: string | null,
-  hash?: string,
-): EventMetadata => ({
+const sortedMetadata = (metadata: EventMetadata, prevHash: string | null): EventMetadata => ({
   actor: metadata.actor,
   causationId: metadata.causationId,
   command: metadata.command,
   commandId: metadata.commandId,
   correlationId: metadata.correlationId,
   eventVersion: metadata.eventVersion,
-  ...(hash === undefined ? {} : { hash }),
   prevHash,
   recordedAtMs: metadata.recordedAtMs,
+});
+
+/** `sortedMetadata` with its `hash`, in its sorted place. */
+const hashed = (linked: EventMetadata, hash: string): EventMetadata => ({
+  actor: linked.actor,
+  causationId: linked.causationId,
+  command: linked.command,
+  commandId: linked.commandId,
+  correlationId: linked.correlationId,
+  eventVersion: linked.eventVersion,
+  hash,
+  prevHash: linked.prevHash ?? null,
+  recordedAtMs: linked.recordedAtMs,
 });
 
 /** One write per touched stream, expecting the revision the decision was made on. */

@@ -69,37 +69,63 @@ export const hashedText = (
   content: HashedContent & { metadata: Record<string, unknown> },
 ): { hash: string; data: string; metadata: string } => {
   const data = canonicalJson(content.data);
-  const hashed = canonicalJson(content.metadata);
+  const flat = flatMembers(content.metadata);
+  const hashed = flat?.inOrder ? JSON.stringify(content.metadata) : canonicalJson(content.metadata);
   const hash = sha256Hex(contentText(data, hashed, content));
-  return { hash, data, metadata: withHashMember(hashed, content.metadata, hash) };
+  const member = `"hash":"${hash}"`;
+  const metadata = flat
+    ? withMember(hashed, member, flat.after)
+    : aroundMember(content.metadata, member);
+  return { hash, data, metadata };
 };
 
 /**
- * `text`, the canonical JSON of `metadata` (which has no `hash`), with `"hash":"<hash>"` in
- * its sorted place. When every member is a string, number, boolean or null, the place is
- * found in the text: before the first member whose key sorts after `hash`, which starts
- * where `,"key":` (or `{"key":` at the start) first occurs, since a JSON string holds no
- * unescaped quote and a value never follows a comma. Otherwise the members are written
- * again around it.
+ * What hashedText needs of metadata whose members are all strings, numbers, booleans or
+ * null (procreg's), in one pass over its keys: whether they are in code unit order (then
+ * JSON.stringify writes its canonical JSON) and the first key after `hash`, the member
+ * `hash` goes before. Undefined for anything else (a nested value, a class instance).
  */
-const withHashMember = (text: string, metadata: Record<string, unknown>, hash: string): string => {
-  const member = `"hash":"${hash}"`;
-  let next: string | undefined;
+const flatMembers = (
+  metadata: Record<string, unknown>,
+): { inOrder: boolean; after: string | undefined } | undefined => {
+  const prototype: unknown = Object.getPrototypeOf(metadata);
+  if (prototype !== Object.prototype && prototype !== null) return undefined;
+  if (typeof metadata.toJSON === 'function') return undefined;
+  let inOrder = true;
+  let after: string | undefined;
+  let previous: string | undefined;
   for (const key of Object.keys(metadata)) {
+    if (previous !== undefined && !(previous < key)) inOrder = false;
+    previous = key;
     const value = metadata[key];
     if (value === undefined) continue;
-    if (value !== null && typeof value === 'object') return aroundMember(metadata, member);
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
-      return aroundMember(metadata, member);
-    if (key > 'hash' && (next === undefined || key < next)) next = key;
+    if (!isScalar(value)) return undefined;
+    if (key > 'hash' && (after === undefined || key < after)) after = key;
   }
-  if (next === undefined) return text === '{}' ? `{${member}}` : `${text.slice(0, -1)},${member}}`;
-  const start = `{${JSON.stringify(next)}:`;
+  return { inOrder, after };
+};
+
+/**
+ * `text`, the canonical JSON of scalar members, with `member` before the member whose key
+ * is `after` (at the end when there is none). That member starts where `,"after":` (or
+ * `{"after":` at the start) first occurs: a JSON string holds no unescaped quote, and no
+ * value follows a comma.
+ */
+const withMember = (text: string, member: string, after: string | undefined): string => {
+  if (after === undefined) return text === '{}' ? `{${member}}` : `${text.slice(0, -1)},${member}}`;
+  const start = `{${JSON.stringify(after)}:`;
   if (text.startsWith(start)) return `{${member},${text.slice(1)}`;
   const at = text.indexOf(`,${start.slice(1)}`);
   return `${text.slice(0, at)},${member}${text.slice(at)}`;
 };
 
+const isScalar = (value: unknown): boolean =>
+  value === null ||
+  typeof value === 'string' ||
+  typeof value === 'number' ||
+  typeof value === 'boolean';
+
+/** `member` put between the canonical members before and after `hash`, written again. */
 const aroundMember = (metadata: Record<string, unknown>, member: string): string => {
   const { before, after } = canonicalMembersAround(metadata, 'hash');
   return `{${before === '' ? '' : `${before},`}${member}${after === '' ? '' : `,${after}`}}`;
