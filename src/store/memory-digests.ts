@@ -1,32 +1,51 @@
 import type { Position } from './port.ts';
 import type { DigestIndex } from './read-model-tables.ts';
 
+/** A lowercase SHA-256 hex digest (what nextDigest makes): kept as its 32 bytes. */
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
+const BYTES = 32;
+
 /**
  * The log digest after each process event of a memory store, by position (as SQLite's log
  * index keeps it), so verifying names the exact position where the log no longer holds the
  * event recorded there. Recorded in position order by the inline projection; a position
  * recorded again (never, but for a rebuild after `clear`) replaces its digest. Rows are
  * kept when a prune removes their events: they are its anchors.
+ *
+ * One row per event for the life of the store, so no row is an object: positions are a
+ * packed array of numbers and digests one byte buffer (32 bytes each, the i-th row's at
+ * 32·i), which the garbage collector neither copies nor traces (a hex string per event
+ * would be copied out of the young generation with every append).
  */
 export class MemoryDigests implements DigestIndex {
   /** as numbers: a memory log's positions are indexes into an array, far below 2^53 */
   private positions: number[] = [];
-  private digests: string[] = [];
+  private bytes = Buffer.alloc(BYTES * 1024);
+  /** digests that are not lowercase SHA-256 hex (none that nextDigest makes), by position */
+  private readonly others = new Map<number, string>();
 
   record(position: Position, digest: string): void {
     const at = Number(position);
-    const last = this.positions.length - 1;
-    if (last === -1 || this.positions[last]! < at) {
-      this.positions.push(at);
-      this.digests.push(digest);
-      return;
-    }
-    const index = this.firstAfter(at - 1);
-    if (this.positions[index] === at) {
-      this.digests[index] = digest;
+    const { positions } = this;
+    const last = positions.length - 1;
+    let index: number;
+    if (last === -1 || positions[last]! < at) {
+      index = positions.length;
+      positions.push(at);
+      this.reserve(positions.length);
     } else {
-      this.positions.splice(index, 0, at);
-      this.digests.splice(index, 0, digest);
+      index = this.firstAfter(at - 1);
+      if (positions[index] !== at) {
+        positions.splice(index, 0, at);
+        this.reserve(positions.length);
+        this.bytes.copyWithin(BYTES * (index + 1), BYTES * index, BYTES * (positions.length - 1));
+      }
+    }
+    if (HEX_DIGEST.test(digest)) {
+      this.bytes.write(digest, BYTES * index, BYTES, 'hex');
+      if (this.others.size > 0) this.others.delete(at);
+    } else {
+      this.others.set(at, digest);
     }
   }
 
@@ -36,7 +55,9 @@ export class MemoryDigests implements DigestIndex {
     for (let i = this.firstAfter(Number(after)); i < this.positions.length; i++) {
       const position = this.positions[i]!;
       if (position > end) break;
-      rows.push({ position: BigInt(position), digest: this.digests[i]! });
+      const digest =
+        this.others.get(position) ?? this.bytes.toString('hex', BYTES * i, BYTES * (i + 1));
+      rows.push({ position: BigInt(position), digest });
     }
     return rows;
   }
@@ -44,7 +65,16 @@ export class MemoryDigests implements DigestIndex {
   /** A rebuild starts the index again. */
   clear(): void {
     this.positions = [];
-    this.digests = [];
+    this.bytes = Buffer.alloc(BYTES * 1024);
+    this.others.clear();
+  }
+
+  /** Room for `rows` digests, doubling the buffer when it is full. */
+  private reserve(rows: number): void {
+    if (this.bytes.length >= BYTES * rows) return;
+    const grown = Buffer.alloc(Math.max(this.bytes.length * 2, BYTES * rows));
+    this.bytes.copy(grown);
+    this.bytes = grown;
   }
 
   /** The index of the first recorded position after `after`. */
