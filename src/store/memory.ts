@@ -1,6 +1,7 @@
 import { concat, defer, from, Observable, Subject } from 'rxjs';
 import { RegistryError } from '../domain/errors.ts';
 import { deepFreeze } from '../domain/freeze.ts';
+import { chainOf } from '../domain/integrity.ts';
 import type { Json } from '../domain/json.ts';
 import { MemoryDigests } from './memory-digests.ts';
 import { MemoryJournal } from './memory-journal.ts';
@@ -97,22 +98,26 @@ export class MemoryEventStore implements EventStore {
         results.push(plan.replayed);
         continue;
       }
-      let revision = (this.streams.get(plan.write.stream)?.length ?? 0) - 1;
+      const existing = this.streams.get(plan.write.stream);
+      let revision = (existing?.length ?? 0) - 1;
+      let before = existing?.at(-1);
       for (const event of plan.write.events) {
         revision += 1;
         position += 1;
-        stored.push(
-          Object.freeze({
-            id: event.id,
-            stream: plan.write.stream,
-            revision,
-            position: BigInt(position),
-            type: event.type,
-            // the text the writer serialized (procreg's events) is parsed, not made again
-            data: event.text ? frozenParse(event.text.data) : frozenCopy(event.data),
-            metadata: event.text ? frozenParse(event.text.metadata) : frozenCopy(event.metadata),
-          }),
-        );
+        const record: StoredEvent = Object.freeze({
+          id: event.id,
+          stream: plan.write.stream,
+          revision,
+          position: BigInt(position),
+          type: event.type,
+          // the text the writer serialized (procreg's events) is parsed, not made again
+          data: event.text ? frozenParse(event.text.data) : frozenCopy(event.data),
+          metadata: event.text
+            ? linkedParse(event.text.metadata, before)
+            : frozenCopy(event.metadata),
+        });
+        stored.push(record);
+        before = record;
       }
       const last = plan.write.events.length > 0 ? BigInt(position) : this.streamEnd(plan.write);
       results.push({ nextRevision: revision, position: last });
@@ -231,3 +236,16 @@ export class MemoryEventStore implements EventStore {
 /** A JSON round trip, as a real store does: `undefined` members vanish, like on disk. */
 const frozenCopy = (value: Json): Json => frozenParse(JSON.stringify(value));
 const frozenParse = (text: string): Json => deepFreeze(JSON.parse(text) as Json);
+
+/**
+ * Metadata parsed from its text, whose `prevHash`, when it is the hash of the event before
+ * it in its stream (a chained event's always is), is that event's very string: the log keeps
+ * one copy of each hash, not two.
+ */
+const linkedParse = (text: string, before: StoredEvent | undefined): Json => {
+  const metadata = JSON.parse(text) as Json;
+  const hash = chainOf(before?.metadata)?.hash;
+  if (hash !== undefined && chainOf(metadata)?.prevHash === hash)
+    (metadata as { prevHash: string }).prevHash = hash;
+  return deepFreeze(metadata);
+};
