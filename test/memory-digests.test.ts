@@ -68,12 +68,16 @@ describe('memory digests by position', () => {
         [2, digest(2).toUpperCase()],
         [3, digest(3)],
         [0, 'first'],
+        [4, 'g'.repeat(64)],
+        [5, digest(5).slice(1)],
       ],
       [
         [0, 'first'],
         [1, 'GENESIS'],
         [2, digest(2).toUpperCase()],
         [3, digest(3)],
+        [4, 'g'.repeat(64)],
+        [5, digest(5).slice(1)],
       ],
     ],
     [

@@ -1,9 +1,18 @@
 import type { Position } from './port.ts';
 import type { DigestIndex } from './read-model-tables.ts';
 
-/** A lowercase SHA-256 hex digest (what nextDigest makes): kept as its 32 bytes. */
-const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const BYTES = 32;
+
+/** Whether `digest` is lowercase SHA-256 hex (what nextDigest makes): kept as its 32 bytes. */
+const isHexDigest = (digest: string): boolean => {
+  if (digest.length !== 2 * BYTES) return false;
+  for (let i = 0; i < digest.length; i++) {
+    const c = digest.charCodeAt(i);
+    // 0-9, a-f
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+};
 
 /**
  * The log digest after each process event of a memory store, by position (as SQLite's log
@@ -41,7 +50,7 @@ export class MemoryDigests implements DigestIndex {
         this.bytes.copyWithin(BYTES * (index + 1), BYTES * index, BYTES * (positions.length - 1));
       }
     }
-    if (HEX_DIGEST.test(digest)) {
+    if (isHexDigest(digest)) {
       this.bytes.write(digest, BYTES * index, BYTES, 'hex');
       if (this.others.size > 0) this.others.delete(at);
     } else {
