@@ -8,6 +8,8 @@ import { MemoryDigests } from '../src/store/memory-digests.ts';
  */
 
 const digest = (n: number) => sha256Hex(String(n));
+/** 64 characters that are hex but for one in the middle. */
+const broken = `${digest(6).slice(0, 31)}z${digest(6).slice(32)}`;
 type Step = [position: number, digest: string];
 
 const rows = (steps: readonly Step[], after = -1, upTo = 1e9) => {
@@ -62,7 +64,7 @@ describe('memory digests by position', () => {
       ],
     ],
     [
-      'digests that are not lowercase SHA-256 hex (kept as given)',
+      'digests that are not SHA-256 hex (kept as given; hex in capitals reads back in lowercase)',
       [
         [1, 'GENESIS'],
         [2, digest(2).toUpperCase()],
@@ -70,14 +72,16 @@ describe('memory digests by position', () => {
         [0, 'first'],
         [4, 'g'.repeat(64)],
         [5, digest(5).slice(1)],
+        [6, broken],
       ],
       [
         [0, 'first'],
         [1, 'GENESIS'],
-        [2, digest(2).toUpperCase()],
+        [2, digest(2)],
         [3, digest(3)],
         [4, 'g'.repeat(64)],
         [5, digest(5).slice(1)],
+        [6, broken],
       ],
     ],
     [

@@ -3,17 +3,6 @@ import type { DigestIndex } from './read-model-tables.ts';
 
 const BYTES = 32;
 
-/** Whether `digest` is lowercase SHA-256 hex (what nextDigest makes): kept as its 32 bytes. */
-const isHexDigest = (digest: string): boolean => {
-  if (digest.length !== 2 * BYTES) return false;
-  for (let i = 0; i < digest.length; i++) {
-    const c = digest.charCodeAt(i);
-    // 0-9, a-f
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
-};
-
 /**
  * The log digest after each process event of a memory store, by position (as SQLite's log
  * index keeps it), so verifying names the exact position where the log no longer holds the
@@ -30,7 +19,10 @@ export class MemoryDigests implements DigestIndex {
   /** as numbers: a memory log's positions are indexes into an array, far below 2^53 */
   private positions: number[] = [];
   private bytes = Buffer.alloc(BYTES * 1024);
-  /** digests that are not lowercase SHA-256 hex (none that nextDigest makes), by position */
+  /**
+   * digests that are not 64 hex digits (none that nextDigest makes), by position; 64 hex
+   * digits read back in lowercase, nextDigest's form
+   */
   private readonly others = new Map<number, string>();
 
   record(position: Position, digest: string): void {
@@ -50,8 +42,11 @@ export class MemoryDigests implements DigestIndex {
         this.bytes.copyWithin(BYTES * (index + 1), BYTES * index, BYTES * (positions.length - 1));
       }
     }
-    if (isHexDigest(digest)) {
-      this.bytes.write(digest, BYTES * index, BYTES, 'hex');
+    // hex writing stops at the first character that is not a hex digit
+    if (
+      digest.length === 2 * BYTES &&
+      this.bytes.write(digest, BYTES * index, BYTES, 'hex') === BYTES
+    ) {
       if (this.others.size > 0) this.others.delete(at);
     } else {
       this.others.set(at, digest);
