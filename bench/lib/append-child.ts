@@ -2,7 +2,9 @@
  * One side of an append A/B, in a process of its own (its own heap and JIT, so neither
  * side's garbage is collected on the other's time): opens a registry from the sources at
  * `<tree>`, registers the processes, then for each `{ n }` message appends `n` events
- * (round-robin) and replies `{ count, seconds }`. Usage: append-child.ts <tree> <store url>
+ * (round-robin) and replies `{ count, seconds, cpuSeconds, cpuTotalSeconds }`: the CPU time of
+ * this process (all its threads) while it appended, and since it was ready.
+ * Usage: append-child.ts <tree> <store url>
  */
 import { join } from 'node:path';
 import type { ProcessRegistry } from '../../src/index.ts';
@@ -23,8 +25,18 @@ process.on('message', (message: { n?: number }) => {
     void registry.close().then(() => process.exit(0));
     return;
   }
+  const cpu = process.cpuUsage();
   void timed(message.n, () =>
     registry.appendEvent(ids[next % PROCESSES]!, lineRequest(next++)),
-  ).then((result) => process.send?.(result));
+  ).then((result) => {
+    const used = process.cpuUsage(cpu);
+    const total = process.cpuUsage(ready);
+    process.send?.({
+      ...result,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      cpuTotalSeconds: (total.user + total.system) / 1e6,
+    });
+  });
 });
+const ready = process.cpuUsage();
 process.send?.({ ready: true });

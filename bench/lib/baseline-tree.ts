@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +28,29 @@ export const treeBefore = (subject: string): string => {
     symlinkSync(join(projectDir, 'node_modules'), join(dir, 'node_modules'));
   }
   return dir;
+};
+
+/**
+ * A copy of this tree's sources (src/, package.json, tsconfig.json: the code as it is now,
+ * committed or not) with `patch` (a file beside this one) applied, under os.tmpdir(),
+ * sharing this tree's node_modules: the same code without one feature, for a same-run
+ * baseline of what that feature costs. A patch that no longer applies throws (update it
+ * with the code it patches). Returns the copy's path and a function that removes it.
+ */
+export const sourcesPatched = (patch: string): { dir: string; remove: () => void } => {
+  const dir = mkdtempSync(join(tmpdir(), 'procreg-patched-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    for (const entry of ['src', 'package.json', 'tsconfig.json'])
+      cpSync(join(projectDir, entry), join(dir, entry), { recursive: true });
+    symlinkSync(join(projectDir, 'node_modules'), join(dir, 'node_modules'));
+    execFileSync('git', ['apply', fileURLToPath(new URL(patch, import.meta.url))], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } catch (error) {
+    remove();
+    throw new Error(`bench/lib/${patch} does not apply to the sources: ${String(error)}`);
+  }
+  return { dir, remove };
 };
