@@ -123,6 +123,31 @@ describe('canonicalJson', () => {
     });
   }
 
+  it('a key inherited from Object.prototype is left out, as JSON.stringify does', () => {
+    for (const [name, value] of [
+      ['zz', 1],
+      ['a', 1],
+      ['m', () => 1],
+    ] as const) {
+      Object.defineProperty(Object.prototype, name, {
+        value,
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
+      try {
+        for (const v of [
+          { b: 1, c: { d: 2 } },
+          { c: 1, b: 2 },
+        ])
+          expect(canonicalJson(v)).toBe(reference(v));
+        expect(canonicalJson({ b: 1, c: { d: 2 } })).toBe('{"b":1,"c":{"d":2}}');
+      } finally {
+        delete (Object.prototype as Record<string, unknown>)[name];
+      }
+    }
+  });
+
   it('canonicalObject leaves out the member it is told to, at the top level only', () => {
     expect(canonicalObject({ hash: 'h', b: { hash: 1 }, a: 2 }, 'hash')).toBe(
       '{"a":2,"b":{"hash":1}}',
