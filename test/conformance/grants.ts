@@ -32,6 +32,24 @@ export const grantRules = (ctx: ConformanceContext): void => {
     await expectNoWrite(ctx, () => ctx.registry.grantHandle(alice, 'p1', { label: 'x' }));
   });
 
+  it('returns the stored grant when the same descriptor is granted again, keeping its time', async () => {
+    await register('p1');
+    const first = await ctx.registry.grantHandle(alice, 'p1', { kind: 'tool', label: 'x' });
+    ctx.clock.advance(1000);
+    const again = await expectNoWrite(ctx, () =>
+      ctx.registry.grantHandle(alice, 'p1', { kind: 'tool', label: 'x' }),
+    );
+    expect(again).toEqual(first);
+    expect(again.grantedAtMs).toBe(ctx.clock.now - 1000);
+    expect(await ctx.registry.handleGrantsForProcess('p1')).toEqual([first]);
+  });
+
+  it('answers hasHandleGrant false for an unknown process instead of not_found', async () => {
+    expect(await ctx.registry.hasHandleGrant(alice, 'ghost')).toBe(false);
+    await register('p1');
+    expect(await ctx.registry.hasHandleGrant(alice, 'p1')).toBe(false);
+  });
+
   it('rejects a grant on an unknown process with not_found', async () => {
     await expectRejectedWithoutWrite(
       ctx,
@@ -135,6 +153,85 @@ export const grantRules = (ctx: ConformanceContext): void => {
       () => ctx.registry.transferHandleGrants(alice, bob, ['ghost']),
       'not_granted',
     );
+  });
+
+  it('transfers onto a scope that already holds a grant by replacing it with the moved one', async () => {
+    await register('p1');
+    await ctx.registry.grantHandle(alice, 'p1', { label: 'from alice' });
+    await ctx.registry.grantHandle(bob, 'p1', { kind: 'old', label: 'bob had this' });
+    await ctx.registry.transferHandleGrants(alice, bob, ['p1']);
+    const grants = await ctx.registry.handleGrantsForProcess('p1');
+    expect(grants.map((g) => [g.scopeId, g.descriptor])).toEqual([
+      ['session:bob', { label: 'from alice' }],
+    ]);
+    expect(await ctx.registry.hasHandleGrant(alice, 'p1')).toBe(false);
+  });
+
+  it('treats a transfer onto the same scope as a no-op, after checking every id is granted', async () => {
+    await register('p1', 'p2');
+    const grant = await ctx.registry.grantHandle(aliceFrame, 'p1', { label: 'keep' });
+    await expectNoWrite(ctx, () =>
+      ctx.registry.transferHandleGrants(aliceFrame, aliceFrame, ['p1']),
+    );
+    expect(await ctx.registry.handleGrantsForProcess('p1')).toEqual([grant]);
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.transferHandleGrants(aliceFrame, aliceFrame, ['p1', 'p2']),
+      'not_granted',
+      /`p2`/,
+    );
+    // a scope of the same session but another frame is another scope: not granted
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.transferHandleGrants(alice, aliceFrame, ['p1']),
+      'not_granted',
+    );
+  });
+
+  it('writes every grant move of one transfer under one command id, none as a process event', async () => {
+    await register('p1', 'p2', 'p3');
+    for (const id of ['p1', 'p2', 'p3']) await ctx.registry.grantHandle(alice, id, {});
+    const before = (await ctx.log()).length;
+    await ctx.registry.transferHandleGrants(alice, bob, ['p3', 'p1']);
+    const written = (await ctx.log()).slice(before);
+    expect(written).toHaveLength(2);
+    const moves = [
+      ...(await ctx.registry.history('p1')).slice(-1),
+      ...(await ctx.registry.history('p3')).slice(-1),
+    ];
+    expect(moves.map((h) => [h.type, h.metadata.command])).toEqual([
+      ['HandleTransferred', 'transferHandleGrants'],
+      ['HandleTransferred', 'transferHandleGrants'],
+    ]);
+    expect(moves[0]!.metadata.commandId).toBe(moves[1]!.metadata.commandId);
+    expect((await ctx.registry.listHandleGrants(bob)).map((e) => e.grant.processId)).toEqual([
+      'p1',
+      'p3',
+    ]);
+    expect(await ctx.registry.hasHandleGrant(alice, 'p2')).toBe(true);
+  });
+
+  it('reports the processes of a deleted session sorted and once each, whatever the grant order', async () => {
+    await register('zz', 'mm', 'aa', 'kept-b', 'kept-a');
+    for (const id of ['zz', 'mm', 'aa', 'kept-b', 'kept-a']) {
+      await ctx.registry.grantHandle(aliceFrame, id, {});
+      await ctx.registry.grantHandle(alice, id, {});
+    }
+    await ctx.registry.grantHandle(bob, 'kept-b', {});
+    await ctx.registry.grantHandle({ sessionId: 'carol', agentFrameId: 'x' }, 'kept-a', {});
+    const report = await ctx.registry.deleteSessionProcessState('alice');
+    expect(report).toEqual({
+      sessionId: 'alice',
+      revokedHandleCount: 10,
+      deletedWakeCount: 0,
+      cancelProcessIds: ['aa', 'mm', 'zz'],
+      preservedProcessIds: ['kept-a', 'kept-b'],
+    });
+    const revokes = (await ctx.registry.history('mm')).filter((h) => h.type === 'HandleRevoked');
+    expect(revokes.map((h) => h.data)).toEqual([
+      expect.objectContaining({ reason: 'session_deleted' }),
+      expect.objectContaining({ reason: 'session_deleted' }),
+    ]);
   });
 
   it('deletes a session’s grants across frames and reports cancel vs preserved', async () => {
