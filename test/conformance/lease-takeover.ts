@@ -106,6 +106,32 @@ export const leaseTakeoverRules = (ctx: ConformanceContext): void => {
     expect(await ctx.registry.getProcessLease('p1')).toBeUndefined();
   });
 
+  it('refuses a repeated fenced completion after success with lease_lost, writing nothing', async () => {
+    await setUp();
+    const lease = await ctx.registry.claimProcessLease('p1', 'w1', 1000);
+    const record = await ctx.registry.completeProcessWithLease(lease, done);
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.completeProcessWithLease(lease, done),
+      'lease_lost',
+    );
+    expect(await ctx.registry.getProcess('p1')).toEqual(record);
+  });
+
+  it('refuses a fenced completion under an expired lease even when no one else claimed, so the process stays claimable', async () => {
+    await setUp();
+    const lease = await ctx.registry.claimProcessLease('p1', 'w1', 100);
+    ctx.clock.advance(101);
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.completeProcessWithLease(lease, done),
+      'lease_lost',
+      'missing or expired',
+    );
+    const next = await ctx.registry.claimProcessLease('p1', 'w2', 100);
+    expect(next.fencingToken).toBe(lease.fencingToken + 1);
+  });
+
   it('refuses bad fenced-completion input and unknown processes, writing nothing', async () => {
     await setUp();
     const lease = await ctx.registry.claimProcessLease('p1', 'w1', 1000);
@@ -179,6 +205,43 @@ export const leaseTakeoverRules = (ctx: ConformanceContext): void => {
       `already leased by \`w2\` until ${winner.expiresAtMs}`,
     );
     expect(await ctx.registry.getProcessLease('p1')).toEqual(winner);
+  });
+
+  it('reclaims a renewed lease (a renewal keeps the token) but not one its holder re-claimed', async () => {
+    await setUp();
+    const held = await ctx.registry.claimProcessLease('p1', 'w1', 60_000);
+    ctx.clock.advance(10);
+    const renewed = await ctx.registry.renewProcessLease(held, 60_000);
+    const taken = await reclaimP1('w2', held.leaseToken, 1000);
+    expect(taken).toMatchObject({ ownerId: 'w2', fencingToken: renewed.fencingToken + 1 });
+
+    await ctx.registry.registerProcess(registration('p2'));
+    const observed = await ctx.registry.claimProcessLease('p2', 'w1', 60_000);
+    const reclaimed = await ctx.registry.claimProcessLease('p2', 'w1', 60_000);
+    await expectRejectedWithoutWrite(
+      ctx,
+      () =>
+        ctx.registry.reclaimProcessLease('p2', {
+          owner: 'w2',
+          observedLeaseToken: observed.leaseToken,
+          ttlMs: 1000,
+        }),
+      'lease_held',
+      `already leased by \`w1\` until ${reclaimed.expiresAtMs} (fencing token ${reclaimed.fencingToken}), not under the lease observed`,
+    );
+    expect(await ctx.registry.getProcessLease('p2')).toEqual(reclaimed);
+  });
+
+  it('treats a reclaim of a process never leased as a claim', async () => {
+    await setUp();
+    const lease = await reclaimP1('w2', 'never-issued', 500);
+    expect(lease).toMatchObject({
+      ownerId: 'w2',
+      fencingToken: 1,
+      claimedAtMs: ctx.clock.now,
+      expiresAtMs: ctx.clock.now + 500,
+    });
+    expect(await ctx.registry.getProcessLease('p1')).toEqual(lease);
   });
 
   it('reclaims an expired observed lease, and one already released, as a claim would', async () => {

@@ -142,6 +142,84 @@ export const leaseRules = (ctx: ConformanceContext): void => {
     expect(await ctx.registry.getProcessLease('p1')).toBeUndefined();
   });
 
+  it('releases an expired lease whose token matches, keeping the fencing token for the next claim', async () => {
+    await setUp();
+    const lease = await ctx.registry.claimProcessLease('p1', 'w1', 100);
+    ctx.clock.advance(500);
+    // the stored lease, expired, is still the one getProcessLease reports
+    expect(await ctx.registry.getProcessLease('p1')).toEqual(lease);
+    const before = (await ctx.log()).length;
+    await ctx.registry.completeProcessLease({ processId: 'p1', leaseToken: lease.leaseToken });
+    expect((await ctx.log()).length).toBe(before + 1);
+    expect((await ctx.registry.history('p1')).at(-1)?.type).toBe('LeaseReleased');
+    expect(await ctx.registry.getProcessLease('p1')).toBeUndefined();
+    const next = await ctx.registry.claimProcessLease('p1', 'w2', 100);
+    expect(next.fencingToken).toBe(lease.fencingToken + 1);
+  });
+
+  it('answers not_found for every lease call on an unknown process, writing nothing', async () => {
+    await setUp();
+    const lease = await ctx.registry.claimProcessLease('p1', 'w1', 1000);
+    const ghost = { ...lease, processId: 'ghost' };
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.renewProcessLease(ghost, 10),
+      'not_found',
+      '`ghost`',
+    );
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.completeProcessLease({ processId: 'ghost', leaseToken: lease.leaseToken }),
+      'not_found',
+      '`ghost`',
+    );
+    await expect(ctx.registry.getProcessLease('ghost')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect(await ctx.registry.getProcessLease('p1')).toEqual(lease);
+  });
+
+  it('accepts lease TTLs from 0 to ten years in whole milliseconds and refuses the rest', async () => {
+    await setUp();
+    const tenYears = 10 * 365 * 24 * 3600 * 1000;
+    const longest = await ctx.registry.claimProcessLease('p1', 'w1', tenYears);
+    expect(longest.expiresAtMs).toBe(ctx.clock.now + tenYears);
+    const renewed = await ctx.registry.renewProcessLease(longest, tenYears);
+    expect(renewed.expiresAtMs).toBe(ctx.clock.now + tenYears);
+    for (const ttl of [tenYears + 1, 0.5, Number.POSITIVE_INFINITY]) {
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.claimProcessLease('p1', 'w1', ttl),
+        'invalid',
+      );
+      await expectRejectedWithoutWrite(
+        ctx,
+        () => ctx.registry.renewProcessLease(renewed, ttl),
+        'invalid',
+      );
+    }
+    expect(await ctx.registry.getProcessLease('p1')).toEqual(renewed);
+  });
+
+  it('claims with the owner’s own lease expired as a new owner would, fenced from the old one', async () => {
+    await setUp();
+    const first = await ctx.registry.claimProcessLease('p1', 'w1', 100);
+    ctx.clock.advance(100);
+    const again = await ctx.registry.claimProcessLease('p1', 'w1', 100);
+    expect(again).toMatchObject({ ownerId: 'w1', fencingToken: first.fencingToken + 1 });
+    expect(again.leaseToken).not.toBe(first.leaseToken);
+    // the stale token neither renews nor releases the new lease
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => ctx.registry.renewProcessLease(first, 100),
+      'lease_lost',
+    );
+    await expectNoWrite(ctx, () =>
+      ctx.registry.completeProcessLease({ processId: 'p1', leaseToken: first.leaseToken }),
+    );
+    expect(await ctx.registry.getProcessLease('p1')).toEqual(again);
+  });
+
   it('fences across instances: a lease claimed through one blocks the other', async () => {
     await setUp();
     const other = await ctx.open();
