@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decideAppend, decideAppendBatch, payloadHashOf } from '../../src/commands/append.ts';
+import type { RegistryErrorCode } from '../../src/domain/errors.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import { fold, initialProcessState } from '../../src/domain/process-state.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
-import { completedEvent, registered, T0 } from './fixtures.ts';
+import { completedEvent, record, registered, T0 } from './fixtures.ts';
 
 const append = deciderSpec(decideAppend);
 const when = (request: Parameters<typeof decideAppend>[1]['request'], now = T0 + 1) => ({
@@ -91,6 +92,127 @@ describe('decideAppend', () => {
     append([registered])
       .when(when({ eventType: 'process.completed', payload: {} }))
       .thenThrows('invalid', 'requires a deterministic replay key');
+  });
+});
+
+/**
+ * SPEC "Appending a process event": the rules apply in order and the first failing one is the
+ * error. Each row breaks two rules at once; the earlier one must be reported.
+ */
+describe('decideAppend: the first failing rule wins', () => {
+  const strict = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+  const strictRecord = {
+    ...record,
+    eventTypes: [
+      ...record.eventTypes,
+      // terminal and waking, with a payload schema: breaks rules 4, 5, 6 and 7 on demand
+      {
+        name: 'done',
+        payloadSchema: strict,
+        semantics: {
+          terminal: { state: 'completed' as const },
+          wake: { input: { kind: 'const' as const, value: 'finished' } },
+        },
+      },
+      {
+        name: 'waking',
+        payloadSchema: strict,
+        semantics: { wake: { input: { kind: 'const' as const, value: 'hi' } } },
+      },
+    ],
+  };
+  const strictRegistered: DomainEvent = {
+    type: 'ProcessRegistered',
+    data: { record: strictRecord },
+  };
+  const running = [strictRegistered];
+  const ended = [strictRegistered, completedEvent];
+  const rows: [
+    string,
+    DomainEvent[],
+    Parameters<typeof decideAppend>[1]['request'],
+    RegistryErrorCode,
+    string,
+  ][] = [
+    [
+      '1 unknown process before 3 undeclared type',
+      [],
+      { eventType: 'nope', payload: {} },
+      'not_found',
+      'unknown process `p`',
+    ],
+    [
+      '1 unknown process before 4 missing replay key',
+      [],
+      { eventType: 'done', payload: { ok: true } },
+      'not_found',
+      'unknown process',
+    ],
+    [
+      '2 replay key conflict before 3 undeclared type',
+      [strictRegistered, lineAppended(1, 'k')],
+      { eventType: 'nope', payload: {}, replayKey: 'k' },
+      'conflict',
+      'conflicts with an existing event',
+    ],
+    [
+      '4 missing replay key before 5 bad payload',
+      running,
+      { eventType: 'done', payload: { ok: 'no' } },
+      'invalid',
+      'requires a deterministic replay key',
+    ],
+    [
+      '4 blank replay key before 5 bad payload',
+      running,
+      { eventType: 'done', payload: {}, replayKey: '' },
+      'invalid',
+      'requires a deterministic replay key',
+    ],
+    [
+      '5 bad payload before 6 already terminal',
+      ended,
+      { eventType: 'done', payload: { ok: 1 }, replayKey: 'd' },
+      'invalid',
+      'invalid `done` payload',
+    ],
+    [
+      '5 bad payload before 7 missing wake target',
+      running,
+      { eventType: 'waking', payload: {} },
+      'invalid',
+      'invalid `waking` payload',
+    ],
+    [
+      '6 already terminal before 7 missing wake target',
+      ended,
+      { eventType: 'done', payload: { ok: true }, replayKey: 'd' },
+      'already_terminal',
+      'is already terminal',
+    ],
+  ];
+  it.each(rows)('given %s, then that rule’s error', (_rules, given, request, code, message) => {
+    append(given).when(when(request)).thenThrows(code, message);
+  });
+
+  it('given a running process, when the same waking terminal event has a target, then it ends the process and wakes', () => {
+    append(running)
+      .when(
+        when({
+          eventType: 'done',
+          payload: { ok: true },
+          replayKey: 'd',
+          wakeTargetScope: { sessionId: 's' },
+        }),
+      )
+      .thenResult((result, events) => {
+        expect(result.event.semantics.terminal).toEqual({
+          state: 'completed',
+          awaitOutput: { type: 'success', value: { ok: true } },
+        });
+        expect(result.wakeDelivery?.input).toBe('finished');
+        expect(events).toHaveLength(1);
+      });
   });
 });
 
