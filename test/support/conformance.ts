@@ -8,6 +8,7 @@ import { integrityRules } from '../conformance/integrity.ts';
 import { journalRules } from '../conformance/journal.ts';
 import { leaseTakeoverRules } from '../conformance/lease-takeover.ts';
 import { leaseRules } from '../conformance/leases.ts';
+import { limitRules } from '../conformance/limits.ts';
 import { registrationRules } from '../conformance/registration.ts';
 import { replayRules } from '../conformance/replay.ts';
 import { retentionRefused, retentionRules } from '../conformance/retention.ts';
@@ -37,6 +38,7 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('fenced completion and lease reclaim', () => leaseTakeoverRules(ctx));
     describe('recent events and event counts', () => eventCountRules(ctx));
     describe('input validation', () => validationRules(ctx));
+    describe('limits at their edges', () => limitRules(ctx));
     describe('concurrency', () => concurrencyRules(ctx));
     describe('audit and rebuild', () => auditRules(ctx));
     describe('integrity: hash-linked streams and the log digest', () => integrityRules(ctx));
