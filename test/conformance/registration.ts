@@ -204,6 +204,59 @@ export const registrationRules = (ctx: ConformanceContext): void => {
     expect(await ctx.registry.getProcess('p1')).toEqual(record);
   });
 
+  it('replaces an earlier external ref, writing every call (an unchanged ref too) to history', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const first = { backend: 'k8s', id: 'job-1', metadata: { try: 1 } };
+    const second = { backend: 'nomad', id: 'alloc-2' };
+    await ctx.registry.setExternalRef('p1', first);
+    ctx.clock.advance(10);
+    const replaced = await ctx.registry.setExternalRef('p1', second);
+    expect(replaced.externalRef).toEqual(second);
+    expect(replaced.updatedAtMs).toBe(ctx.clock.now);
+    ctx.clock.advance(10);
+    const before = (await ctx.log()).length;
+    const same = await ctx.registry.setExternalRef('p1', second);
+    expect((await ctx.log()).length).toBe(before + 1);
+    expect(same.updatedAtMs).toBe(ctx.clock.now);
+    expect(await ctx.registry.getProcess('p1')).toEqual(same);
+    const refs = (await ctx.registry.history('p1', { types: ['ExternalRefSet'] })).map(
+      (h) => h.data,
+    );
+    expect(refs).toEqual([
+      expect.objectContaining({ externalRef: first }),
+      expect.objectContaining({ externalRef: second }),
+      expect.objectContaining({ externalRef: second }),
+    ]);
+    // an external ref is not a process event
+    expect(await ctx.registry.eventsAfter('p1', 0)).toEqual([]);
+  });
+
+  it('drops an empty owner frame id before hashing: the same registration either way', async () => {
+    const bare = await ctx.registry.registerProcess(
+      registration('p1', { provenance: { ownerScope: { sessionId: 'o' }, hostProfileId: 'h' } }),
+    );
+    expect(bare.provenance.ownerScope).toEqual({ sessionId: 'o' });
+    const withEmptyFrame = await expectNoWrite(ctx, () =>
+      ctx.registry.registerProcess(
+        registration('p1', {
+          provenance: { ownerScope: { sessionId: 'o', agentFrameId: '' }, hostProfileId: 'h' },
+        }),
+      ),
+    );
+    expect(withEmptyFrame).toEqual(bare);
+    await expectRejectedWithoutWrite(
+      ctx,
+      () =>
+        ctx.registry.registerProcess(
+          registration('p1', {
+            provenance: { ownerScope: { sessionId: 'o', agentFrameId: 'f' }, hostProfileId: 'h' },
+          }),
+        ),
+      'conflict',
+      'registration hash conflict',
+    );
+  });
+
   it('rejects an external ref for an unknown process with not_found', async () => {
     await expectRejectedWithoutWrite(
       ctx,

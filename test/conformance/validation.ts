@@ -158,6 +158,90 @@ export const validationRules = (ctx: ConformanceContext): void => {
     expect(await ctx.registry.getProcess('p9')).toBeUndefined();
   });
 
+  it('refuses every command and query of a closed registry with unavailable, writing nothing; close again is fine', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const lease = await ctx.registry.claimProcessLease('p1', 'w', 60_000);
+    const closed = await ctx.open();
+    await closed.getProcess('p1');
+    await closed.close();
+    await closed.close();
+    const scope = { sessionId: 's' };
+    const line = { eventType: 'producer.line', payload: { text: 'a' } };
+    const done = { type: 'success', value: 1 } as const;
+    const calls: [string, () => Promise<unknown>][] = [
+      ['registerProcess', () => closed.registerProcess(registration('p9'))],
+      [
+        'withContext(…).registerProcess',
+        () => closed.withContext({ actor: 'a' }).registerProcess(registration('p9')),
+      ],
+      ['setExternalRef', () => closed.setExternalRef('p1', { backend: 'b', id: 'i' })],
+      ['grantHandle', () => closed.grantHandle(scope, 'p1', {})],
+      ['revokeHandle', () => closed.revokeHandle(scope, 'p1')],
+      [
+        'transferHandleGrants',
+        () => closed.transferHandleGrants(scope, { sessionId: 't' }, ['p1']),
+      ],
+      ['listHandleGrants', () => closed.listHandleGrants(scope)],
+      ['listLiveHandleGrants', () => closed.listLiveHandleGrants(scope)],
+      ['hasHandleGrant', () => closed.hasHandleGrant(scope, 'p1')],
+      ['handleGrantsForProcess', () => closed.handleGrantsForProcess('p1')],
+      ['deleteSessionProcessState', () => closed.deleteSessionProcessState('s')],
+      ['appendEvent', () => closed.appendEvent('p1', line)],
+      ['appendEvents', () => closed.appendEvents('p1', [line])],
+      ['eventsAfter', () => closed.eventsAfter('p1', 0)],
+      ['wakeEventsAfter', () => closed.wakeEventsAfter('p1', 0)],
+      [
+        'waitEventAfter',
+        () => closed.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: 5_000 }),
+      ],
+      ['awaitProcess', () => closed.awaitProcess('p1', { timeoutMs: 5_000 })],
+      ['completeProcess', () => closed.completeProcess('p1', done)],
+      ['getProcess', () => closed.getProcess('p1')],
+      ['ackWake', () => closed.ackWake('p1', 1)],
+      ['listNonTerminal', () => closed.listNonTerminal()],
+      ['claimProcessLease', () => closed.claimProcessLease('p1', 'w2', 10)],
+      ['renewProcessLease', () => closed.renewProcessLease(lease, 10)],
+      [
+        'completeProcessLease',
+        () => closed.completeProcessLease({ processId: 'p1', leaseToken: lease.leaseToken }),
+      ],
+      ['getProcessLease', () => closed.getProcessLease('p1')],
+      ['completeProcessWithLease', () => closed.completeProcessWithLease(lease, done)],
+      [
+        'reclaimProcessLease',
+        () =>
+          closed.reclaimProcessLease('p1', {
+            owner: 'w2',
+            observedLeaseToken: lease.leaseToken,
+            ttlMs: 10,
+          }),
+      ],
+      ['recentEvents', () => closed.recentEvents('p1', 1)],
+      ['countEvents', () => closed.countEvents('p1')],
+      ['listProcesses', () => closed.listProcesses()],
+      ['processesChangedSince', () => closed.processesChangedSince()],
+      ['history', () => closed.history('p1')],
+      ['iterateHistory', () => closed.iterateHistory('p1').next()],
+      ['asOf(…).getProcess', async () => closed.asOf(ctx.clock.now).getProcess('p1')],
+      ['changesBetween', () => closed.changesBetween(0, ctx.clock.now)],
+      ['replay', () => closed.replay('p1')],
+      ['extractCase', () => closed.extractCase('p1')],
+      ['exportEvents', () => closed.exportEvents().next()],
+      ['importEvents', () => closed.importEvents(() => [])],
+      ['prunedProcess', () => closed.prunedProcess('p1')],
+      ['digest', () => closed.digest()],
+      ['verifyIntegrity', () => closed.verifyIntegrity()],
+      ['verifyProjections', () => closed.verifyProjections()],
+      ['rebuildProjections', () => closed.rebuildProjections()],
+    ];
+    for (const [name, call] of calls) {
+      await expectRejectedWithoutWrite(ctx, call, 'unavailable').catch((error: unknown) => {
+        throw new Error(`${name} on a closed registry: ${String(error)}`);
+      });
+    }
+    expect(await ctx.registry.getProcessLease('p1')).toEqual(lease);
+  });
+
   it('throws RegistryError instances with a code and a message naming the process', async () => {
     const error = await ctx.registry.eventsAfter('ghost-7', 0).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);

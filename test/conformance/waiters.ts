@@ -102,6 +102,72 @@ export const waiterRules = (ctx: ConformanceContext): void => {
     ).rejects.toMatchObject({ code: 'invalid' });
   });
 
+  it('takes a timeoutMs up to 2³¹−1 and refuses a larger one as invalid', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.appendEvent('p1', line('a'));
+    const max = 2 ** 31 - 1;
+    expect(
+      (await ctx.registry.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: max })).sequence,
+    ).toBe(1);
+    await expect(
+      ctx.registry.waitEventAfter('p1', 'producer.line', 0, { timeoutMs: max + 1 }),
+    ).rejects.toMatchObject({ code: 'invalid' });
+    await expect(ctx.registry.awaitProcess('p1', { timeoutMs: max + 1 })).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    await expect(ctx.registry.awaitProcess('p1', { timeoutMs: 1.5 })).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('rejects waiters with unavailable when their registry closes while they wait', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const other = await ctx.open();
+    const waiting = other.waitEventAfter('p1', 'producer.line', 0);
+    const awaiting = other.awaitProcess('p1');
+    await until(() => other.diagnostics().openWaiters === 2);
+    await other.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(awaiting).rejects.toMatchObject({ code: 'unavailable' });
+    // the registry the test keeps is untouched
+    await ctx.registry.appendEvent('p1', line('after'));
+    expect((await ctx.registry.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1]);
+  });
+
+  it('keeps the other waiters working when some are aborted', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const controller = new AbortController();
+    const aborted = ctx.registry.waitEventAfter('p1', 'producer.line', 0, {
+      signal: controller.signal,
+    });
+    const kept = ctx.registry.waitEventAfter('p1', 'producer.line', 0);
+    const keptAwait = ctx.registry.awaitProcess('p1');
+    await until(() => ctx.registry.diagnostics().openWaiters === 3);
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'aborted' });
+    await ctx.registry.appendEvent('p1', line('still heard'));
+    expect((await kept).payload).toEqual({ text: 'still heard' });
+    await ctx.registry.completeProcess('p1', { type: 'success', value: 'ok' });
+    expect(await keptAwait).toEqual({ type: 'success', value: 'ok' });
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
+  it('yields nothing from events$ of a process not registered yet, then its events once it is', async () => {
+    const received = firstValueFrom(ctx.registry.events$('later', 0).pipe(take(2), toArray()));
+    await ctx.registry.registerProcess(registration('other'));
+    await ctx.registry.appendEvent('other', line('not mine'));
+    await ctx.registry.registerProcess(registration('later'));
+    await ctx.registry.appendEvent('later', line('one'));
+    await ctx.registry.appendEvent('later', line('two'));
+    const events = await received;
+    expect(events.map((e) => [e.processId, e.sequence])).toEqual([
+      ['later', 1],
+      ['later', 2],
+    ]);
+    expect(await settled(ctx.registry)).toBe(0);
+  });
+
   it('rejects at once on an already-aborted signal', async () => {
     await ctx.registry.registerProcess(registration('p1'));
     const controller = new AbortController();
