@@ -99,6 +99,40 @@ export const temporalRules = (ctx: ConformanceContext): void => {
     expect((await view.listHandleGrants(alice)).length).toBe(1);
   });
 
+  it('answers not_found (did not exist as of) for a process registered after the point', async () => {
+    const before = ctx.clock.now;
+    ctx.clock.advance(1000);
+    await ctx.registry.registerProcess(registration('p1'));
+    const view = ctx.registry.asOf(before);
+    expect(await view.getProcess('p1')).toBeUndefined();
+    for (const query of [
+      () => view.eventsAfter('p1', 0),
+      () => view.handleGrantsForProcess('p1'),
+      () => view.getProcessLease('p1'),
+      () => view.countEvents('p1'),
+    ]) {
+      await expect(query()).rejects.toMatchObject({
+        code: 'not_found',
+        message: expect.stringMatching(/`p1`.*did not exist as of/),
+      });
+    }
+  });
+
+  it('as of a time, stops at the first event stamped later, even when a later one is stamped earlier', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const t = ctx.clock.now;
+    // an instance whose clock runs 10 s ahead writes, then one on the shared clock
+    const ahead = await ctx.open({ clock: () => t + 10_000 });
+    await ahead.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'ahead' } });
+    ctx.clock.advance(5);
+    await ctx.registry.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'now' } });
+    const recorded = (await ctx.registry.history('p1')).map((h) => h.recordedAtMs);
+    expect(recorded).toEqual([t, t + 10_000, t + 5]);
+    // at t + 5 the second event (stamped t + 10 s) is not in the view, so neither is the third
+    expect(await ctx.registry.asOf(t + 5).eventsAfter('p1', 0)).toEqual([]);
+    expect((await ctx.registry.asOf(t + 10_000).eventsAfter('p1', 0)).length).toBe(2);
+  });
+
   it('changesBetween lists per process what changed between two moments', async () => {
     const { t, lease } = await seedLife(ctx);
     const whole = await ctx.registry.changesBetween(t(0), t(5));
@@ -202,6 +236,53 @@ export const temporalRules = (ctx: ConformanceContext): void => {
       await expect(imported.importEvents(() => lines)).rejects.toMatchObject({ code: 'conflict' });
     } finally {
       await imported?.close();
+      await target.dispose();
+    }
+  });
+
+  it('exports one newline-ended line per event, in log order with ascending decimal positions', async () => {
+    await seedLife(ctx);
+    const lines: string[] = [];
+    for await (const line of ctx.registry.exportEvents()) lines.push(line);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines)
+      expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
+    const parsed = lines.map((line) => JSON.parse(line) as { position: string; eventId: string });
+    const positions = parsed.map((l) => BigInt(l.position));
+    expect(parsed.every((l) => /^\d+$/.test(l.position))).toBe(true);
+    for (let i = 1; i < positions.length; i++) expect(positions[i]! > positions[i - 1]!).toBe(true);
+    expect(parsed.map((l) => l.eventId)).toEqual((await ctx.log()).map((e) => e.id));
+  });
+
+  // BUG (importEvents, src/commands/import.ts): the second reading is written batch by batch
+  // and compared with the first only by its line count, after writing. A source that loses a
+  // line between the readings is refused `invalid` with the lines it still had already
+  // stored; one that changes a line's content is written as changed and succeeds. The SPEC
+  // says such a source is `invalid` and a failed call writes nothing.
+  it.fails('refuses a source that changes between its two readings as invalid, writing nothing', async () => {
+    await seedLife(ctx);
+    const lines: string[] = [];
+    for await (const line of ctx.registry.exportEvents()) lines.push(line);
+    const target = await ctx.backend.harness();
+    const imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+    try {
+      const shrinking = () => {
+        let readings = 0;
+        return () => (++readings === 1 ? lines : lines.slice(0, -1));
+      };
+      await expect(imported.importEvents(shrinking())).rejects.toMatchObject({ code: 'invalid' });
+      expect(await imported.exportEvents().next()).toMatchObject({ done: true });
+      const edited = () => {
+        let readings = 0;
+        return () =>
+          ++readings === 1
+            ? lines
+            : lines.map((line) => line.replace('"text":"one"', '"text":"uno"'));
+      };
+      await expect(imported.importEvents(edited())).rejects.toMatchObject({ code: 'invalid' });
+      expect(await imported.exportEvents().next()).toMatchObject({ done: true });
+    } finally {
+      await imported.close();
       await target.dispose();
     }
   });
