@@ -417,6 +417,45 @@ export const appendRules = (ctx: ConformanceContext): void => {
       expect((await ctx.registry.getProcess('p1'))?.status.state).toBe('running');
     });
 
+    it('fails with the first failing request’s error, seeing the requests before it', async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      const end = { eventType: 'process.completed', payload: { awaitOutput: 1 }, replayKey: 'e' };
+      // the second request breaks a rule only because of the first; the third breaks another
+      await expectRejectedWithoutWrite(
+        ctx,
+        () =>
+          ctx.registry.appendEvents('p1', [
+            line('a', 'k'),
+            line('b', 'k'),
+            { eventType: 'nope', payload: {} },
+          ]),
+        'conflict',
+        /replay key `k`/,
+      );
+      await expectRejectedWithoutWrite(
+        ctx,
+        () =>
+          ctx.registry.appendEvents('p1', [
+            end,
+            { ...end, eventType: 'process.failed', replayKey: 'f' },
+            { eventType: 'producer.line', payload: { text: 5 } },
+          ]),
+        'already_terminal',
+      );
+      await expectRejectedWithoutWrite(
+        ctx,
+        () =>
+          ctx.registry.appendEvents('p1', [
+            line('ok'),
+            { eventType: 'producer.line', payload: { text: 5 } },
+            { eventType: 'nope', payload: {} },
+          ]),
+        'invalid',
+        'invalid `producer.line` payload',
+      );
+      expect((await ctx.registry.getProcess('p1'))?.status.state).toBe('running');
+    });
+
     it('ends the process when the batch holds a terminal event', async () => {
       await ctx.registry.registerProcess(registration('p1'));
       const awaiting = ctx.registry.awaitProcess('p1');

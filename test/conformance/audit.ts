@@ -74,6 +74,35 @@ export const auditRules = (ctx: ConformanceContext): void => {
     });
   });
 
+  it('stamps eventVersion 1 and one command id per call, shared by every event the call wrote', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.registerProcess(registration('p2'));
+    await ctx.registry.grantHandle({ sessionId: 's' }, 'p1', {});
+    await ctx.registry.grantHandle({ sessionId: 's' }, 'p2', {});
+    await ctx.registry.appendEvents('p1', [
+      { eventType: 'producer.line', payload: { text: 'a' } },
+      { eventType: 'producer.line', payload: { text: 'b' } },
+    ]);
+    await ctx.registry.deleteSessionProcessState('s');
+    const entries = [...(await ctx.registry.history('p1')), ...(await ctx.registry.history('p2'))];
+    expect(new Set(entries.map((h) => h.metadata.eventVersion))).toEqual(new Set([1]));
+    const idsByCommand = new Map<string, Set<string>>();
+    for (const h of entries) {
+      const key = `${h.metadata.command}`;
+      idsByCommand.set(key, (idsByCommand.get(key) ?? new Set()).add(h.metadata.commandId));
+    }
+    // two registrations and two grants: two calls each; one batch; one deletion over two processes
+    expect(Object.fromEntries([...idsByCommand].map(([k, v]) => [k, v.size]))).toEqual({
+      registerProcess: 2,
+      grantHandle: 2,
+      appendEvents: 1,
+      deleteSessionProcessState: 1,
+    });
+    const all = new Set(entries.map((h) => h.metadata.commandId));
+    expect(all.size).toBe(6);
+    expect(new Set(entries.map((h) => h.eventId)).size).toBe(entries.length);
+  });
+
   it('stamps the caller context given with withContext', async () => {
     const audited = ctx.registry.withContext({
       actor: 'alice',

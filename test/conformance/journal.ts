@@ -112,6 +112,60 @@ export const journalRules = (ctx: ConformanceContext): void => {
     expect(refusedIn(await r.history('p1'))).toEqual([]);
   });
 
+  it('journals every command refused with a domain error: registration, append, renewal, claim and reclaim', async () => {
+    const r = ctx.registry;
+    await r.registerProcess(registration('p1'));
+    await r.appendEvent('p1', {
+      eventType: 'producer.line',
+      payload: { text: 'a' },
+      replayKey: 'k',
+    });
+    const held = await r.claimProcessLease('p1', 'w1', 60_000);
+    const newer = await r.claimProcessLease('p1', 'w1', 60_000);
+    await r.registerProcess(registration('p2'));
+    await r.completeProcess('p2', { type: 'success', value: 1 });
+    const before = await observe(r, ['p1', 'p2']);
+    const a = r.withContext({ actor: 'a' });
+    await expectRegistryError(
+      a.registerProcess(registration('p1', { input: { type: 'other' } })),
+      'conflict',
+    );
+    await expectRegistryError(
+      a.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'b' }, replayKey: 'k' }),
+      'conflict',
+    );
+    await expectRegistryError(a.renewProcessLease(held, 10), 'lease_lost');
+    await expectRegistryError(a.claimProcessLease('p1', 'w2', 10), 'lease_held');
+    await expectRegistryError(
+      a.reclaimProcessLease('p1', { owner: 'w3', observedLeaseToken: held.leaseToken, ttlMs: 10 }),
+      'lease_held',
+    );
+    await expectRegistryError(
+      a.appendEvent('p2', {
+        eventType: 'process.failed',
+        payload: { awaitOutput: 'x' },
+        replayKey: 'f',
+      }),
+      'already_terminal',
+    );
+    await expectRegistryError(a.claimProcessLease('p2', 'w1', 10), 'already_terminal');
+    expect(await observe(r, ['p1', 'p2'])).toEqual(before);
+    expect(await r.getProcessLease('p1')).toEqual(newer);
+    const p1 = refusedIn(await r.history('p1', { includeRefused: true }));
+    expect(p1.map((e) => 'refused' in e && [e.command, e.code, e.actor, e.afterRevision])).toEqual([
+      ['registerProcess', 'conflict', 'a', 3],
+      ['appendEvent', 'conflict', 'a', 3],
+      ['renewProcessLease', 'lease_lost', 'a', 3],
+      ['claimProcessLease', 'lease_held', 'a', 3],
+      ['reclaimProcessLease', 'lease_held', 'a', 3],
+    ]);
+    const p2 = refusedIn(await r.history('p2', { includeRefused: true }));
+    expect(p2.map((e) => 'refused' in e && [e.command, e.code])).toEqual([
+      ['appendEvent', 'already_terminal'],
+      ['claimProcessLease', 'already_terminal'],
+    ]);
+  });
+
   it('interleaves refusals after the event they were decided on, in history and iterateHistory', async () => {
     const r = ctx.registry;
     await r.registerProcess(registration('p1'));
