@@ -77,6 +77,13 @@ export const openRegistry = async (
   if (stateCacheSize !== undefined && !(Number.isInteger(stateCacheSize) && stateCacheSize >= 0)) {
     throw new RegistryError('invalid', 'options.stateCacheSize must be a whole number ≥ 0');
   }
+  const { retryBudgetMs, onModelProgress } = options;
+  if (retryBudgetMs !== undefined && !(Number.isFinite(retryBudgetMs) && retryBudgetMs >= 0)) {
+    throw new RegistryError('invalid', 'options.retryBudgetMs must be a number of ms ≥ 0');
+  }
+  if (onModelProgress !== undefined && typeof onModelProgress !== 'function') {
+    throw new RegistryError('invalid', 'options.onModelProgress must be a function');
+  }
   const { target, readModels: fromStore } = modelsFileOf(store ?? defaultStoreUrl());
   const readModels = fromStore ?? options.readModels?.replace(/^sqlite:/, '');
   const eventStore = isEventStore(target)
