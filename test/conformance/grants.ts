@@ -97,6 +97,19 @@ export const grantRules = (ctx: ConformanceContext): void => {
     expect(await ctx.registry.listHandleGrants({ sessionId: 'nobody' })).toEqual([]);
   });
 
+  it('lists a scope’s grants in UTF-16 code-unit order of processId', async () => {
+    const ids = ['x\uE000', 'x\u{1F600}', 'x\uFFFF', 'x'];
+    await register(...ids);
+    for (const id of ids) await ctx.registry.grantHandle(alice, id, {});
+    const expected = ['x', 'x\u{1F600}', 'x\uE000', 'x\uFFFF'];
+    expect((await ctx.registry.listHandleGrants(alice)).map((e) => e.grant.processId)).toEqual(
+      expected,
+    );
+    expect((await ctx.registry.listLiveHandleGrants(alice)).map((e) => e.grant.processId)).toEqual(
+      expected,
+    );
+  });
+
   it('lists a process’s grants by sessionId, then scope id; unknown process → not_found', async () => {
     await register('p1');
     await ctx.registry.grantHandle({ sessionId: 'zed' }, 'p1', {});

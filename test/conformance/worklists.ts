@@ -197,6 +197,27 @@ export const worklistRules = (ctx: ConformanceContext): void => {
     expect(done.records.map((p) => [p.id, p.status.state])).toEqual([['b', 'completed']]);
   });
 
+  it('does not count lease claims, renewals and releases as record changes', async () => {
+    const r = ctx.registry;
+    await r.registerProcess(registration('a'));
+    const { nextCursor } = await r.processesChangedSince();
+    const lease = await r.claimProcessLease('a', 'w', 1000);
+    await r.renewProcessLease(lease, 2000);
+    await r.completeProcessLease({ processId: 'a', leaseToken: lease.leaseToken });
+    await r.revokeHandle({ sessionId: 'nobody' }, 'a');
+    expect((await r.processesChangedSince(nextCursor)).records).toEqual([]);
+  });
+
+  it('breaks creation-time ties by code point (UTF-8 byte order), not by UTF-16 code unit', async () => {
+    const r = ctx.registry;
+    // U+E000 is one code unit above the surrogates that encode U+1F600, but a lower code point
+    const ids3 = ['x\u{1F600}', 'x\uE000', 'x\uFFFF'];
+    for (const id of ids3) await r.registerProcess(registration(id));
+    expect(ids((await r.listProcesses()).records)).toEqual(['x\uE000', 'x\uFFFF', 'x\u{1F600}']);
+    const paged = await allPages(r, {}, 1);
+    expect(ids(paged.records)).toEqual(['x\uE000', 'x\uFFFF', 'x\u{1F600}']);
+  });
+
   it('a change cursor stays valid in another instance (and across a restart)', async () => {
     await ctx.registry.registerProcess(registration('a'));
     const { nextCursor } = await ctx.registry.processesChangedSince();
