@@ -54,6 +54,14 @@ export const eventCountRules = (ctx: ConformanceContext): void => {
     expect(await count()).toBe(11);
   });
 
+  it('counts 0 for an undeclared event type instead of refusing it', async () => {
+    await seed(ctx.registry, 'p1', 4);
+    expect(await ctx.registry.countEvents('p1', { eventType: 'never.declared' })).toBe(0);
+    expect(
+      await ctx.registry.countEvents('p1', { eventType: 'never.declared', upToSequence: 4 }),
+    ).toBe(0);
+  });
+
   it('counts what another instance appended, and the same after a rebuild', async () => {
     const other = await ctx.open();
     await seed(other, 'p1', 7);

@@ -206,6 +206,22 @@ export const temporalRules = (ctx: ConformanceContext): void => {
     expect(iterated).toEqual(all);
   });
 
+  it('reads history in pages of up to 10 000, refusing larger pages as invalid', async () => {
+    await seedLife(ctx);
+    const all = await ctx.registry.history('p1');
+    const iterated = [];
+    for await (const entry of ctx.registry.iterateHistory('p1', { pageSize: 10_000 })) {
+      iterated.push(entry);
+    }
+    expect(iterated).toEqual(all);
+    await expect(
+      ctx.registry.iterateHistory('p1', { pageSize: 10_001 }).next(),
+    ).rejects.toMatchObject({ code: 'invalid' });
+    await expect(ctx.registry.history('p1', { pageSize: 10_001 })).rejects.toMatchObject({
+      code: 'invalid',
+    });
+  });
+
   it('exports NDJSON that imports into an empty store with identical read models', async () => {
     await seedLife(ctx);
     const lines: string[] = [];

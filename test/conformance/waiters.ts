@@ -268,6 +268,24 @@ export const waiterRules = (ctx: ConformanceContext): void => {
     expect(await settled(ctx.registry)).toBe(0);
   });
 
+  it('completes events$ when its registry closes', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.appendEvent('p1', line('1'));
+    const other = await ctx.open();
+    const seen: number[] = [];
+    const completed = new Promise<void>((resolve, reject) => {
+      other.events$('p1').subscribe({
+        next: (e) => seen.push(e.sequence),
+        error: reject,
+        complete: resolve,
+      });
+    });
+    await until(() => seen.length === 1);
+    await other.close();
+    await completed;
+    expect(seen).toEqual([1]);
+  });
+
   it('resolves a waiter on one instance from an append through another', async () => {
     const other = await ctx.open();
     await ctx.registry.registerProcess(registration('p1'));
