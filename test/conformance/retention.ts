@@ -115,6 +115,34 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     expect(cut).toBeLessThan(ctx.clock.now);
   });
 
+  it('takes the oldest terminal processes first, strictly before the cut-off, at most limit', async () => {
+    const r = ctx.registry;
+    for (const id of ['z-first', 'a-second', 'm-at-cut']) await r.registerProcess(registration(id));
+    await r.completeProcess('z-first', { type: 'success', value: 1 });
+    ctx.clock.advance(10);
+    await r.completeProcess('a-second', { type: 'cancelled', message: 'stop' });
+    ctx.clock.advance(10);
+    const cut = ctx.clock.now;
+    await r.completeProcess('m-at-cut', { type: 'success', value: 3 });
+    const dry = await expectNoWrite(ctx, () =>
+      r.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir, dryRun: true }),
+    );
+    expect(dry.processes).toEqual([
+      { processId: 'z-first', events: 0, terminalAtMs: cut - 20 },
+      { processId: 'a-second', events: 0, terminalAtMs: cut - 10 },
+    ]);
+    expect(await readdir(dir)).toEqual([]);
+    const one = await r.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir, limit: 1 });
+    expect(one.processes.map((p) => p.processId)).toEqual(['z-first']);
+    expect(await r.getProcess('a-second')).toBeDefined();
+    expect(await r.getProcess('m-at-cut')).toBeDefined();
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => r.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir, limit: 10_001 }),
+      'invalid',
+    );
+  });
+
   it('rejects bad prune options and writes nothing', async () => {
     await seed(ctx);
     for (const options of [
