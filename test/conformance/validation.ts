@@ -139,6 +139,46 @@ const badCalls: BadCall[] = [
   ['asOf(string)', async (r) => bad(r).asOf!('yesterday')],
   ['asOf(negative position)', async (r) => r.asOf({ position: -1 })],
   ['importEvents(not a function)', (r) => bad(r).importEvents!(['{}'])],
+  // objects are strict: an unknown field is invalid
+  [
+    'appendEvent(unknown request field)',
+    (r) =>
+      bad(r).appendEvent!('p1', { eventType: 'producer.line', payload: { text: 'a' }, urgent: 1 }),
+  ],
+  ['grantHandle(unknown scope field)', (r) => bad(r).grantHandle!({ sessionId: 's', x: 1 }, 'p1')],
+  [
+    'grantHandle(unknown descriptor field)',
+    (r) => bad(r).grantHandle!({ sessionId: 's' }, 'p1', { colour: 'red' }),
+  ],
+  [
+    'setExternalRef(unknown field)',
+    (r) => bad(r).setExternalRef!('p1', { backend: 'b', id: 'i', extra: 1 }),
+  ],
+  [
+    'completeProcess(unknown output field)',
+    (r) => bad(r).completeProcess!('p1', { type: 'success', value: 1, extra: 1 }),
+  ],
+  [
+    'completeProcessLease(unknown field)',
+    (r, lease) =>
+      bad(r).completeProcessLease!({
+        processId: 'p1',
+        leaseToken: (lease as { leaseToken: string }).leaseToken,
+        extra: 1,
+      }),
+  ],
+  ['withContext(unknown field)', async (r) => bad(r).withContext!({ user: 'x' })],
+  ['history(unknown option)', (r) => bad(r).history!('p1', { from: 0 })],
+  ['ackWake(fraction)', (r) => r.ackWake('p1', 1.5)],
+  ['getProcessLease(blank)', (r) => r.getProcessLease(' ')],
+  ['prunedProcess(blank)', (r) => r.prunedProcess('')],
+  ['recentEvents(blank id)', (r) => r.recentEvents(' ', 1)],
+  ['replay(bad point)', (r) => r.replay('p1', { until: { position: -1 } })],
+  ['extractCase(bad point)', (r) => bad(r).extractCase!('p1', { until: 'soon' })],
+  ['changesBetween(bad point)', (r) => bad(r).changesBetween!('then', 0)],
+  ['asOf(NaN time)', async (r) => r.asOf({ timeMs: Number.NaN })],
+  ['asOf(unknown point field)', async (r) => bad(r).asOf!({ at: 5 })],
+  ['listProcesses(unknown page field)', (r) => bad(r).listProcesses!({}, { size: 5 })],
 ];
 
 export const validationRules = (ctx: ConformanceContext): void => {
