@@ -189,6 +189,27 @@ export const registrationRules = (ctx: ConformanceContext): void => {
     expect((await ctx.registry.eventsAfter('p1', 0))[0]?.payload).toEqual({ text: 'x' });
   });
 
+  it('leaves absent optional fields out, never null, also as another instance reads them back', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    await ctx.registry.grantHandle({ sessionId: 's', agentFrameId: '' }, 'p1', {});
+    await ctx.registry.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'a' } });
+    const other = await ctx.open();
+    for (const registry of [ctx.registry, other]) {
+      const record = (await registry.getProcess('p1'))!;
+      expect(Object.keys(record)).not.toContain('externalRef');
+      expect(Object.keys(record.provenance)).not.toContain('causedBy');
+      expect(Object.keys(record.provenance.ownerScope)).toEqual(['sessionId']);
+      const [grant] = await registry.handleGrantsForProcess('p1');
+      expect(Object.keys(grant!)).not.toContain('agentFrameId');
+      expect(grant!.descriptor).toStrictEqual({});
+      const [listed] = await registry.listHandleGrants({ sessionId: 's' });
+      expect(Object.keys(listed!.grant)).not.toContain('agentFrameId');
+      const [event] = await registry.eventsAfter('p1', 0);
+      expect(Object.keys(event!.invocation)).not.toContain('replay');
+      expect(event!.semantics).toStrictEqual({});
+    }
+  });
+
   it('returns undefined for an unknown process', async () => {
     expect(await ctx.registry.getProcess('nope')).toBeUndefined();
   });
