@@ -1,6 +1,26 @@
 import { expect, it } from 'vitest';
+import { openRegistry } from '../../src/index.ts';
+import type { EventStore } from '../../src/store/port.ts';
 import type { ConformanceContext } from '../support/harness.ts';
 import { registration } from './fixtures.ts';
+
+/**
+ * A connection on which another writer gets in first: before each single-stream append goes
+ * through, `rival` writes to the same stream, so the append's expected revision is stale.
+ */
+const contended = (store: EventStore, rival: (stream: string) => Promise<void>): EventStore =>
+  new Proxy(store, {
+    get(target, key) {
+      if (key === 'appendToStream') {
+        return async (...args: Parameters<EventStore['appendToStream']>) => {
+          await rival(args[0]);
+          return target.appendToStream(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 
 export const concurrencyRules = (ctx: ConformanceContext): void => {
   it('gives 50 concurrent appends on one process the sequences 1..50', async () => {
@@ -54,4 +74,34 @@ export const concurrencyRules = (ctx: ConformanceContext): void => {
     ]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
   });
+
+  // In process only: a remote registry's service opens its own store connection.
+  it.skipIf(ctx.backend.openRegistry !== undefined)(
+    'fails `concurrency` once conflicts with other instances outlast the retry budget, writing none of its own',
+    async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      const rival = ctx.registry;
+      let rivalWrites = 0;
+      const loser = await openRegistry(
+        contended(await ctx.connect(), async () => {
+          rivalWrites += 1;
+          await rival.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'rival' } });
+        }),
+        { clock: ctx.clock.read, retryBudgetMs: 20 },
+      );
+      try {
+        const error = await loser
+          .appendEvent('p1', { eventType: 'producer.line', payload: { text: 'mine' } })
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ name: 'RegistryError', code: 'concurrency' });
+        expect((error as Error).message).toContain('`p1`');
+        // it retried (one rival write per attempt) and stored nothing of its own
+        expect(rivalWrites).toBeGreaterThan(1);
+        const texts = (await ctx.registry.eventsAfter('p1', 0)).map((e) => e.payload);
+        expect(texts).toEqual(Array.from({ length: rivalWrites }, () => ({ text: 'rival' })));
+      } finally {
+        await loser.close();
+      }
+    },
+  );
 };
