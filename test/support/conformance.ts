@@ -14,6 +14,7 @@ import { replayRules } from '../conformance/replay.ts';
 import { retentionRefused, retentionRules } from '../conformance/retention.ts';
 import { semanticsRules } from '../conformance/semantics.ts';
 import { temporalRules } from '../conformance/temporal.ts';
+import { unreadableRules } from '../conformance/unreadable.ts';
 import { validationRules } from '../conformance/validation.ts';
 import { waiterRules } from '../conformance/waiters.ts';
 import { worklistRules } from '../conformance/worklists.ts';
@@ -43,6 +44,7 @@ export const describeConformance = (backend: BackendUnderTest): void => {
     describe('audit and rebuild', () => auditRules(ctx));
     describe('integrity: hash-linked streams and the log digest', () => integrityRules(ctx));
     describe('journal of refused commands', () => journalRules(ctx));
+    describe('unreadable stored events', () => unreadableRules(ctx));
     describe('replay debugging and cases', () => replayRules(ctx));
     describe('history, asOf, export and import', () => temporalRules(ctx));
     describe('worklists and the change feed', () => worklistRules(ctx));
