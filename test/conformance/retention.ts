@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -210,6 +210,45 @@ export const retentionRules = (ctx: ConformanceContext): void => {
       await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'conflict');
     },
   );
+
+  it('prunedProcess names the prune that removed an id, and nothing for ids never pruned', async () => {
+    const { cut } = await seed(ctx);
+    const result = await ctx.registry
+      .withContext({ actor: 'ops' })
+      .pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir });
+    const facts = await ctx.registry.prunedProcess('old-2');
+    expect(facts).toEqual({
+      processId: 'old-2',
+      prunedAtMs: ctx.clock.now,
+      actor: 'ops',
+      position: result.position,
+      pruneId: result.pruneId,
+      archive: result.archive,
+      manifestSha256: result.manifestSha256,
+    });
+    expect(await ctx.registry.prunedProcess('running')).toBeUndefined();
+    expect(await ctx.registry.prunedProcess('never-registered')).toBeUndefined();
+    const error = await ctx.registry.history('old-2').catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'not_found' });
+    for (const part of [result.pruneId!, result.archive!, result.manifestSha256!, 'ops']) {
+      expect((error as Error).message).toContain(part);
+    }
+    expect((error as Error).message).toMatch(/importArchive|import/);
+  });
+
+  it('refuses to restore an archive whose file was changed, writing nothing', async () => {
+    const { cut } = await seed(ctx);
+    const { archive } = await ctx.registry.pruneTerminalProcesses({
+      terminalBeforeMs: cut,
+      archiveTo: dir,
+    });
+    const file = join(archive!, '000001.ndjson');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('"text":"first"', '"text":"forged"'));
+    expect(await readFile(file, 'utf8')).not.toBe(text);
+    await expectRejectedWithoutWrite(ctx, () => ctx.registry.importArchive(archive!), 'invalid');
+    expect(await ctx.registry.getProcess('old-1')).toBeUndefined();
+  });
 
   it('a re-registered pruned id starts afresh: old replay keys do not answer it', async () => {
     const { cut } = await seed(ctx);
