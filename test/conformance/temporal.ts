@@ -178,6 +178,63 @@ export const temporalRules = (ctx: ConformanceContext): void => {
     });
   });
 
+  it('changesBetween reports renewals, releases, replacements, removed grants with their reason, refs and acked wakes', async () => {
+    const r = ctx.registry;
+    const t0 = ctx.clock.now;
+    const step = () => {
+      ctx.clock.advance(10);
+      return ctx.clock.now;
+    };
+    const at: number[] = [];
+    at.push(step());
+    await r.registerProcess(registration('p1'));
+    await r.grantHandle(alice, 'p1', {});
+    at.push(step()); // 1
+    await r.appendEvent('p1', {
+      eventType: 'producer.wake',
+      payload: { text: 'w' },
+      wakeTargetScope: alice,
+    });
+    const first = await r.claimProcessLease('p1', 'w1', 1000);
+    at.push(step()); // 2
+    await r.renewProcessLease(first, 1000);
+    await r.ackWake('p1', 1);
+    at.push(step()); // 3
+    await r.completeProcessLease({ processId: 'p1', leaseToken: first.leaseToken });
+    await r.setExternalRef('p1', { backend: 'b', id: '1' });
+    await r.setExternalRef('p1', { backend: 'b', id: '1' });
+    at.push(step()); // 4
+    await r.revokeHandle(alice, 'p1');
+    await r.grantHandle(bob, 'p1', {});
+    await r.deleteSessionProcessState('bob');
+    // a lease replaced by its owner's re-claim ends there; the re-claim then expires unreleased
+    const second = await r.claimProcessLease('p1', 'w2', 100);
+    at.push(step()); // 5
+    const third = await r.claimProcessLease('p1', 'w2', 100);
+    ctx.clock.advance(1000);
+    const { processes } = await r.changesBetween(t0, ctx.clock.now);
+    expect(processes).toHaveLength(1);
+    const p1 = processes[0]!;
+    expect(p1.externalRefSet).toBe(2);
+    expect(p1.wakesAcked).toEqual([1]);
+    expect(p1.events).toEqual({ first: 1, last: 1, count: 1 });
+    expect(p1.terminal).toBeUndefined();
+    expect(p1.grants).toEqual([
+      { kind: 'added', scopeId: 'session:alice', atMs: at[0] },
+      { kind: 'removed', scopeId: 'session:alice', reason: 'revoked', atMs: at[4] },
+      { kind: 'added', scopeId: 'session:bob', atMs: at[4] },
+      { kind: 'removed', scopeId: 'session:bob', reason: 'session_deleted', atMs: at[4] },
+    ]);
+    expect(p1.leases).toEqual([
+      { kind: 'claimed', ownerId: 'w1', fencingToken: first.fencingToken, atMs: at[1] },
+      { kind: 'renewed', ownerId: 'w1', fencingToken: first.fencingToken, atMs: at[2] },
+      { kind: 'released', ownerId: 'w1', fencingToken: first.fencingToken, atMs: at[3] },
+      { kind: 'claimed', ownerId: 'w2', fencingToken: second.fencingToken, atMs: at[4] },
+      { kind: 'claimed', ownerId: 'w2', fencingToken: third.fencingToken, atMs: at[5] },
+      { kind: 'expired', ownerId: 'w2', fencingToken: third.fencingToken, atMs: third.expiresAtMs },
+    ]);
+  });
+
   it('filters history by time and type, and iterates it page by page', async () => {
     const { t } = await seedLife(ctx);
     const all = await ctx.registry.history('p1');
