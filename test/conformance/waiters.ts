@@ -127,9 +127,13 @@ export const waiterRules = (ctx: ConformanceContext): void => {
     const waiting = other.waitEventAfter('p1', 'producer.line', 0);
     const awaiting = other.awaitProcess('p1');
     await until(() => other.diagnostics().openWaiters === 2);
+    // handlers attached before closing: the waiters reject while close() is still running
+    const rejected = [
+      expect(waiting).rejects.toMatchObject({ code: 'unavailable' }),
+      expect(awaiting).rejects.toMatchObject({ code: 'unavailable' }),
+    ];
     await other.close();
-    await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
-    await expect(awaiting).rejects.toMatchObject({ code: 'unavailable' });
+    await Promise.all(rejected);
     // the registry the test keeps is untouched
     await ctx.registry.appendEvent('p1', line('after'));
     expect((await ctx.registry.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1]);
