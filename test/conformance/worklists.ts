@@ -129,6 +129,30 @@ export const worklistRules = (ctx: ConformanceContext): void => {
     expect(ids(second.records)).toEqual(['c', 'd', 'e']);
   });
 
+  it('pages 100 records by default and up to 1 000 when asked, in both listings', async () => {
+    const r = ctx.registry;
+    const names = Array.from({ length: 101 }, (_, i) => `p-${String(i).padStart(3, '0')}`);
+    for (const id of names) await r.registerProcess(registration(id));
+    const first = await r.listProcesses();
+    expect(ids(first.records)).toEqual(names.slice(0, 100));
+    expect(first.nextCursor).toBeDefined();
+    const rest = await r.listProcesses({}, { cursor: first.nextCursor! });
+    expect(ids(rest.records)).toEqual(names.slice(100));
+    const whole = await r.listProcesses({}, { limit: 1000 });
+    expect(ids(whole.records)).toEqual(names);
+    expect(whole.nextCursor).toBeUndefined();
+    const changed = await r.processesChangedSince();
+    expect(changed.records).toHaveLength(100);
+    const changedRest = await r.processesChangedSince(changed.nextCursor);
+    expect(ids(changedRest.records)).toEqual([names[100]]);
+    expect((await r.processesChangedSince(undefined, 1000)).records).toHaveLength(101);
+    await expectRejectedWithoutWrite(
+      ctx,
+      () => r.processesChangedSince(undefined, 1001),
+      'invalid',
+    );
+  });
+
   it('rejects a bad filter, page or cursor as invalid, writing nothing', async () => {
     const r = ctx.registry;
     await r.registerProcess(registration('p1'));
