@@ -75,6 +75,65 @@ export const concurrencyRules = (ctx: ConformanceContext): void => {
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
   });
 
+  it('answers every query with what another instance committed before the call', async () => {
+    const writer = await ctx.open();
+    const reader = ctx.registry;
+    await reader.listNonTerminal(); // the reader is up and has read models already
+    await writer.registerProcess(registration('a'));
+    await writer.registerProcess(registration('b'));
+    await writer.grantHandle({ sessionId: 's' }, 'a', { label: 'L' });
+    const lease = await writer.claimProcessLease('a', 'w', 60_000);
+    await writer.appendEvent('a', { eventType: 'producer.line', payload: { text: 'x' } });
+    await writer.completeProcess('b', { type: 'success', value: 1 });
+    expect((await reader.listNonTerminal()).map((r) => r.id)).toEqual(['a']);
+    expect(
+      (await reader.listHandleGrants({ sessionId: 's' })).map((e) => e.grant.processId),
+    ).toEqual(['a']);
+    expect(await reader.getProcessLease('a')).toEqual(lease);
+    expect((await reader.eventsAfter('a', 0)).map((e) => e.sequence)).toEqual([1]);
+    expect((await reader.getProcess('b'))?.status.state).toBe('completed');
+    expect((await reader.listProcesses({ status: 'terminal' })).records.map((r) => r.id)).toEqual([
+      'b',
+    ]);
+    expect((await reader.processesChangedSince()).records.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(await reader.countEvents('a')).toBe(1);
+  });
+
+  it('checks every argument before looking the process up: a bad one is invalid even for an unknown id', async () => {
+    const lease = {
+      schemaVersion: 1,
+      processId: 'ghost',
+      ownerId: 'w',
+      leaseToken: 't',
+      fencingToken: 1,
+      claimedAtMs: 0,
+      expiresAtMs: 1,
+    } as const;
+    const r = ctx.registry;
+    const calls: [string, () => Promise<unknown>][] = [
+      ['setExternalRef', () => r.setExternalRef('ghost', { backend: '', id: 'i' } as never)],
+      ['grantHandle', () => r.grantHandle({ sessionId: '' }, 'ghost', {})],
+      ['appendEvent', () => r.appendEvent('ghost', { eventType: ' ', payload: {} })],
+      ['appendEvents', () => r.appendEvents('ghost', [{ payload: 1 } as never])],
+      ['eventsAfter', () => r.eventsAfter('ghost', -1)],
+      ['ackWake', () => r.ackWake('ghost', 0.5)],
+      ['completeProcess', () => r.completeProcess('ghost', { type: 'nope' } as never)],
+      ['claimProcessLease', () => r.claimProcessLease('ghost', 'w', -1)],
+      ['renewProcessLease', () => r.renewProcessLease(lease, -1)],
+      ['completeProcessWithLease', () => r.completeProcessWithLease(lease, { type: 'x' } as never)],
+      [
+        'reclaimProcessLease',
+        () => r.reclaimProcessLease('ghost', { owner: '', observedLeaseToken: 't', ttlMs: 1 }),
+      ],
+      ['handleGrantsForProcess', () => r.handleGrantsForProcess('')],
+      ['countEvents', () => r.countEvents('ghost', { upToSequence: -1 })],
+      ['history', () => r.history('ghost', { pageSize: 0 })],
+    ];
+    for (const [name, call] of calls) {
+      await expect(call(), name).rejects.toMatchObject({ code: 'invalid' });
+    }
+  });
+
   // In process only: a remote registry's service opens its own store connection.
   it.skipIf(ctx.backend.openRegistry !== undefined)(
     'fails `concurrency` once conflicts with other instances outlast the retry budget, writing none of its own',
