@@ -10,7 +10,13 @@ const lineOfBytes = (bytes: number) => ({
   payload: { text: chars(bytes - 11) },
 });
 const MiB = 1024 * 1024;
-const transferIds = (n: number) => Array.from({ length: n }, (_, i) => `id-${i}`);
+/** A transfer of `n` ids (none of them granted) from session `a` to `b`. */
+const transferMany = (r: ProcessRegistry, n: number) =>
+  r.transferHandleGrants(
+    { sessionId: 'a' },
+    { sessionId: 'b' },
+    Array.from({ length: n }, (_, i) => `id-${i}`),
+  );
 
 /**
  * One SPEC limit: the call at the limit is accepted, one step past it is `invalid` and writes
@@ -106,16 +112,7 @@ export const limitRules = (ctx: ConformanceContext): void => {
   it('refuses more than 10 000 ids in one transfer as invalid, writing nothing', async () => {
     await ctx.registry.registerProcess(registration('p1'));
     await ctx.registry.grantHandle({ sessionId: 'a' }, 'p1', {});
-    await expectRejectedWithoutWrite(
-      ctx,
-      () =>
-        ctx.registry.transferHandleGrants(
-          { sessionId: 'a' },
-          { sessionId: 'b' },
-          transferIds(10_001),
-        ),
-      'invalid',
-    );
+    await expectRejectedWithoutWrite(ctx, () => transferMany(ctx.registry, 10_001), 'invalid');
     expect(await ctx.registry.hasHandleGrant({ sessionId: 'a' }, 'p1')).toBe(true);
   });
 
@@ -126,12 +123,7 @@ export const limitRules = (ctx: ConformanceContext): void => {
     async () => {
       await expectRejectedWithoutWrite(
         ctx,
-        () =>
-          ctx.registry.transferHandleGrants(
-            { sessionId: 'a' },
-            { sessionId: 'b' },
-            transferIds(10_000),
-          ),
+        () => transferMany(ctx.registry, 10_000),
         'not_granted',
       );
     },

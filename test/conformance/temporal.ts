@@ -69,6 +69,24 @@ const seedLife = async (ctx: ConformanceContext) => {
   return { t: (n: number) => t0 + n * 1000, lease, seen };
 };
 
+/** The seeded life's export lines, and a registry on a fresh, empty store of the same backend. */
+const intoFreshStore = async (
+  ctx: ConformanceContext,
+  use: (lines: string[], imported: ProcessRegistry) => Promise<void>,
+): Promise<void> => {
+  await seedLife(ctx);
+  const lines: string[] = [];
+  for await (const line of ctx.registry.exportEvents()) lines.push(line);
+  const target = await ctx.backend.harness();
+  const imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
+  try {
+    await use(lines, imported);
+  } finally {
+    await imported.close();
+    await target.dispose();
+  }
+};
+
 export const temporalRules = (ctx: ConformanceContext): void => {
   it('answers every view as of each point exactly as the live registry did then', async () => {
     const { t, lease, seen } = await seedLife(ctx);
@@ -330,43 +348,30 @@ export const temporalRules = (ctx: ConformanceContext): void => {
   // BUG (importEvents, src/commands/import.ts): the second reading is written batch by batch
   // and compared with the first only by its line count, after writing. A source that loses a
   // line between the readings is refused `invalid` with the lines it still had already
-  // stored; one that changes a line's content is written as changed and succeeds. The SPEC
-  // says such a source is `invalid` and a failed call writes nothing.
-  it.fails('refuses a source that changes between its two readings as invalid, writing nothing', async () => {
-    await seedLife(ctx);
-    const lines: string[] = [];
-    for await (const line of ctx.registry.exportEvents()) lines.push(line);
-    const target = await ctx.backend.harness();
-    const imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
-    try {
-      const shrinking = () => {
-        let readings = 0;
-        return () => (++readings === 1 ? lines : lines.slice(0, -1));
-      };
-      await expect(imported.importEvents(shrinking())).rejects.toMatchObject({ code: 'invalid' });
+  // stored; one that changes a line's content is written as changed and succeeds (the copy
+  // then fails verifyIntegrity: altered). The SPEC says such a source is `invalid` and a
+  // failed call writes nothing.
+  it.fails('refuses a source that loses a line between its two readings, writing nothing', async () => {
+    await intoFreshStore(ctx, async (lines, imported) => {
+      let readings = 0;
+      const shrinking = () => (++readings === 1 ? lines : lines.slice(0, -1));
+      await expect(imported.importEvents(shrinking)).rejects.toMatchObject({ code: 'invalid' });
       expect(await imported.exportEvents().next()).toMatchObject({ done: true });
-      const edited = () => {
-        let readings = 0;
-        return () =>
-          ++readings === 1
-            ? lines
-            : lines.map((line) => line.replace('"text":"one"', '"text":"uno"'));
-      };
-      await expect(imported.importEvents(edited())).rejects.toMatchObject({ code: 'invalid' });
+    });
+  });
+
+  it.fails('refuses a source whose content changes between its two readings, writing nothing', async () => {
+    await intoFreshStore(ctx, async (lines, imported) => {
+      let readings = 0;
+      const edited = () =>
+        ++readings === 1 ? lines : lines.map((l) => l.replace('"text":"one"', '"text":"uno"'));
+      await expect(imported.importEvents(edited)).rejects.toMatchObject({ code: 'invalid' });
       expect(await imported.exportEvents().next()).toMatchObject({ done: true });
-    } finally {
-      await imported.close();
-      await target.dispose();
-    }
+    });
   });
 
   it('rejects a corrupt import without writing anything', async () => {
-    await seedLife(ctx);
-    const lines: string[] = [];
-    for await (const line of ctx.registry.exportEvents()) lines.push(line);
-    const target = await ctx.backend.harness();
-    const imported = await openRegistry(await target.connect(), { clock: ctx.clock.read });
-    try {
+    await intoFreshStore(ctx, async (lines, imported) => {
       const broken = [...lines.slice(0, 3), '{"not":"an event"}\n', ...lines.slice(3)];
       await expect(imported.importEvents(() => broken)).rejects.toMatchObject({
         code: 'invalid',
@@ -377,9 +382,6 @@ export const temporalRules = (ctx: ConformanceContext): void => {
       await expect(imported.importEvents(() => gap)).rejects.toMatchObject({ code: 'invalid' });
       expect(await imported.listNonTerminal()).toEqual([]);
       expect(await imported.exportEvents().next()).toMatchObject({ done: true });
-    } finally {
-      await imported.close();
-      await target.dispose();
-    }
+    });
   });
 };
