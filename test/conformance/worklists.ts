@@ -87,6 +87,47 @@ export const worklistRules = (ctx: ConformanceContext): void => {
     expect(await list({ grantedSessionId: 'dave' })).toEqual(['a-done']);
   });
 
+  it('answers listProcesses as of a past point, with every filter and page, as it did then', async () => {
+    await seedWorld(ctx);
+    const r = ctx.registry;
+    const filters: ProcessFilter[] = [
+      {},
+      { status: 'running' },
+      { status: 'terminal' },
+      { status: 'cancelled' },
+      { ownerSessionId: 'bob' },
+      { grantedSessionId: 'dave' },
+      { label: 'build' },
+      { label: 'build', grantedSessionId: 'bob' },
+      { inputType: 'tool.exec', status: 'running' },
+    ];
+    const capture = async (view: Pick<ProcessRegistry, 'listProcesses'>) =>
+      Promise.all(
+        filters.map(async (filter) => ({
+          whole: await view.listProcesses(filter),
+          paged: ids((await allPages(view, filter, 2)).records),
+        })),
+      );
+    const then = await capture(r);
+    const point = await r.asOf(ctx.clock.now).position();
+    // afterwards everything moves: states, grants, new processes
+    ctx.clock.advance(1_000);
+    await r.completeProcess('b-run', { type: 'cancelled', message: 'later' });
+    await r.revokeHandle({ sessionId: 'dave' }, 'e-run');
+    await r.transferHandleGrants({ sessionId: 'bob', agentFrameId: 'f1' }, { sessionId: 'erin' }, [
+      'b-run',
+    ]);
+    await r.registerProcess(
+      registration('f-new', {
+        provenance: { ownerScope: { sessionId: 'bob' }, hostProfileId: 'h' },
+      }),
+    );
+    await r.grantHandle({ sessionId: 'dave' }, 'f-new', { label: 'build' });
+    const now = await capture(r);
+    expect(now).not.toEqual(then);
+    expect(await capture(r.asOf({ position: point }))).toEqual(then);
+  });
+
   it('pages with a cursor: each process exactly once, in order, the same at any page size', async () => {
     const r = ctx.registry;
     const expected: string[] = [];
