@@ -143,6 +143,20 @@ export const retentionRules = (ctx: ConformanceContext): void => {
     );
   });
 
+  it('reports progress through archive, verify and remove', async () => {
+    const { cut } = await seed(ctx);
+    const progress: unknown[] = [];
+    await ctx.registry.pruneTerminalProcesses({ terminalBeforeMs: cut, archiveTo: dir }, (p) =>
+      progress.push(p),
+    );
+    expect(progress).toEqual([
+      { phase: 'archive', done: 1, total: 2 },
+      { phase: 'archive', done: 2, total: 2 },
+      { phase: 'verify', done: 2, total: 2 },
+      { phase: 'remove', done: 2, total: 2 },
+    ]);
+  });
+
   it('rejects bad prune options and writes nothing', async () => {
     await seed(ctx);
     for (const options of [

@@ -370,6 +370,20 @@ export const temporalRules = (ctx: ConformanceContext): void => {
     });
   });
 
+  it('reports import progress: every line checked, then every line written', async () => {
+    await intoFreshStore(ctx, async (lines, imported) => {
+      const progress: { phase: string; lines: number }[] = [];
+      await imported.importEvents(
+        () => lines,
+        (p) => progress.push(p),
+      );
+      const checks = progress.filter((p) => p.phase === 'check');
+      expect(checks.map((p) => p.lines)).toEqual(lines.map((_, i) => i + 1));
+      expect(progress.slice(0, checks.length)).toEqual(checks);
+      expect(progress.at(-1)).toEqual({ phase: 'write', lines: lines.length });
+    });
+  });
+
   it('rejects a corrupt import without writing anything', async () => {
     await intoFreshStore(ctx, async (lines, imported) => {
       const broken = [...lines.slice(0, 3), '{"not":"an event"}\n', ...lines.slice(3)];
