@@ -301,6 +301,24 @@ export const waiterRules = (ctx: ConformanceContext): void => {
     expect(seen).toEqual([1]);
   });
 
+  // In process: over HTTP a waiter is a request of its own, answered on its own schedule.
+  it.skipIf(ctx.backend.openRegistry !== undefined)(
+    'has settled this instance’s waiters by the time the command that satisfied them resolves',
+    async () => {
+      await ctx.registry.registerProcess(registration('p1'));
+      const waiting = ctx.registry.waitEventAfter('p1', 'producer.line', 0);
+      const awaiting = ctx.registry.awaitProcess('p1');
+      await until(() => ctx.registry.diagnostics().openWaiters === 2);
+      await ctx.registry.appendEvent('p1', line('seen'));
+      // no turn of the event loop in between: the append's own dispatch settled the waiter
+      expect(ctx.registry.diagnostics().openWaiters).toBe(1);
+      await ctx.registry.completeProcess('p1', { type: 'success', value: null });
+      expect(ctx.registry.diagnostics().openWaiters).toBe(0);
+      expect((await waiting).payload).toEqual({ text: 'seen' });
+      expect(await awaiting).toEqual({ type: 'success', value: null });
+    },
+  );
+
   it('resolves a waiter on one instance from an append through another', async () => {
     const other = await ctx.open();
     await ctx.registry.registerProcess(registration('p1'));
