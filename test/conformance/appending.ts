@@ -64,6 +64,33 @@ export const appendRules = (ctx: ConformanceContext): void => {
     expect(await ctx.registry.eventsAfter('p1', 0)).toHaveLength(1);
   });
 
+  it('hashes the canonical JSON of [eventType, payload]: a replay with its keys reordered is the same event', async () => {
+    await ctx.registry.registerProcess(registration('p1'));
+    const payload = { text: 'a', meta: { z: 1, a: [1, { y: 2, b: 3 }] } };
+    const first = await ctx.registry.appendEvent('p1', {
+      eventType: 'producer.line',
+      payload,
+      replayKey: 'k',
+    });
+    const [entry] = (await ctx.registry.history('p1')).filter(
+      (h) => h.type === 'ProcessEventAppended',
+    );
+    expect(entry?.data).toMatchObject({ payloadHash: sha(['producer.line', payload]) });
+    // another instance, reading the stored event (and its key) back from the store
+    const other = await ctx.open();
+    const reordered = { meta: { a: [1, { b: 3, y: 2 }], z: 1 }, text: 'a' };
+    for (const registry of [ctx.registry, other]) {
+      const again = await expectNoWrite(ctx, () =>
+        registry.appendEvent('p1', {
+          eventType: 'producer.line',
+          payload: reordered,
+          replayKey: 'k',
+        }),
+      );
+      expect(again.event).toEqual(first.event);
+    }
+  });
+
   it('rejects a known key with another payload or type as a conflict', async () => {
     await ctx.registry.registerProcess(registration('p1'));
     await ctx.registry.appendEvent('p1', line('a', 'k'));
