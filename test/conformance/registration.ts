@@ -210,6 +210,61 @@ export const registrationRules = (ctx: ConformanceContext): void => {
     }
   });
 
+  /** Every kind of result, split by whether it is frozen today. */
+  const resultsOfEveryKind = async () => {
+    const r = ctx.registry;
+    await r.registerProcess(registration('p1'));
+    await r.grantHandle({ sessionId: 's' }, 'p1', { label: 'L' });
+    const lease = await r.claimProcessLease('p1', 'w', 1000);
+    const { wakeDelivery } = await r.appendEvent('p1', {
+      eventType: 'producer.wake',
+      payload: { text: 'w' },
+      wakeTargetScope: { sessionId: 's' },
+    });
+    const frozen: [string, unknown][] = [
+      ['lease', lease],
+      ['stored lease', await r.getProcessLease('p1')],
+      ['list page', (await r.listProcesses()).records[0]],
+      ['change page', (await r.processesChangedSince()).records[0]],
+      ['recent events', (await r.recentEvents('p1', 1))[0]],
+      ['wake events', (await r.wakeEventsAfter('p1', 0))[0]],
+      ['grants of a process', (await r.handleGrantsForProcess('p1'))[0]],
+      ['asOf record', await r.asOf(ctx.clock.now).getProcess('p1')],
+    ];
+    const notYet: [string, unknown][] = [
+      ['wake delivery', wakeDelivery],
+      ['history entry', (await r.history('p1'))[0]],
+      ['session report', await r.deleteSessionProcessState('s')],
+    ];
+    return { frozen, notYet };
+  };
+  const unfrozen = (results: [string, unknown][]) =>
+    results.flatMap(([what, result]) => {
+      expect(result, what).toBeDefined();
+      try {
+        Object.assign(result as object, { injected: true });
+        return [what];
+      } catch (error) {
+        expect(error, what).toBeInstanceOf(TypeError);
+        return [];
+      }
+    });
+
+  it('freezes leases, pages, events, grants and asOf answers', async () => {
+    const { frozen } = await resultsOfEveryKind();
+    expect(unfrozen(frozen)).toEqual([]);
+  });
+
+  // BUG (lead to decide): SPEC says results are immutable snapshots (the remote registry:
+  // "frozen results"). In process, appendEvent's wakeDelivery, history entries and the
+  // deleteSessionProcessState report are not frozen (only what enters a read model is);
+  // through the remote registry, history entries are not. Mutating them changes nothing in
+  // the registry (they are copies), so only the immutability half is broken.
+  it.fails('freezes wake deliveries, history entries and session reports too', async () => {
+    const { notYet } = await resultsOfEveryKind();
+    expect(unfrozen(notYet)).toEqual([]);
+  });
+
   it('returns undefined for an unknown process', async () => {
     expect(await ctx.registry.getProcess('nope')).toBeUndefined();
   });
