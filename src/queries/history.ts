@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type RecordedDomainEvent, readStoredEvent } from '../domain/codec.ts';
 import { type DomainEvent, domainEventTypes, type EventMetadata } from '../domain/events.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import type { RefusedCommand } from '../domain/refusal.ts';
 import type { EventStore, Position } from '../store/port.ts';
 
@@ -84,14 +85,15 @@ export async function* iterateHistoryOf(
     for (; next < refusals.length && refusals[next]!.afterRevision < revision; next++) {
       const refusal = refusals[next]!;
       if (refusal.processCreatedAtMs !== createdAtMs || !inRange(refusal.recordedAtMs)) continue;
-      yield { ...refusal, type: 'CommandRefused', refused: true };
+      yield deepFreeze({ ...refusal, type: 'CommandRefused', refused: true });
     }
   }
   for (let from = 0; ; from += pageSize) {
     const page = await store.readStream(stream, { fromRevision: from, maxCount: pageSize });
     for (const stored of page) {
       yield* refusedBefore(stored.revision);
-      const entry = toHistoryEntry(readStoredEvent(stored));
+      // frozen, as every result: an immutable snapshot of the stored event
+      const entry = deepFreeze(toHistoryEntry(readStoredEvent(stored)));
       if (entry.type === 'ProcessRegistered') createdAtMs ??= entry.data.record.createdAtMs;
       if (!inRange(entry.recordedAtMs)) continue;
       if (types && !types.has(entry.type)) continue;

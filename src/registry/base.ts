@@ -3,6 +3,7 @@ import type { Decision, States } from '../commands/decision.ts';
 import type { CommandHandler } from '../commands/handler.ts';
 import type { CommandNeeds } from '../commands/lookups.ts';
 import { RegistryError } from '../domain/errors.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import {
   type AuditContext,
   IdSchema,
@@ -48,17 +49,23 @@ export class RegistryBase extends ReadViews {
     super();
   }
 
-  /** Runs a command: the handler loads the processes' states, decides, appends, retries. */
-  protected command<R>(
+  /**
+   * Runs a command: the handler loads the processes' states, decides, appends, retries.
+   * Its result is frozen (an immutable snapshot, as every result: the events in it already
+   * are, being what the read models hold).
+   */
+  protected async command<R>(
     command: string,
     processIds: readonly string[],
     decide: (states: States, now: number) => Decision<R>,
     needs?: CommandNeeds,
   ): Promise<R> {
     this.ensureOpen();
-    return this.core.handler.execute(
-      { command, audit: this.audit, processIds, ...(needs ? { needs } : {}) },
-      decide,
+    return deepFreeze(
+      await this.core.handler.execute(
+        { command, audit: this.audit, processIds, ...(needs ? { needs } : {}) },
+        decide,
+      ),
     );
   }
 

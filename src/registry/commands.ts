@@ -14,6 +14,7 @@ import { decideRegister } from '../commands/register.ts';
 import { deleteSessionInRounds } from '../commands/session-delete.ts';
 import { completionReplayKey, decideComplete } from '../commands/terminal.ts';
 import { decideAckWake } from '../commands/wakes.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import {
   AppendBatchSchema,
   type AppendRequest,
@@ -102,13 +103,16 @@ export class ProcessCommands extends RegistryBase {
    */
   async deleteSessionProcessState(sessionId: string): Promise<SessionDeleteReport> {
     const sid = parseInput(IdSchema, sessionId, 'session id');
-    return deleteSessionInRounds(
-      sid,
-      async () => (await this.models()).processesOfSession(sid),
-      (ids) =>
-        this.command('deleteSessionProcessState', ids, (states, now) =>
-          decideDeleteSessionAll(states, { sessionId: sid, now }),
-        ),
+    // the rounds' reports are frozen; the one made of them too, as every result
+    return deepFreeze(
+      await deleteSessionInRounds(
+        sid,
+        async () => (await this.models()).processesOfSession(sid),
+        (ids) =>
+          this.command('deleteSessionProcessState', ids, (states, now) =>
+            decideDeleteSessionAll(states, { sessionId: sid, now }),
+          ),
+      ),
     );
   }
 
