@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { decodeEvent } from '../domain/codec.ts';
 import { RegistryError } from '../domain/errors.ts';
 import { STREAM_PREFIX } from '../domain/events.ts';
@@ -29,6 +30,10 @@ const BATCH = 500;
  * domain event and that each stream's revisions run 0, 1, 2 ... A bad file or a non-empty
  * store is rejected (`invalid` / `conflict`) with nothing written. Writing goes in batches
  * that each expect the revisions the export had, so a concurrent writer is detected.
+ * The source is read twice (check, then write); a batch of the second reading is written
+ * only if it hashes as the same lines did in the first, so a source that changes in
+ * between is refused (`invalid`) before the batch holding the change (the batches before
+ * it stay: no store here can take back what it wrote).
  *
  * `into: 'absent'` (restoring pruned processes from an archive) imports into a store that
  * may hold other processes: each stream of the source must be empty in the store instead.
@@ -54,11 +59,14 @@ export const importLines = async (
     }
   }
   const streams = new Set<string>();
-  const checked = await forEachLine(source, (line, n) => {
+  // the first reading's hash of each batch of lines: the second must match before it is written
+  const read = new BatchHashes();
+  const checked = await forEachLine(source, (line, n, text) => {
     onProgress?.({ phase: 'check', lines: n });
     streams.add(line.stream);
-    return line;
+    read.add(text);
   });
+  const hashes = read.end();
   if (into === 'absent') {
     for (const stream of streams) {
       if ((await store.streamRevision(stream)) < 0) continue;
@@ -69,32 +77,70 @@ export const importLines = async (
     }
   }
   let batch: ExportLine[] = [];
+  const again = new BatchHashes();
+  let written = 0;
   const flush = async () => {
+    // the run of lines this batch holds was hashed last (a full run closes itself)
+    const runs = again.end();
+    if (runs.at(-1) !== hashes[runs.length - 1]) {
+      throw new RegistryError(
+        'invalid',
+        `the import source changed while importing (lines ${written + 1}–${written + batch.length} differ from what was checked; the ${written} lines before them are stored); import from a file that is not being written, into an empty store`,
+      );
+    }
     for (const call of callsFor(batch)) await store.appendToStreams(call);
+    written += batch.length;
     batch = [];
   };
-  const imported = await forEachLine(source, async (line, n) => {
+  const imported = await forEachLine(source, async (line, n, text) => {
     batch.push(line);
+    again.add(text);
     if (batch.length >= BATCH) {
       await flush();
       onProgress?.({ phase: 'write', lines: n });
     }
   });
-  await flush();
+  if (batch.length > 0) await flush();
   onProgress?.({ phase: 'write', lines: imported });
   if (imported !== checked) {
     throw new RegistryError(
       'invalid',
-      `the import source changed while importing (${checked} lines checked, ${imported} read); import from a file that is not being written`,
+      `the import source changed while importing (${checked} lines checked, ${imported} read; the ${written} read are stored); import from a file that is not being written, into an empty store`,
     );
   }
   return { imported };
 };
 
+/**
+ * SHA-256 of each run of BATCH lines (the last run may be shorter), so a second reading of
+ * a source can be compared with the first a batch at a time, in memory that does not grow
+ * with the source (32 bytes per BATCH lines).
+ */
+class BatchHashes {
+  readonly hashes: string[] = [];
+  private hash: Hash | undefined;
+  private lines = 0;
+
+  add(text: string): void {
+    this.hash ??= createHash('sha256');
+    this.hash.update(text);
+    this.hash.update('\n');
+    if (++this.lines === BATCH) this.end();
+  }
+
+  /** Closes the run being hashed, if any; returns every run's hash so far. */
+  end(): string[] {
+    if (this.hash) this.hashes.push(this.hash.digest('hex'));
+    this.hash = undefined;
+    this.lines = 0;
+    return this.hashes;
+  }
+}
+
 /** Parses and checks each line (the revisions of every stream must be dense from 0). */
 const forEachLine = async (
   source: LineSource,
-  visit: (line: ExportLine, lineNumber: number) => unknown,
+  visit: (line: ExportLine, lineNumber: number, text: string) => unknown,
 ): Promise<number> => {
   const nextRevision = new Map<string, number>();
   // Event ids are unique across a store: a repeated one would fail only while writing
@@ -122,7 +168,7 @@ const forEachLine = async (
     }
     lineOfId.set(line.eventId, n);
     nextRevision.set(line.stream, expected + 1);
-    await visit(line, n);
+    await visit(line, n, text);
   };
   // The source may yield whole lines or arbitrary chunks of text: split on newlines and
   // carry a partial last line over to the next chunk.
