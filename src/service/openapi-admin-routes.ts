@@ -46,7 +46,8 @@ export const logAndAdminRoutes: Operation[] = [
     method: 'get',
     path: '/export',
     operationId: 'exportEvents',
-    summary: 'The whole log as NDJSON (admin)',
+    summary:
+      'The whole log as NDJSON (admin); a failure met on the way ends it with one {"error": …} line',
     streams: ['application/x-ndjson'],
   },
   {

@@ -1,4 +1,5 @@
 import { RegistryError } from '../domain/errors.ts';
+import { deepFreeze } from '../domain/freeze.ts';
 import type { HistoryItem, HistoryOptions } from '../queries/history.ts';
 import { registryErrorOf } from './errors.ts';
 import {
@@ -31,7 +32,7 @@ const historyQuery = (opts: HistoryOptions) => ({
 
 /** A history entry off the wire: events carry a position, refusals none. */
 const historyItem = (entry: HistoryItem): HistoryItem =>
-  'refused' in entry ? entry : withPosition(entry);
+  deepFreeze('refused' in entry ? entry : withPosition(entry));
 
 export const historyOver = async (
   conn: Connection,
@@ -68,7 +69,11 @@ export async function* exportOver(conn: Connection, audit: AuditHeaders): AsyncG
     path: '/export',
     accept: 'application/x-ndjson',
   });
-  for await (const line of lines(response)) if (line) yield `${line}\n`;
+  for await (const line of lines(response)) {
+    // export lines begin with their stream; a failure the service met ends the body instead
+    if (line.startsWith('{"error":')) throw registryErrorOf(500, JSON.parse(line), conn.baseUrl);
+    if (line) yield `${line}\n`;
+  }
 }
 
 /**

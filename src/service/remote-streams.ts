@@ -97,7 +97,8 @@ const pause = (ms: number, signal: AbortSignal) =>
  * `resume`, a dropped connection or a service shutting down (`end`) is reconnected, asking
  * for what follows the last message id received (`Last-Event-ID`), so each event is still
  * delivered once; after RESUME_ATTEMPTS failed reconnects it fails with `unavailable`.
- * Without `resume`, `end` completes the observable.
+ * Without `resume`, `end` completes the observable. Closing the registry completes it, as
+ * closing an in-process registry completes its streams.
  */
 export const followSse = <T>(
   conn: Connection,
@@ -156,10 +157,8 @@ export const followSse = <T>(
         }
         // a connection that delivered something starts the reconnect budget afresh
         if (received > before) attempt = 0;
-        if (controller.signal.aborted) {
-          if (conn.closed) throw controller.signal.reason;
-          return;
-        }
+        // closed with its registry (completed) or unsubscribed: either way nothing follows
+        if (controller.signal.aborted) return;
         if (!resume) {
           if (outcome === 'ended') return subscriber.complete();
           throw outcome === 'dropped'
@@ -174,14 +173,19 @@ export const followSse = <T>(
           );
         }
         await pause(Math.min(5_000, 100 * 2 ** (attempt - 1)), controller.signal);
-        if (controller.signal.aborted) {
-          if (conn.closed) throw controller.signal.reason;
-          return;
-        }
+        // closed with its registry (completed) or unsubscribed: either way nothing follows
+        if (controller.signal.aborted) return;
       }
-    })().catch((error: unknown) => {
-      if (!controller.signal.aborted || conn.closed) subscriber.error(error);
-    });
+    })().then(
+      // a stream ends with its registry's close, as in process: it completes
+      () => {
+        if (conn.closed) subscriber.complete();
+      },
+      (error: unknown) => {
+        if (conn.closed) subscriber.complete();
+        else if (!controller.signal.aborted) subscriber.error(error);
+      },
+    );
     return () => {
       conn.open.delete(controller);
       controller.abort();

@@ -52,7 +52,15 @@ export const adminRoutes = (app: Hono<Env>, hub: SseHub): void => {
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        const next = await lines.next();
+        let next: IteratorResult<string>;
+        try {
+          next = await lines.next();
+        } catch (error) {
+          // the status is sent: a failure met on the way is the stream's last line
+          controller.enqueue(encoder.encode(`${stringify(wireErrorOf(error).body)}\n`));
+          controller.close();
+          return;
+        }
         if (next.done) controller.close();
         else controller.enqueue(encoder.encode(next.value));
       },
