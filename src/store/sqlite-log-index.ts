@@ -104,11 +104,12 @@ interface ChangedRow extends RecordRow {
 export class SqliteLogIndex implements DigestIndex {
   private readonly s;
   /**
-   * During a batch (a catch-up chunk: `beginBatch`/`endBatch`), the change marks not yet
-   * written, by position: the digest of the same position, which the projection records
-   * after its marks, is written with its mark in one row; marks left at the end of the
-   * batch (an unknown digest) are written then. Nothing reads the log index during a batch
-   * (the change feed and verify read it between transactions).
+   * During a batch (a catch-up chunk, or one append's projection: `beginBatch`/`endBatch`,
+   * `holdingMarks`), the change marks not yet written, by position: the digest of the same
+   * position, which the projection records after its marks, is written with its mark in one
+   * row; marks left at the end of the batch (an unknown digest) are written then. Nothing
+   * reads the log index during a batch (the change feed and verify read it between
+   * transactions).
    */
   private marks: Map<bigint | string, string> | undefined;
 
@@ -179,6 +180,23 @@ export class SqliteLogIndex implements DigestIndex {
       this.s.digestRow.run(key, held, bytes);
     } else if (this.marks || this.s.digestOnMark.run(bytes, key).changes === 0) {
       this.s.digestRow.run(key, '', bytes);
+    }
+  }
+
+  /**
+   * Runs `work` (one projection of an append, inside its savepoint) holding its change marks,
+   * so each goes in with its position's digest: one row, one statement. Inside a batch, the
+   * batch holds them already.
+   */
+  holdingMarks(work: () => void): void {
+    if (this.marks) return work();
+    this.beginBatch();
+    let done = false;
+    try {
+      work();
+      done = true;
+    } finally {
+      this.endBatch(done);
     }
   }
 

@@ -160,7 +160,10 @@ class SqliteEventStore implements EventStore {
     const appendOne = db.transaction((pending: PendingAppend) => {
       if (pending.remove) this.removeStreams(pending.remove);
       const outcome = this.applyWrites(pending.writes);
-      this.projection?.project(outcome.stored, this.tables);
+      const { projection } = this;
+      if (projection) {
+        this.tables.digests.holdingMarks(() => projection.project(outcome.stored, this.tables));
+      }
       return outcome;
     });
     // Invariant: the batch's events, their model rows and the checkpoint commit together,
