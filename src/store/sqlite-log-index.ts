@@ -189,7 +189,10 @@ export class SqliteLogIndex implements DigestIndex {
    * batch holds them already.
    */
   holdingMarks(work: () => void): void {
-    if (this.marks) return work();
+    if (this.marks) {
+      work();
+      return;
+    }
     this.beginBatch();
     let done = false;
     try {
