@@ -75,6 +75,15 @@ export class PostgresFeed {
   private connectAttempt: Promise<void> | undefined;
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
+  /**
+   * This store's commits in flight (`ownCommit`). A NOTIFY that arrives meanwhile may be
+   * theirs, coming back before the commit's reply: its head waits in `deferredHead` until
+   * they settle, when `publish` has handed their events over and only what others committed
+   * is left to read (else a follower would read the log for events about to be published,
+   * and read again when they are).
+   */
+  private ownInFlight = 0;
+  private deferredHead: Position | undefined;
 
   constructor(
     private readonly source: FeedSource,
@@ -140,8 +149,30 @@ export class PostgresFeed {
     await Promise.all(this.closing);
   }
 
+  /**
+   * Runs one of this store's commits (which publishes its events when it succeeds), holding
+   * back NOTIFY wake-ups until it settles (see `ownInFlight`).
+   */
+  async ownCommit<T>(commit: () => Promise<T>): Promise<T> {
+    this.ownInFlight += 1;
+    try {
+      return await commit();
+    } finally {
+      this.ownInFlight -= 1;
+      const head = this.deferredHead;
+      if (this.ownInFlight === 0 && head !== undefined) {
+        this.deferredHead = undefined;
+        this.wakeAll(head);
+      }
+    }
+  }
+
   /** Followers that have not seen `head` read the log (all of them when it is unknown). */
   private wakeAll(head: Position = 0n): void {
+    if (head !== 0n && this.ownInFlight > 0) {
+      if (this.deferredHead === undefined || head > this.deferredHead) this.deferredHead = head;
+      return;
+    }
     for (const follower of this.followers) {
       // an own append's NOTIFY comes back to us after `publish` delivered its events
       if (head === 0n || follower.last < head) void this.read(follower);

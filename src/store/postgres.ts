@@ -202,7 +202,7 @@ class PostgresEventStore implements EventStore {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
     try {
-      await this.commit(batch);
+      await this.feed.ownCommit(() => this.commit(batch));
     } finally {
       this.inFlight = undefined;
       if (this.queue.length > 0) this.schedule();
