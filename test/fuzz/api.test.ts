@@ -18,6 +18,7 @@ import * as arb from './arbitraries.ts';
  */
 const soak = process.env.PROCREG_SOAK === '1';
 const RUNS = soak ? 2_000 : 150;
+const soakTimeout = soak ? 600_000 : undefined;
 const SEED = Number(process.env.PROCREG_SEED ?? 20261127);
 
 type Call = (registry: ProcessRegistry, args: unknown[]) => unknown;
@@ -201,15 +202,20 @@ describe('fuzzed public method arguments', () => {
   };
 
   for (const [name, m] of Object.entries(methods)) {
-    it(`${name}: bad arguments fail \`invalid\`, any failure is a RegistryError and writes nothing`, async () => {
-      await fc.assert(
-        fc.asyncProperty(argsFor(m.params), ({ args, bad }) => attempt(m, args, bad)),
-        { numRuns: RUNS, seed: SEED },
-      );
-      await fc.assert(
-        fc.asyncProperty(wildArgs(m.params), (args) => attempt(m, args, false)),
-        { numRuns: Math.ceil(RUNS / 3), seed: SEED },
-      );
-    });
+    it(
+      `${name}: bad arguments fail \`invalid\`, any failure is a RegistryError and writes nothing`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(argsFor(m.params), ({ args, bad }) => attempt(m, args, bad)),
+          { numRuns: RUNS, seed: SEED },
+        );
+        await fc.assert(
+          fc.asyncProperty(wildArgs(m.params), (args) => attempt(m, args, false)),
+          { numRuns: Math.ceil(RUNS / 3), seed: SEED },
+        );
+        // a soak's runs take longer than the default timeout (every run exports the log)
+      },
+      soakTimeout,
+    );
   }
 });

@@ -98,8 +98,16 @@ const named = (description: string, apply: Mutation): Mutation =>
 
 const mutation = (count: number): fc.Arbitrary<Mutation> => {
   const at = fc.nat({ max: count - 1 });
+  // a line an earlier mutation left unparseable (an inserted empty line) is left as it is
   const edit = (f: (line: Line) => unknown) => (i: number) => (lines: string[]) =>
-    lines.map((text, j) => (j === i ? JSON.stringify(f(JSON.parse(text) as Line)) : text));
+    lines.map((text, j) => {
+      if (j !== i) return text;
+      try {
+        return JSON.stringify(f(JSON.parse(text) as Line));
+      } catch {
+        return text;
+      }
+    });
   return fc.oneof(
     fc
       .tuple(at, field, json)
@@ -128,13 +136,17 @@ const mutation = (count: number): fc.Arbitrary<Mutation> => {
         fc.nat(),
         fc.oneof(
           json,
-          anything.filter(
-            (v) =>
-              v !== undefined &&
-              typeof v !== 'function' &&
-              typeof v !== 'symbol' &&
-              typeof v !== 'bigint',
-          ),
+          // any value a line can carry: whatever JSON.stringify writes (a bigint or a cycle
+          // anywhere inside cannot be written at all)
+          anything.filter((v) => {
+            if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return false;
+            try {
+              JSON.stringify(v);
+              return true;
+            } catch {
+              return false;
+            }
+          }),
         ),
       )
       .map(([i, n, v]) =>
@@ -166,7 +178,13 @@ const mutation = (count: number): fc.Arbitrary<Mutation> => {
       ),
     fc.tuple(at, at).map(([i, j]) =>
       named(`line ${i} reuses the event id of line ${j}`, (lines: string[]) => {
-        const eventId = (JSON.parse(lines[j]!) as Line).eventId;
+        // an earlier mutation may have dropped line j or left it no JSON: then nothing changes
+        let eventId: unknown;
+        try {
+          eventId = (JSON.parse(lines[j] ?? '') as Line).eventId;
+        } catch {
+          return lines;
+        }
         return i === j ? lines : edit((l) => ({ ...l, eventId }))(i)(lines);
       }),
     ),
