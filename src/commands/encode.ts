@@ -68,38 +68,32 @@ const chained = (
       data: event.data,
       metadata: linked,
     });
-    const withHash = hashed(linked, hash);
+    const withHash = sortedMetadata(metadata, prevHash, hash);
     prevHash = hash;
     return { metadata: withHash, text: { data, metadata: text } };
   });
 };
 
 /**
- * The command's metadata with `prevHash`, members in canonical (sorted) order, each a
- * string, number or null: its canonical JSON is JSON.stringify's (domain/canonical.ts).
+ * The command's metadata with `prevHash` and, once known, `hash`, members in canonical
+ * (sorted) order, each a string, number or null: its canonical JSON is JSON.stringify's
+ * (domain/canonical.ts). Before the hash is known its member is `undefined`, which both
+ * leave out, so the same builder gives the hashed form and the stored one.
  */
-const sortedMetadata = (metadata: EventMetadata, prevHash: string | null): EventMetadata => ({
+const sortedMetadata = (
+  metadata: EventMetadata,
+  prevHash: string | null,
+  hash?: string,
+): EventMetadata => ({
   actor: metadata.actor,
   causationId: metadata.causationId,
   command: metadata.command,
   commandId: metadata.commandId,
   correlationId: metadata.correlationId,
   eventVersion: metadata.eventVersion,
+  hash,
   prevHash,
   recordedAtMs: metadata.recordedAtMs,
-});
-
-/** `sortedMetadata` with its `hash`, in its sorted place. */
-const hashed = (linked: EventMetadata, hash: string): EventMetadata => ({
-  actor: linked.actor,
-  causationId: linked.causationId,
-  command: linked.command,
-  commandId: linked.commandId,
-  correlationId: linked.correlationId,
-  eventVersion: linked.eventVersion,
-  hash,
-  prevHash: linked.prevHash ?? null,
-  recordedAtMs: linked.recordedAtMs,
 });
 
 /** One write per touched stream, expecting the revision the decision was made on. */
