@@ -62,8 +62,8 @@ const contentText = (
  * An event's hash and the JSON text to store it as, canonicalised once: the stored data is
  * the hashed data text, the stored metadata the hashed metadata with `hash` in its sorted
  * place. A log written this way verifies from its text (`contentHashOf`) without parsing it.
- * `metadata` holds no `hash`. Content built with its keys in order (as procreg builds its
- * events) is written by JSON.stringify (canonical.ts).
+ * `metadata` holds no `hash` (or an undefined one). Content built with its keys in order
+ * (as procreg builds its events) is written by JSON.stringify (canonical.ts).
  */
 export const hashedText = (
   content: HashedContent & { metadata: Record<string, unknown> },
