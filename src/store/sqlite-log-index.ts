@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
-import { GENESIS_DIGEST, type LogDigest } from '../domain/integrity.ts';
+import { GENESIS_DIGEST } from '../domain/integrity.ts';
 import type { ProcessRecord } from '../domain/schemas.ts';
 import type { Position } from './port.ts';
 import type { DigestIndex } from './read-model-tables.ts';
-import { bindable, positionOf, type RecordRow, recordOf, sortablePosition } from './sqlite-rows.ts';
+import { positionOf, type RecordRow, recordOf, sortablePosition } from './sqlite-rows.ts';
 
 /**
  * The log index of a SQLite tables file: what the tables know about each projected process
@@ -115,14 +115,6 @@ export class SqliteLogIndex implements DigestIndex {
 
   constructor(private readonly db: Database.Database) {
     this.s = {
-      digest: db
-        .prepare<[], { digest: string | null; position: bigint | string }>(
-          'SELECT digest, digest_position AS position FROM rm_checkpoint WHERE id = 1',
-        )
-        .safeIntegers(),
-      setDigest: db.prepare(
-        'UPDATE rm_checkpoint SET digest = ?, digest_position = ? WHERE id = 1',
-      ),
       mark: db.prepare(
         'INSERT INTO rm_log (position, changed) VALUES (?, ?) ON CONFLICT DO NOTHING',
       ),
@@ -148,16 +140,6 @@ export class SqliteLogIndex implements DigestIndex {
         )
         .safeIntegers(),
     };
-  }
-
-  digest(): LogDigest | null {
-    const row = this.s.digest.get();
-    if (!row || row.digest === null) return null;
-    return { digest: row.digest, position: BigInt(row.position) };
-  }
-
-  setDigest(digest: LogDigest | null): void {
-    this.s.setDigest.run(digest?.digest ?? null, digest ? bindable(digest.position) : 0);
   }
 
   /** Notes that the event at `position` changed the record of `processId`. */

@@ -13,6 +13,7 @@ import type {
 import { type Position, START } from './port.ts';
 import type { ReadModelTables, RowChange, VersionedTables } from './read-model-tables.ts';
 import { BulkInsert } from './sqlite-bulk-insert.ts';
+import { SqliteCheckpoint } from './sqlite-checkpoint.ts';
 import { countOfType, countOn, parseTypeCounts, type TypeCounts } from './sqlite-event-counts.ts';
 import { SqliteListing } from './sqlite-listing.ts';
 import { SqliteLogIndex } from './sqlite-log-index.ts';
@@ -86,6 +87,8 @@ export class SqliteTables implements ReadModelTables {
   readonly versions: VersionedTables | undefined;
   /** the digests and change marks of each process event (sqlite-log-index.ts) */
   readonly digests: SqliteLogIndex;
+  /** the checkpoint and the running digest, one row a write may hold (sqlite-checkpoint.ts) */
+  readonly checkpointRow: SqliteCheckpoint;
   /** every row is stored as JSON text; the overlay's objects never leave a batch */
   readonly keepsCopies = true;
 
@@ -102,6 +105,7 @@ export class SqliteTables implements ReadModelTables {
         : undefined;
     this.listing = new SqliteListing(db);
     this.digests = new SqliteLogIndex(db);
+    this.checkpointRow = new SqliteCheckpoint(db);
     const history = this.history;
     this.versions = history && {
       at: (position) => {
@@ -165,10 +169,6 @@ export class SqliteTables implements ReadModelTables {
       eventAt: p<string>(
         `SELECT ${eventColumn} FROM rm_events m WHERE m.process_id = ? AND m.sequence = ?`,
       ).pluck(),
-      checkpoint: p<bigint | string>('SELECT position FROM rm_checkpoint WHERE id = 1')
-        .pluck()
-        .safeIntegers(),
-      setCheckpoint: db.prepare('UPDATE rm_checkpoint SET position = ? WHERE id = 1'),
       putProcess: db.prepare(
         'INSERT OR REPLACE INTO rm_processes (id, running, record, updated_at, changed_at) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -322,8 +322,7 @@ export class SqliteTables implements ReadModelTables {
   }
 
   checkpoint(): Position {
-    const position = this.s.checkpoint.get();
-    return position === undefined ? START : BigInt(position);
+    return this.checkpointRow.position();
   }
 
   write(change: RowChange, position: Position): void {
@@ -481,19 +480,19 @@ export class SqliteTables implements ReadModelTables {
   }
 
   setCheckpoint(position: Position): void {
-    this.s.setCheckpoint.run(bindable(position));
+    this.checkpointRow.setPosition(position);
   }
 
   digest(): LogDigest | null {
-    return this.digests.digest();
+    return this.checkpointRow.digest();
   }
 
   setDigest(digest: LogDigest | null): void {
-    this.digests.setDigest(digest);
+    this.checkpointRow.setDigest(digest);
   }
 
   transaction<T>(work: () => T): T {
-    return this.db.transaction(() => this.batch(work)).immediate();
+    return this.db.transaction(() => this.checkpointRow.hold(() => this.batch(work))).immediate();
   }
 
   dump(): { checkpoint: Position; rows: Map<string, Json> } {

@@ -167,27 +167,32 @@ class SqliteEventStore implements EventStore {
       return outcome;
     });
     // Invariant: the batch's events, their model rows and the checkpoint commit together,
-    // so the models are never ahead of or behind the log.
-    this.commitBatch = db.transaction((batch: readonly PendingAppend[], outcomes: Outcome[]) => {
-      const headBefore = this.statements.head.get()!;
-      // events written around procreg (an older release, a raw insert) are projected first
-      if (this.projection) this.projectAfterCheckpoint(headBefore, Number.POSITIVE_INFINITY);
-      let head = headBefore;
-      for (const pending of batch) {
-        try {
-          const outcome = appendOne(pending);
-          outcomes.push(outcome);
-          for (const result of outcome.results) if (result.position > head) head = result.position;
-        } catch (error) {
-          const refused =
-            error instanceof WrongExpectedRevisionError || isRegistryError(error, 'conflict');
-          if (!refused) throw error;
-          outcomes.push(error);
+    // so the models are never ahead of or behind the log. The checkpoint's row (with the
+    // log digest) is held for the batch: read once, written once (sqlite-checkpoint.ts).
+    const { checkpointRow } = this.tables;
+    this.commitBatch = db.transaction((batch: readonly PendingAppend[], outcomes: Outcome[]) =>
+      checkpointRow.hold(() => {
+        const headBefore = this.statements.head.get()!;
+        // events written around procreg (an older release, a raw insert) are projected first
+        if (this.projection) this.projectAfterCheckpoint(headBefore, Number.POSITIVE_INFINITY);
+        let head = headBefore;
+        for (const pending of batch) {
+          try {
+            const outcome = checkpointRow.savepoint(() => appendOne(pending));
+            outcomes.push(outcome);
+            for (const result of outcome.results)
+              if (result.position > head) head = result.position;
+          } catch (error) {
+            const refused =
+              error instanceof WrongExpectedRevisionError || isRegistryError(error, 'conflict');
+            if (!refused) throw error;
+            outcomes.push(error);
+          }
         }
-      }
-      if (this.projection && head > headBefore) this.tables.setCheckpoint(head);
-      return headBefore;
-    });
+        if (this.projection && head > headBefore) this.tables.setCheckpoint(head);
+        return headBefore;
+      }),
+    );
     this.feed = new SqliteFeed(
       {
         head: () => this.statements.head.get()!,
