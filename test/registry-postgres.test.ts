@@ -299,4 +299,53 @@ describe.skipIf(!server)('postgres', () => {
       await fresh.drop();
     }
   }, 60_000);
+  it('appends without reading the log: plans a connection made on a new, small log use the indexes once it has grown', async () => {
+    const fresh = server!.freshSchema();
+    // every connection of both registries carries this name, to see when they are gone
+    const name = `procreg-plans-${fresh.schema}`;
+    const named = `${fresh.url}&application_name=${name}`;
+    const admin = new pg.Client({ connectionString: server!.url });
+    await admin.connect();
+    try {
+      const line = (text: string) => ({ eventType: 'producer.line', payload: { text } });
+      // a: its statements are planned (and the plans kept) while the log is a few events long
+      const a = await openRegistry(named);
+      await a.registerProcess(registration('p-a'));
+      for (let i = 0; i < 8; i++) await a.appendEvent('p-a', line(`early ${i}`));
+      // b grows the log to a few thousand events
+      const b = await openRegistry(named);
+      await b.registerProcess(registration('p-b'));
+      for (let k = 0; k < 20; k++) {
+        await b.appendEvents(
+          'p-b',
+          Array.from({ length: 100 }, (_, i) => line(`bulk ${k}.${i}`)),
+        );
+      }
+      for (let i = 0; i < 20; i++) await a.appendEvent('p-a', line(`late ${i}`));
+      await a.close();
+      await b.close();
+      // a backend writes its statistics before it leaves pg_stat_activity
+      for (;;) {
+        const { rows } = await admin.query(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+          [name],
+        );
+        if (rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const { rows } = await admin.query(
+        `SELECT s.seq_tup_read::int AS read, (SELECT count(*)::int FROM "${fresh.schema}".events) AS events
+           FROM pg_stat_user_tables s WHERE s.schemaname = $1 AND s.relname = 'events'`,
+        [fresh.schema],
+      );
+      const { read, events } = rows[0];
+      expect(events).toBe(2 + 8 + 2000 + 20);
+      // a plan that scans the log reads it whole for each append: 20 late appends alone
+      // would read 40 000 rows and more
+      expect(read).toBeLessThan(events);
+    } finally {
+      await admin.end();
+      await fresh.drop();
+    }
+  }, 60_000);
 });

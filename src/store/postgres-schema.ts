@@ -86,6 +86,24 @@ export const journalTable = (s: string): string => `
 export type AppendOutcome = 'head' | 'behind' | 'ok' | 'wrong' | 'conflict';
 
 /**
+ * How `append_batch` runs (set on the function, so also for `apply_model_changes`, which it
+ * calls). A PL/pgSQL function's statements are planned once per connection and the plan
+ * kept: a plan made while a table was small (a new store) is a sequential scan, and it was
+ * kept as the table grew, so each append read the whole log to check its event ids
+ * (~350 pages per append at 4 500 events, until an ANALYZE happened to replace the plan).
+ * With sequential scans off the plans use the tables' indexes whatever their size when
+ * planned: no step of an append reads more rows as the log grows. Every statement of the
+ * function that reads a table by a key has an index for it; the few that read a one-row
+ * table whole still scan it, at a cost the planner inflates past the JIT threshold, so JIT
+ * is off too (it compiled such a statement at every call: 20 ms an append).
+ */
+const APPEND_SETTINGS = 'SET enable_seqscan = off SET jit = off';
+
+/** Gives the `append_batch` of a schema made before APPEND_SETTINGS its settings. */
+const appendFunctionSettings = (s: string): string =>
+  `ALTER FUNCTION ${qualified(s, 'append_batch')} ${APPEND_SETTINGS};`;
+
+/**
  * One round trip appends a whole group commit. Each append (a group of writes, `w_append`)
  * is all or nothing and is checked on its own, so a stale append fails alone: its writes'
  * expected revisions are compared with the streams' last revisions (-2 = any, -1 = no
@@ -103,7 +121,7 @@ const appendFunction = (s: string): string => `
     c_k1 text[], c_k2 text[], c_k3 text[], c_row text[], c_pos bigint[]
   ) RETURNS TABLE (o_append int, o_write int, o_outcome text, o_revision bigint,
                    o_position bigint, o_detail text)
-  LANGUAGE plpgsql AS $fn$
+  LANGUAGE plpgsql ${APPEND_SETTINGS} AS $fn$
   DECLARE
     n int := coalesce(cardinality(w_stream), 0);
     head bigint; head_before bigint;
@@ -277,7 +295,7 @@ export const ensureSchema = async (client: pg.ClientBase, schema: string): Promi
         await client.query(digestTables(schema));
         await client.query(dropAppendFunctions(schema));
         await client.query(appendFunction(schema));
-      }
+      } else await client.query(appendFunctionSettings(schema));
       if (state < 2) await client.query(resetModels(schema));
       if (state < SCHEMA_VERSION) {
         await client.query(
