@@ -10,6 +10,7 @@
  *   wait <db> <processId> <eventType> <after>  print "ready" once waiting, then the event
  *                                              (<db> may carry URL options: x.db?pollIntervalMs=N)
  *   crash <db> <processId>                     append and transfer grants until killed
+ *   grant <db> <processId> <sessionId> <frame> grant the process to that session's frame
  */
 import { openRegistry, type ProcessRegistry } from '../../src/index.ts';
 
@@ -59,6 +60,12 @@ const run = async (registry: ProcessRegistry): Promise<void> => {
       while (registry.diagnostics().openWaiters === 0) await new Promise((r) => setImmediate(r));
       out({ ready: true });
       out({ event: await waiting });
+      return;
+    }
+    case 'grant': {
+      const [processId, sessionId, agentFrameId] = args as [string, string, string];
+      const grant = await registry.grantHandle({ sessionId, agentFrameId }, processId, {});
+      out({ granted: grant.scopeId });
       return;
     }
     case 'crash': {

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../src/index.ts';
 import { openRegistry } from '../../src/index.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { EventStore } from '../../src/store/port.ts';
 import { registration } from '../conformance/fixtures.ts';
 
 const worker = join(import.meta.dirname, 'registry-worker.ts');
@@ -59,6 +61,29 @@ export const startWorker = (...args: string[]): Child => {
         else waiters.push({ match, resolve });
       }),
   };
+};
+
+/**
+ * `store` itself (its models, journal and every other member), except that its next append
+ * first awaits `before`: another process's write lands between a command's decision and
+ * its append.
+ */
+const beforeNextAppend = (store: EventStore, before: () => Promise<void>): EventStore => {
+  let pending: (() => Promise<void>) | undefined = before;
+  return new Proxy(store, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      const method = (value as (...args: unknown[]) => unknown).bind(target);
+      if (key !== 'appendToStream' && key !== 'appendToStreams') return method;
+      return async (...args: unknown[]) => {
+        const hook = pending;
+        pending = undefined;
+        await hook?.();
+        return method(...args);
+      };
+    },
+  });
 };
 
 export /**
@@ -152,6 +177,36 @@ export const describeMultiProcess = (
       expect(claims).toBeGreaterThan(100);
       await registry.close();
     }, 120_000);
+
+    // docs/SPEC.md "Concurrency and consistency": the deletion catches up after its writes
+    it('a session deletion also revokes a grant another process committed while it ran', async () => {
+      const seeded = await seed('p1', 'p2');
+      await seeded.grantHandle({ sessionId: 's' }, 'p1', {});
+      await seeded.close();
+      let other: Child | undefined;
+      // the other process grants p2 after the deletion chose its processes (p1), before its append
+      const deleting = await openRegistry(
+        beforeNextAppend(await openStore(store), async () => {
+          other = startWorker('grant', store, 'p2', 's', 'f');
+          expect(await other.exited).toBe(0);
+        }),
+      );
+      const report = await deleting.deleteSessionProcessState('s');
+      expect(other?.lines).toEqual([{ granted: 'session:s/frame:f' }]);
+      expect(report).toEqual({
+        sessionId: 's',
+        revokedHandleCount: 2,
+        deletedWakeCount: 0,
+        cancelProcessIds: ['p1', 'p2'],
+        preservedProcessIds: [],
+      });
+      await deleting.close();
+      const after = await openRegistry(store);
+      expect(await after.listHandleGrants({ sessionId: 's', agentFrameId: 'f' })).toEqual([]);
+      expect(await after.handleGrantsForProcess('p2')).toEqual([]);
+      expect(await after.verifyProjections()).toEqual([]);
+      await after.close();
+    }, 60_000);
 
     it('resolves a waiter in one process on an append made by another', async () => {
       const registry = await seed('p1');
