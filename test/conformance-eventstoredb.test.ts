@@ -23,6 +23,7 @@ const standIn: HarnessFactory = async () => {
   return {
     connect: () => openEventStoreDbStore(server.connectionString, fast),
     dispose: () => server.stop(),
+    rewrite: async (stream, revision, event) => server.rewriteDirect(stream, revision, event),
   };
 };
 

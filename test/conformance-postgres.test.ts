@@ -2,6 +2,7 @@ import { afterAll, describe } from 'vitest';
 import { openStore } from '../src/store/open.ts';
 import { describeConformance } from './support/conformance.ts';
 import { testPostgres } from './support/postgres-server.ts';
+import { rewritePostgresEvent } from './support/rewrite-event.ts';
 
 const found = await testPostgres('conformance-postgres');
 const server = 'server' in found ? found.server : undefined;
@@ -20,7 +21,12 @@ describe.skipIf(!server)('postgres', () => {
     durabilityTier: 'durable',
     harness: async () => {
       const fresh = server!.freshSchema();
-      return { connect: () => openStore(fresh.url), dispose: fresh.drop };
+      return {
+        connect: () => openStore(fresh.url),
+        dispose: fresh.drop,
+        rewrite: (stream, revision, event) =>
+          rewritePostgresEvent(server!.url, fresh.schema, stream, revision, event),
+      };
     },
   });
 });

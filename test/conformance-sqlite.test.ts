@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite.ts';
 import { describeConformance } from './support/conformance.ts';
+import { rewriteSqliteEvent } from './support/rewrite-event.ts';
 
 /** A fresh SQLite file per test; every connection is a new handle on that file. */
 describeConformance({
@@ -14,6 +15,7 @@ describeConformance({
     return {
       connect: () => openSqliteStore(path),
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
+      rewrite: async (stream, revision, event) => rewriteSqliteEvent(path, stream, revision, event),
     };
   },
 });

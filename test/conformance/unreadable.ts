@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
+import type { HistoryEntry } from '../../src/index.ts';
 import type { ConformanceContext } from '../support/harness.ts';
 import { registration } from './fixtures.ts';
 
@@ -12,10 +13,11 @@ import { registration } from './fixtures.ts';
  */
 /**
  * Writes, through a connection of its own, an event of a type procreg does not know after
- * `p1`'s last event. Returns true when the store kept it, else checks that the refusal
- * stored nothing and the registry reads on as before.
+ * `p1`'s last event (its process event `one`, revision 1). Returns that event's history entry
+ * when the store kept the new one (at revision 2), else checks that the refusal stored
+ * nothing and the registry reads on as before.
  */
-const poison = async (ctx: ConformanceContext): Promise<boolean> => {
+const poison = async (ctx: ConformanceContext): Promise<HistoryEntry | undefined> => {
   const r = ctx.registry;
   await r.registerProcess(registration('p1'));
   await r.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'one' } });
@@ -45,12 +47,12 @@ const poison = async (ctx: ConformanceContext): Promise<boolean> => {
   } finally {
     await raw.close();
   }
-  if (stored === true) return true;
+  if (stored === true) return last;
   // refused at the port: nothing stored, and the registry reads on as before
   expect(stored).toMatchObject({ name: 'RegistryError', code: 'unavailable' });
   expect((await ctx.log()).map((e) => e.id)).toEqual(before.map((e) => e.id));
   expect((await r.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1]);
-  return false;
+  return undefined;
 };
 
 const named = {
@@ -71,6 +73,39 @@ export const unreadableRules = (ctx: ConformanceContext): void => {
       r.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'two' } }),
     ).rejects.toMatchObject({ code: 'unavailable' });
     expect((await ctx.log()).length).toBe(logged);
+  });
+
+  it('resumes by itself once the unreadable event is repaired in the store', async () => {
+    const one = await poison(ctx);
+    if (!one) return;
+    const r = ctx.registry;
+    await expect(r.eventsAfter('p1', 0)).rejects.toMatchObject(named);
+    // repaired (what an upgrade achieves): the same place holds process event 2, readable
+    const data = structuredClone(one.data) as {
+      event: { sequence: number; invocation: { subject: { sequence: number } } };
+    };
+    data.event.sequence = 2;
+    data.event.invocation.subject.sequence = 2;
+    const metadata = { ...one.metadata, hash: undefined, prevHash: undefined };
+    const event = { type: one.type, data, metadata };
+    if (!(await ctx.rewrite('process-p1', 2, event))) return; // a store that cannot rewrite
+    // a waiter taken first thing after the repair, before any query caught the models up
+    const woken = r.waitEventAfter('p1', 'producer.line', 2, { timeoutMs: 10_000 });
+    expect((await r.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1, 2]);
+    const three = await r.appendEvent('p1', { eventType: 'producer.line', payload: { text: '3' } });
+    expect(three.event.sequence).toBe(3);
+    expect((await woken).sequence).toBe(3);
+    const history = await r.history('p1');
+    expect(history.map((h) => h.revision)).toEqual([0, 1, 2, 3]);
+    // time travel too: as of the repaired event (the versions, where a store keeps them)
+    const view = r.asOf({ position: history[2]!.position });
+    expect((await view.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1, 2]);
+    expect((await view.listProcesses()).records.map((p) => p.id)).toEqual(['p1']);
+    expect(await r.verifyProjections()).toEqual([]);
+    await expect.poll(() => r.diagnostics().liveFeedError).toBeUndefined();
+    // and another instance, opened now, reads all of it
+    const other = await ctx.open();
+    expect((await other.eventsAfter('p1', 0)).map((e) => e.sequence)).toEqual([1, 2, 3]);
   });
 
   it('fails an export that meets an unreadable stored event with unavailable naming it', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { describeConformance } from '../support/conformance.ts';
+import { rewriteSqliteEvent } from '../support/rewrite-event.ts';
 import { remoteInstance } from './support.ts';
 
 /**
@@ -18,6 +19,7 @@ describeConformance({
     return {
       connect: () => openSqliteStore(path),
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
+      rewrite: async (stream, revision, event) => rewriteSqliteEvent(path, stream, revision, event),
     };
   },
   openRegistry: remoteInstance,

@@ -83,6 +83,7 @@ import {
   write,
   wrongExpectedVersionError,
 } from './esdb-standin-protocol.ts';
+import type { RawEvent } from './harness.ts';
 
 export interface EsdbStandInOptions {
   /** advertise BatchAppend (servers ≥ 21.10, default); `false` makes the client use Append */
@@ -104,6 +105,11 @@ export interface EsdbStandIn {
   loseNextAppendReply(): void;
   /** Appends as another writer would, bypassing gRPC (JSON data, no checks). */
   appendDirect(stream: string, events: readonly { type: string; data: unknown }[]): void;
+  /**
+   * Replaces a stored event's type, data and metadata in place (same id, revision and
+   * position), as no real server can: a test's stand-in for repairing a row.
+   */
+  rewriteDirect(stream: string, revision: number, event: RawEvent): void;
   /** `allEventsServed`: events sent from `$all` (reads and subscriptions), for cost checks */
   stats(): {
     subscriptionsStarted: number;
@@ -247,6 +253,21 @@ class Database {
     const events = proposed.map((p) => ({ ...p, data: null, metadata: null }));
     return replayedAppend(existing, { stream: '', events, expectedRevision: expected })
       ?.nextRevision;
+  }
+
+  rewrite(stream: string, revision: number, event: RawEvent): void {
+    const events = this.streams.get(stream);
+    const old = events?.[revision];
+    if (!events || !old) throw new Error(`no event ${stream}@${revision} to rewrite`);
+    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+    const next: LogEvent = {
+      ...old,
+      type: event.type,
+      dataBytes: bytes(event.data),
+      metadataBytes: bytes(event.metadata),
+    };
+    events[revision] = next;
+    this.log[this.log.indexOf(old)] = next;
   }
 
   /** Index of the first event at or after (`inclusive`) / strictly after `position`. */
@@ -578,6 +599,7 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
         events.map((e) => proposedJson(e.type, e.data)),
       );
     },
+    rewriteDirect: (stream, revision, event) => db.rewrite(stream, revision, event),
     stats: () => ({ ...counters }),
     async stop() {
       if (!server) return;

@@ -11,6 +11,18 @@ import type { DurabilityTier, EventStore, StoredEvent } from '../../src/store/po
 export interface StoreHarness {
   connect(): Promise<EventStore>;
   dispose(): Promise<void>;
+  /**
+   * Rewrites a stored event in place, behind every connection's back (a repaired row);
+   * absent where the store cannot (memory, a real EventStoreDB)
+   */
+  rewrite?(stream: string, revision: number, event: RawEvent): Promise<void>;
+}
+
+/** An event as a store's row holds it: what a repair writes. */
+export interface RawEvent {
+  type: string;
+  data: unknown;
+  metadata: unknown;
 }
 
 export type HarnessFactory = () => Promise<StoreHarness>;
@@ -128,6 +140,14 @@ export class ConformanceContext {
   async connect(): Promise<EventStore> {
     if (!this.harness) throw new Error('harness not set up');
     return this.harness.connect();
+  }
+
+  /** Rewrites a stored event in place; false where the store cannot (see StoreHarness). */
+  async rewrite(stream: string, revision: number, event: RawEvent): Promise<boolean> {
+    if (!this.harness) throw new Error('harness not set up');
+    if (!this.harness.rewrite) return false;
+    await this.harness.rewrite(stream, revision, event);
+    return true;
   }
 
   /**
