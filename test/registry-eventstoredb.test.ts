@@ -266,3 +266,74 @@ describe('registry on EventStoreDB (stand-in): prune stream by stream', () => {
     }
   });
 });
+
+/**
+ * docs/SPEC.md "Sessions and grants": on EventStoreDB (no multi-stream transactions in client
+ * 6.x) a transfer or session deletion is checked first, then written stream by stream, so a
+ * failure in the middle can leave it half done. The stand-in refuses appends to one stream
+ * (access denied: nothing stored, nothing a client retry cures).
+ */
+describe('registry on EventStoreDB (stand-in): a multi-stream write the server fails midway', () => {
+  let server: EsdbStandIn;
+  const opened: ProcessRegistry[] = [];
+  beforeEach(async () => {
+    server = await startEsdbStandIn();
+  });
+  afterEach(async () => {
+    for (const registry of opened.splice(0)) await registry.close();
+    await server.stop();
+  });
+
+  const ids = ['p1', 'p2', 'p3'];
+  const a = { sessionId: 'a' };
+  const b = { sessionId: 'b' };
+  const setUp = async (retryBudgetMs: number) => {
+    const store = await openEventStoreDbStore(server.connectionString, fast);
+    const registry = await openRegistry(store, { retryBudgetMs });
+    opened.push(registry);
+    for (const id of ids) {
+      await registry.registerProcess(registration(id));
+      await registry.grantHandle(a, id, { label: id });
+    }
+    return registry;
+  };
+  const holders = async (registry: ProcessRegistry) =>
+    Promise.all(
+      ids.map(async (id) => (await registry.handleGrantsForProcess(id)).map((g) => g.sessionId)),
+    );
+  const transfers = async (registry: ProcessRegistry) =>
+    (await Promise.all(ids.map((id) => registry.history(id))))
+      .flat()
+      .filter((h) => h.type === 'HandleTransferred')
+      .map((h) => h.data.processId);
+
+  it('is left half done, as documented: the streams before the failure moved, once each', async () => {
+    const registry = await setUp(200);
+    server.refuseAppends(streamOf('p2'), Number.MAX_SAFE_INTEGER);
+    await expect(registry.transferHandleGrants(a, b, ids)).rejects.toMatchObject({
+      name: 'RegistryError',
+      code: 'unavailable',
+      message: expect.stringMatching(/appending to process-p2 \(access-denied/),
+    });
+    expect(await holders(registry)).toEqual([['b'], ['a'], ['a']]);
+    // the retries of the same write answered p1's from the stored events: stored once
+    expect(await transfers(registry)).toEqual(['p1']);
+    server.refuseAppends(streamOf('p2'), 0);
+    // the same call again is refused (p1 is b's now); the rest moves on its own
+    await expect(registry.transferHandleGrants(a, b, ids)).rejects.toMatchObject({
+      code: 'not_granted',
+    });
+    await registry.transferHandleGrants(a, b, ['p2', 'p3']);
+    expect(await holders(registry)).toEqual([['b'], ['b'], ['b']]);
+    expect(await registry.verifyProjections()).toEqual([]);
+  });
+
+  it('is completed by the retry of the same write when the failure passes within the retry budget', async () => {
+    const registry = await setUp(5_000);
+    server.refuseAppends(streamOf('p2'), 2);
+    await registry.transferHandleGrants(a, b, ids);
+    expect(await holders(registry)).toEqual([['b'], ['b'], ['b']]);
+    expect(await transfers(registry)).toEqual(ids);
+    expect(await registry.verifyProjections()).toEqual([]);
+  });
+});

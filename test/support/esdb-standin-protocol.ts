@@ -206,6 +206,25 @@ export const appendResp = (outcome: Outcome, expected: Expected): StreamsPb.Appe
   return resp;
 };
 
+/** A BatchAppend answer refusing one append as the server does an ACL denial (AccessDenied). */
+export const batchAppendDenied = (
+  correlation: string,
+  options: StreamsPb.BatchAppendReq.Options,
+): StreamsPb.BatchAppendResp => {
+  const resp = new pb.BatchAppendResp();
+  resp.setCorrelationId(uuid(correlation));
+  resp.setStreamIdentifier(options.getStreamIdentifier());
+  resp.setAny(new emptyPb.Empty());
+  const details = new anyPb.Any();
+  details.pack(new shared.AccessDenied().serializeBinary(), 'event_store.client.AccessDenied');
+  const error = new statusPb.Status();
+  error.setCode(7); // google.rpc.Code.PERMISSION_DENIED
+  error.setMessage('Access denied');
+  error.setDetails(details);
+  resp.setError(error);
+  return resp;
+};
+
 export const batchAppendResp = (
   correlation: string,
   options: StreamsPb.BatchAppendReq.Options,

@@ -50,6 +50,7 @@ import type * as GrpcJs from '@grpc/grpc-js';
 import { replayedAppend, revisionMatches, sliceStream } from '../../src/store/shared.ts';
 import {
   appendResp,
+  batchAppendDenied,
   batchAppendResp,
   caughtUpResp,
   checkpointResp,
@@ -103,6 +104,11 @@ export interface EsdbStandIn {
   dropConnections(options?: { downForMs?: number; abrupt?: boolean }): Promise<void>;
   /** Stores the next append, then fails its call with UNAVAILABLE: the reply is "lost". */
   loseNextAppendReply(): void;
+  /**
+   * Refuses the next `times` appends to `stream` as access denied, storing nothing (an ACL
+   * that denies the stream): a failure no client retry cures.
+   */
+  refuseAppends(stream: string, times: number): void;
   /** Appends as another writer would, bypassing gRPC (JSON data, no checks). */
   appendDirect(stream: string, events: readonly { type: string; data: unknown }[]): void;
   /**
@@ -465,7 +471,11 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
     call.on('end', () => {
       if (!options) return respond(statusError(grpc.status.INVALID_ARGUMENT, 'no options'));
       const expected = expectedOf(options);
-      const outcome = appendCounted(streamName(options.getStreamIdentifier()), expected, proposed);
+      const stream = streamName(options.getStreamIdentifier());
+      if (takeRefusal(stream)) {
+        return respond(statusError(grpc.status.PERMISSION_DENIED, 'Access denied'));
+      }
+      const outcome = appendCounted(stream, expected, proposed);
       if (takeLostReply()) return respond(statusError(grpc.status.UNAVAILABLE, 'reply lost'));
       respond(null, appendResp(outcome, expected));
     });
@@ -497,11 +507,9 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
       const options = entry.options;
       if (!options) return fail(call, grpc.status.INVALID_ARGUMENT, 'no options');
       const expected = expectedOf(options);
-      const outcome = appendCounted(
-        streamName(options.getStreamIdentifier()),
-        expected,
-        entry.events,
-      );
+      const stream = streamName(options.getStreamIdentifier());
+      if (takeRefusal(stream)) return call.write(batchAppendDenied(correlation, options));
+      const outcome = appendCounted(stream, expected, entry.events);
       if (takeLostReply()) {
         untrack();
         return fail(call, grpc.status.UNAVAILABLE, 'reply lost');
@@ -513,6 +521,13 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
   const appendCounted = (stream: string, expected: Expected, events: Proposed[]): Outcome => {
     counters.appends += 1;
     return db.append(stream, expected, events);
+  };
+  const refusals = new Map<string, number>();
+  const takeRefusal = (stream: string): boolean => {
+    const left = refusals.get(stream) ?? 0;
+    if (left <= 0) return false;
+    refusals.set(stream, left - 1);
+    return true;
   };
   const takeLostReply = (): boolean => {
     const lost = loseReply;
@@ -600,6 +615,9 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
       );
     },
     rewriteDirect: (stream, revision, event) => db.rewrite(stream, revision, event),
+    refuseAppends: (stream, times) => {
+      refusals.set(stream, times);
+    },
     stats: () => ({ ...counters }),
     async stop() {
       if (!server) return;
