@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
 import type { EventStore, StreamWrite } from '../src/store/port.ts';
-import { registration } from './conformance/fixtures.ts';
+import { registration, sessionReport } from './conformance/fixtures.ts';
 import { readWholeLog, sharedView, TestClock } from './support/harness.ts';
 import { testPostgres } from './support/postgres-server.ts';
 
@@ -300,14 +300,14 @@ describe.each([memory, sqlite, postgres])('atomic multi-stream writes on $name',
       await set.registry.revokeHandle({ sessionId: 'a' }, 'p1');
       await refusedMidway(set, (r) => r.deleteSessionProcessState('s'));
       const { registry } = set;
-      expect(await registry.deleteSessionProcessState('s')).toEqual({
-        sessionId: 's',
-        revokedHandleCount: 3,
-        deletedWakeCount: 0,
-        cancelProcessIds: ['p1'],
-        // p2 keeps `a`'s grant, p3 `a`'s and `b`'s
-        preservedProcessIds: ['p2', 'p3'],
-      });
+      expect(await registry.deleteSessionProcessState('s')).toEqual(
+        sessionReport('s', {
+          revokedHandleCount: 3,
+          cancelProcessIds: ['p1'],
+          // p2 keeps `a`'s grant, p3 `a`'s and `b`'s
+          preservedProcessIds: ['p2', 'p3'],
+        }),
+      );
       expect(await registry.listHandleGrants({ sessionId: 's', agentFrameId: 'f' })).toEqual([]);
       expect(await registry.verifyProjections()).toEqual([]);
       expect(await registry.verifyIntegrity()).toMatchObject({ ok: true });

@@ -1,5 +1,9 @@
 import { expect } from 'vitest';
-import type { ProcessRegistration, RegistryErrorCode } from '../../src/index.ts';
+import type {
+  ProcessRegistration,
+  RegistryErrorCode,
+  SessionDeleteReport,
+} from '../../src/index.ts';
 import type { ConformanceContext } from '../support/harness.ts';
 
 export const lineType = {
@@ -17,6 +21,19 @@ export const wakeType = {
   payloadSchema: true,
   semantics: { wake: { input: { kind: 'pointer', pointer: '/text' } } },
 } as const;
+
+/** A session deletion's report: nothing revoked, cancelled or preserved unless `facts` says. */
+export const sessionReport = (
+  sessionId: string,
+  facts: Partial<SessionDeleteReport> = {},
+): SessionDeleteReport => ({
+  sessionId,
+  revokedHandleCount: 0,
+  deletedWakeCount: 0,
+  cancelProcessIds: [],
+  preservedProcessIds: [],
+  ...facts,
+});
 
 export const registration = (
   id: string,

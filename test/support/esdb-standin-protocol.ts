@@ -206,29 +206,10 @@ export const appendResp = (outcome: Outcome, expected: Expected): StreamsPb.Appe
   return resp;
 };
 
-/** A BatchAppend answer refusing one append as the server does an ACL denial (AccessDenied). */
-export const batchAppendDenied = (
+/** A BatchAppend answer's head: which append it answers, with the revision it expected. */
+const batchAppendHead = (
   correlation: string,
   options: StreamsPb.BatchAppendReq.Options,
-): StreamsPb.BatchAppendResp => {
-  const resp = new pb.BatchAppendResp();
-  resp.setCorrelationId(uuid(correlation));
-  resp.setStreamIdentifier(options.getStreamIdentifier());
-  resp.setAny(new emptyPb.Empty());
-  const details = new anyPb.Any();
-  details.pack(new shared.AccessDenied().serializeBinary(), 'event_store.client.AccessDenied');
-  const error = new statusPb.Status();
-  error.setCode(7); // google.rpc.Code.PERMISSION_DENIED
-  error.setMessage('Access denied');
-  error.setDetails(details);
-  resp.setError(error);
-  return resp;
-};
-
-export const batchAppendResp = (
-  correlation: string,
-  options: StreamsPb.BatchAppendReq.Options,
-  outcome: Outcome,
   expected: Expected,
 ): StreamsPb.BatchAppendResp => {
   const resp = new pb.BatchAppendResp();
@@ -238,6 +219,47 @@ export const batchAppendResp = (
   else if (expected === 'no_stream') resp.setNoStream(new emptyPb.Empty());
   else if (expected === 'stream_exists') resp.setStreamExists(new emptyPb.Empty());
   else resp.setAny(new emptyPb.Empty());
+  return resp;
+};
+
+/** Sets a failure on the answer: a google.rpc.Status whose details the client unpacks by type. */
+const failed = (
+  resp: StreamsPb.BatchAppendResp,
+  code: number,
+  type: string,
+  details: Uint8Array,
+): StreamsPb.BatchAppendResp => {
+  const packed = new anyPb.Any();
+  packed.pack(details, `event_store.client.${type}`);
+  const error = new statusPb.Status();
+  error.setCode(code);
+  error.setMessage(type);
+  error.setDetails(packed);
+  resp.setError(error);
+  return resp;
+};
+
+/** A BatchAppend answer refusing one append as the server does an ACL denial (AccessDenied). */
+export const batchAppendDenied = (
+  correlation: string,
+  options: StreamsPb.BatchAppendReq.Options,
+  expected: Expected,
+): StreamsPb.BatchAppendResp =>
+  // google.rpc.Code.PERMISSION_DENIED
+  failed(
+    batchAppendHead(correlation, options, expected),
+    7,
+    'AccessDenied',
+    new shared.AccessDenied().serializeBinary(),
+  );
+
+export const batchAppendResp = (
+  correlation: string,
+  options: StreamsPb.BatchAppendReq.Options,
+  outcome: Outcome,
+  expected: Expected,
+): StreamsPb.BatchAppendResp => {
+  const resp = batchAppendHead(correlation, options, expected);
   if (outcome.ok) {
     const success = new pb.BatchAppendResp.Success();
     if (outcome.nextRevision >= 0) success.setCurrentRevision(String(outcome.nextRevision));
@@ -258,14 +280,8 @@ export const batchAppendResp = (
   else if (expected === 'no_stream') wrong.setExpectedNoStream(new emptyPb.Empty());
   else if (expected === 'stream_exists') wrong.setExpectedStreamExists(new emptyPb.Empty());
   else wrong.setExpectedAny(new emptyPb.Empty());
-  const details = new anyPb.Any();
-  details.pack(wrong.serializeBinary(), 'event_store.client.WrongExpectedVersion');
-  const error = new statusPb.Status();
-  error.setCode(9); // google.rpc.Code.FAILED_PRECONDITION
-  error.setMessage('WrongExpectedVersion');
-  error.setDetails(details);
-  resp.setError(error);
-  return resp;
+  // google.rpc.Code.FAILED_PRECONDITION
+  return failed(resp, 9, 'WrongExpectedVersion', wrong.serializeBinary());
 };
 
 export const streamNotFoundResp = (

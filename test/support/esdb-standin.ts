@@ -508,7 +508,7 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
       if (!options) return fail(call, grpc.status.INVALID_ARGUMENT, 'no options');
       const expected = expectedOf(options);
       const stream = streamName(options.getStreamIdentifier());
-      if (takeRefusal(stream)) return call.write(batchAppendDenied(correlation, options));
+      if (takeRefusal(stream)) return call.write(batchAppendDenied(correlation, options, expected));
       const outcome = appendCounted(stream, expected, entry.events);
       if (takeLostReply()) {
         untrack();
