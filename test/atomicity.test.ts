@@ -6,8 +6,10 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRegistry, type ProcessRegistry } from '../src/index.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
+import { openStore } from '../src/store/open.ts';
 import type { EventStore, StreamWrite } from '../src/store/port.ts';
 import { registration, sessionReport } from './conformance/fixtures.ts';
+import { beforeNextAppend } from './support/before-append.ts';
 import { readWholeLog, sharedView, TestClock } from './support/harness.ts';
 import { testPostgres } from './support/postgres-server.ts';
 
@@ -33,8 +35,8 @@ afterAll(() => server?.stop());
 
 /** A store under test: the registry's way in, and the failure switched on and off. */
 interface Injectable {
-  /** what `openRegistry` opens (a URL, or a store whose writes can fail) */
-  target: string | (() => Promise<EventStore>);
+  /** a new connection to the store (memory: a view whose writes can fail) */
+  connect(): Promise<EventStore>;
   /** every write of an event to `stream` fails inside the store, until `heal` */
   failWrites(stream: string): Promise<void>;
   heal(): Promise<void>;
@@ -84,7 +86,7 @@ const sqlite: Backend = {
     const path = join(dir, 'r.db');
     const admin = () => new Database(path);
     return {
-      target: `sqlite:${path}`,
+      connect: () => openStore(`sqlite:${path}`),
       failWrites: async (stream) => {
         const db = admin();
         // a trigger of the file (not TEMP), so the registry's own connection meets it
@@ -131,7 +133,7 @@ const postgres: Backend = {
     await client.connect();
     const s = `"${fresh.schema}"`;
     return {
-      target: fresh.url,
+      connect: () => openStore(fresh.url),
       failWrites: async (stream) => {
         await client.query(`
           CREATE FUNCTION ${s}.refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -182,7 +184,7 @@ const memory: Backend = {
             },
       );
     return {
-      target: async () => {
+      connect: async () => {
         const view = sharedView(shared);
         return {
           ...view,
@@ -229,8 +231,10 @@ describe.each([memory, sqlite, postgres])('atomic multi-stream writes on $name',
     cleanups.push(store.dispose);
     const clock = new TestClock();
     const open = async () => {
-      const target = typeof store.target === 'string' ? store.target : await store.target();
-      const registry = await openRegistry(target, { clock: clock.read, retryBudgetMs: 200 });
+      const registry = await openRegistry(await store.connect(), {
+        clock: clock.read,
+        retryBudgetMs: 200,
+      });
       cleanups.push(() => registry.close());
       return registry;
     };
@@ -311,6 +315,45 @@ describe.each([memory, sqlite, postgres])('atomic multi-stream writes on $name',
       expect(await registry.listHandleGrants({ sessionId: 's', agentFrameId: 'f' })).toEqual([]);
       expect(await registry.verifyProjections()).toEqual([]);
       expect(await registry.verifyIntegrity()).toMatchObject({ ok: true });
+    },
+  );
+
+  // docs/SPEC.md "Concurrency and consistency": a stored write is never reported failed
+  it.skipIf(backend.skip)(
+    'a session deletion whose later round the store refuses still reports what it revoked',
+    async () => {
+      const store = await backend.open();
+      cleanups.push(store.dispose);
+      const open = async (connection: EventStore) => {
+        const registry = await openRegistry(connection, { retryBudgetMs: 200 });
+        cleanups.push(() => registry.close());
+        return registry;
+      };
+      const peer = await open(await store.connect());
+      for (const id of ['q1', 'q2']) await peer.registerProcess(registration(id));
+      await peer.grantHandle({ sessionId: 's' }, 'q1', {});
+      // after the deletion chose q1, before its append: another instance grants q2 to the
+      // session, and from then on the store refuses q2's writes
+      const deleting = await open(
+        beforeNextAppend(await store.connect(), async () => {
+          await peer.grantHandle({ sessionId: 's', agentFrameId: 'f' }, 'q2', {});
+          await store.failWrites('process-q2');
+        }),
+      );
+      // the first round's revocation is stored: the call reports it, it does not fail (a
+      // retry would never name q1 for cancellation); q2's grant is left for a later deletion
+      expect(await deleting.deleteSessionProcessState('s')).toEqual(
+        sessionReport('s', { revokedHandleCount: 1, cancelProcessIds: ['q1'] }),
+      );
+      expect(await peer.handleGrantsForProcess('q1')).toEqual([]);
+      expect((await peer.handleGrantsForProcess('q2')).map((g) => g.scopeId)).toEqual([
+        'session:s/frame:f',
+      ]);
+      await store.heal();
+      expect(await deleting.deleteSessionProcessState('s')).toEqual(
+        sessionReport('s', { revokedHandleCount: 1, cancelProcessIds: ['q2'] }),
+      );
+      expect(await deleting.verifyProjections()).toEqual([]);
     },
   );
 });

@@ -11,6 +11,11 @@ const MAX_SESSION_DELETE_ROUNDS = 10;
  * session committed to another stream after the processes were chosen (by another
  * instance, before our append) is found by the next round's catch-up and revoked, until a
  * round finds none; a grant committed after that last catch-up is later than the deletion.
+ * Once revocations are stored the call reports them, whatever a later round meets: a
+ * re-check or a revocation that fails ends the rounds (its grants stay, for a later
+ * deletion), since a failed call would tell its caller nothing of the processes already
+ * left without a grant, and a retry would not name them again. Before that, a failure
+ * fails the call: nothing was revoked.
  */
 export const deleteSessionInRounds = async (
   sessionId: string,
@@ -20,16 +25,14 @@ export const deleteSessionInRounds = async (
   let revokedHandleCount = 0;
   const outcome = new Map<string, 'cancel' | 'preserve'>();
   for (let round = 0; round < MAX_SESSION_DELETE_ROUNDS; round++) {
-    let ids: string[];
-    if (round === 0) ids = await find();
-    else {
-      // a re-check that cannot read must not turn the revocations already stored into a
-      // failed call (a retry would report them as not revoked)
-      const found = await find().catch(() => undefined);
-      if (found === undefined || found.length === 0) break;
-      ids = found;
-    }
-    const report = await revoke(ids);
+    // once revocations are stored, a round that cannot read or write ends the rounds
+    const stored = revokedHandleCount > 0;
+    const tried = <T>(work: Promise<T>): Promise<T | undefined> =>
+      stored ? work.catch(() => undefined) : work;
+    const ids = await tried(find());
+    if (ids === undefined || (round > 0 && ids.length === 0)) break;
+    const report = await tried(revoke(ids));
+    if (report === undefined) break;
     revokedHandleCount += report.revokedHandleCount;
     for (const id of report.cancelProcessIds) outcome.set(id, 'cancel');
     for (const id of report.preservedProcessIds) outcome.set(id, 'preserve');

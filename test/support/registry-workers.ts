@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../src/index.ts';
 import { openRegistry } from '../../src/index.ts';
 import { openStore } from '../../src/store/open.ts';
-import type { EventStore } from '../../src/store/port.ts';
 import { registration, sessionReport } from '../conformance/fixtures.ts';
+import { beforeNextAppend } from './before-append.ts';
 
 const worker = join(import.meta.dirname, 'registry-worker.ts');
 
@@ -61,29 +61,6 @@ export const startWorker = (...args: string[]): Child => {
         else waiters.push({ match, resolve });
       }),
   };
-};
-
-/**
- * `store` itself (its models, journal and every other member), except that its next append
- * first awaits `before`: another process's write lands between a command's decision and
- * its append.
- */
-const beforeNextAppend = (store: EventStore, before: () => Promise<void>): EventStore => {
-  let pending: (() => Promise<void>) | undefined = before;
-  return new Proxy(store, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key, target);
-      if (typeof value !== 'function') return value;
-      const method = (value as (...args: unknown[]) => unknown).bind(target);
-      if (key !== 'appendToStream' && key !== 'appendToStreams') return method;
-      return async (...args: unknown[]) => {
-        const hook = pending;
-        pending = undefined;
-        await hook?.();
-        return method(...args);
-      };
-    },
-  });
 };
 
 export /**
