@@ -1,22 +1,30 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRegistry } from '../src/index.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
+import { openStore } from '../src/store/open.ts';
 import type { EventStore } from '../src/store/port.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
 import { registration, sessionReport } from './conformance/fixtures.ts';
 import { FaultyStore } from './support/faulty-store.ts';
 import { readWholeLog, TestClock } from './support/harness.ts';
+import { testPostgres } from './support/postgres-server.ts';
+
+const found = await testPostgres('reliability');
+const server = 'server' in found ? found.server : undefined;
+afterAll(() => server?.stop());
 
 /**
  * Issue #10, items 2 and 3: a stored write is never reported as failed, lost replies are
  * retried without storing twice, session deletion sees grants committed while it runs, and
- * one transient error does not poison an asOf view. Each runs on memory and SQLite.
+ * one transient error does not poison an asOf view. Each runs on memory, SQLite and
+ * PostgreSQL (skipped, and said so, when no server can be started).
  */
 interface Backend {
   name: string;
+  skip?: boolean;
   /** a new connection to one shared log per call */
   open(): Promise<{ connect: () => Promise<EventStore>; dispose: () => Promise<void> }>;
 }
@@ -42,11 +50,23 @@ const backends: Backend[] = [
       };
     },
   },
+  {
+    name: 'postgres',
+    skip: !server,
+    open: async () => {
+      const fresh = server!.freshSchema();
+      return { connect: () => openStore(fresh.url), dispose: fresh.drop };
+    },
+  },
 ];
 
 const line = (text: string) => ({ eventType: 'producer.line', payload: { text } });
 
 describe.each(backends)('reliability on $name', (backend) => {
+  if (backend.skip) {
+    it.skip('needs a PostgreSQL server (see the banner above)');
+    return;
+  }
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
