@@ -9,7 +9,7 @@ import { MemoryEventStore } from '../src/store/memory.ts';
 import { openStore } from '../src/store/open.ts';
 import type { EventStore, StreamWrite } from '../src/store/port.ts';
 import { registration, sessionReport } from './conformance/fixtures.ts';
-import { beforeNextAppend } from './support/before-append.ts';
+import { beforeNextAppend, gathering } from './support/before-append.ts';
 import { readWholeLog, sharedView, TestClock } from './support/harness.ts';
 import { testPostgres } from './support/postgres-server.ts';
 
@@ -354,6 +354,44 @@ describe.each([memory, sqlite, postgres])('atomic multi-stream writes on $name',
         sessionReport('s', { revokedHandleCount: 1, cancelProcessIds: ['q2'] }),
       );
       expect(await deleting.verifyProjections()).toEqual([]);
+    },
+  );
+
+  it.skipIf(backend.skip)(
+    'an append committed in one transaction with the refused write is retried and stored once',
+    async () => {
+      const store = await backend.open();
+      cleanups.push(store.dispose);
+      const gathered = gathering(await store.connect());
+      const registry = await openRegistry(gathered.store, { retryBudgetMs: 500 });
+      cleanups.push(() => registry.close());
+      for (const id of ['p1', 'p2', 'q']) {
+        await registry.registerProcess(registration(id));
+        await registry.grantHandle({ sessionId: 'a' }, id, {});
+      }
+      await store.failWrites('process-p2');
+      // on SQLite and PostgreSQL one group commit, which the failure rolls back whole
+      gathered.together(2);
+      const [transfer, append] = await Promise.allSettled([
+        registry.transferHandleGrants({ sessionId: 'a' }, { sessionId: 'b' }, ['p1', 'p2']),
+        registry.appendEvent('q', { eventType: 'producer.line', payload: { text: 'beside' } }),
+      ]);
+      await store.heal();
+      expect(transfer).toMatchObject({ status: 'rejected', reason: { code: 'unavailable' } });
+      expect(append).toMatchObject({ status: 'fulfilled', value: { event: { sequence: 1 } } });
+      const log = await readWholeLog(await store.connect());
+      expect(log.filter((e) => e.type === 'ProcessEventAppended')).toHaveLength(1);
+      expect(log.filter((e) => e.type === 'HandleTransferred')).toEqual([]);
+      // the models, the checkpoint and the log digest moved with the append alone
+      expect(await registry.verifyProjections()).toEqual([]);
+      expect(await registry.verifyIntegrity()).toMatchObject({ ok: true });
+      await registry.transferHandleGrants({ sessionId: 'a' }, { sessionId: 'b' }, ['p1', 'p2']);
+      await registry.appendEvent('q', { eventType: 'producer.line', payload: { text: 'after' } });
+      const fresh = await openRegistry(await store.connect());
+      cleanups.push(() => fresh.close());
+      expect((await fresh.eventsAfter('q', 0)).map((e) => e.sequence)).toEqual([1, 2]);
+      expect(await fresh.verifyProjections()).toEqual([]);
+      expect(await fresh.verifyIntegrity()).toMatchObject({ ok: true });
     },
   );
 });

@@ -22,3 +22,40 @@ export const beforeNextAppend = (store: EventStore, before: () => Promise<void>)
     },
   });
 };
+
+/**
+ * `store` itself, except that once `together(count)` is called the next `count` appends wait
+ * for one another and then all go in one turn of the event loop: a store that group-commits
+ * writes them in one transaction.
+ */
+export const gathering = (
+  store: EventStore,
+): { store: EventStore; together: (count: number) => void } => {
+  let waiting: { count: number; held: (() => void)[] } | undefined;
+  const gathered = new Proxy(store, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      const method = (value as (...args: unknown[]) => unknown).bind(target);
+      if (key !== 'appendToStream' && key !== 'appendToStreams') return method;
+      return async (...args: unknown[]) => {
+        const group = waiting;
+        if (group) {
+          await new Promise<void>((go) => {
+            group.held.push(go);
+            if (group.held.length < group.count) return;
+            waiting = undefined;
+            for (const release of group.held) release();
+          });
+        }
+        return method(...args);
+      };
+    },
+  });
+  return {
+    store: gathered,
+    together: (count) => {
+      waiting = { count, held: [] };
+    },
+  };
+};
