@@ -68,6 +68,10 @@ export const unreadableRules = (ctx: ConformanceContext): void => {
     await expect(r.getProcess('p1')).rejects.toMatchObject(named);
     await expect(r.eventsAfter('p1', 0)).rejects.toMatchObject(named);
     await expect(r.history('p1')).rejects.toMatchObject(named);
+    // a waiter cannot see past it either: it fails too, rather than waiting in vain
+    await expect(
+      r.waitEventAfter('p1', 'producer.line', 1, { timeoutMs: 10_000 }),
+    ).rejects.toMatchObject(named);
     const logged = (await ctx.log()).length;
     await expect(
       r.appendEvent('p1', { eventType: 'producer.line', payload: { text: 'two' } }),
