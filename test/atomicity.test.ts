@@ -19,7 +19,9 @@ import { testPostgres } from './support/postgres-server.ts';
  * second of three process streams, and nothing may move: every table of the store holds the
  * very rows it held before (the events, the read models, the checkpoint), the registry
  * answers as before, the caller gets a typed error, and the same call succeeds once the store
- * writes again.
+ * writes again. Then what such a failure does around it: to a session deletion whose later
+ * round it meets (the earlier revocations are reported), and to an append committed in the
+ * same transaction (retried, stored once).
  *
  * The failures are real parts of each store: SQLite and PostgreSQL refuse the insert of an
  * event of the chosen stream by a trigger (created through a connection of its own, as an
