@@ -9,7 +9,7 @@ import { MemoryEventStore } from '../src/store/memory.ts';
 import { openStore } from '../src/store/open.ts';
 import type { EventStore, StreamWrite } from '../src/store/port.ts';
 import { registration, sessionReport } from './conformance/fixtures.ts';
-import { beforeNextAppend, gathering } from './support/before-append.ts';
+import { aroundAppends, beforeNextAppend, gathering } from './support/before-append.ts';
 import { readWholeLog, sharedView, TestClock } from './support/harness.ts';
 import { testPostgres } from './support/postgres-server.ts';
 
@@ -20,8 +20,9 @@ import { testPostgres } from './support/postgres-server.ts';
  * very rows it held before (the events, the read models, the checkpoint), the registry
  * answers as before, the caller gets a typed error, and the same call succeeds once the store
  * writes again. Then what such a failure does around it: to a session deletion whose later
- * round it meets (the earlier revocations are reported), and to an append committed in the
- * same transaction (retried, stored once).
+ * round it meets (the earlier revocations are reported), to an append committed in the
+ * same transaction (retried, stored once), and to the write itself when the failure passes
+ * within the retry budget (completed, each event once).
  *
  * The failures are real parts of each store: SQLite and PostgreSQL refuse the insert of an
  * event of the chosen stream by a trigger (created through a connection of its own, as an
@@ -212,6 +213,16 @@ const memory: Backend = {
 
 const ids = ['p1', 'p2', 'p3'];
 
+/** The whole log, read through a connection of its own. */
+const logOf = async (store: Injectable) => {
+  const connection = await store.connect();
+  try {
+    return await readWholeLog(connection);
+  } finally {
+    await connection.close();
+  }
+};
+
 /** What the registry answers about the three processes' grants and streams. */
 const answers = async (r: ProcessRegistry) => ({
   a: await r.listHandleGrants({ sessionId: 'a' }),
@@ -381,7 +392,7 @@ describe.each([memory, sqlite, postgres])('atomic multi-stream writes on $name',
       await store.heal();
       expect(transfer).toMatchObject({ status: 'rejected', reason: { code: 'unavailable' } });
       expect(append).toMatchObject({ status: 'fulfilled', value: { event: { sequence: 1 } } });
-      const log = await readWholeLog(await store.connect());
+      const log = await logOf(store);
       expect(log.filter((e) => e.type === 'ProcessEventAppended')).toHaveLength(1);
       expect(log.filter((e) => e.type === 'HandleTransferred')).toEqual([]);
       // the models, the checkpoint and the log digest moved with the append alone
@@ -394,6 +405,43 @@ describe.each([memory, sqlite, postgres])('atomic multi-stream writes on $name',
       expect((await fresh.eventsAfter('q', 0)).map((e) => e.sequence)).toEqual([1, 2]);
       expect(await fresh.verifyProjections()).toEqual([]);
       expect(await fresh.verifyIntegrity()).toMatchObject({ ok: true });
+    },
+  );
+
+  // memory's failure is an event it cannot read, which the handler rightly does not retry
+  it.skipIf(backend.skip || backend === memory)(
+    'a transfer whose failure passes while the handler retries it completes, each event once',
+    async () => {
+      const store = await backend.open();
+      cleanups.push(store.dispose);
+      const connection = await store.connect();
+      let failures = 0;
+      // the store writes again right after the first refusal: the retry of the same write
+      const healing = aroundAppends(connection, (append) =>
+        append().catch(async (error: unknown) => {
+          failures++;
+          await store.heal();
+          throw error;
+        }),
+      );
+      const registry = await openRegistry(healing, { retryBudgetMs: 5_000 });
+      cleanups.push(() => registry.close());
+      for (const id of ids) {
+        await registry.registerProcess(registration(id));
+        await registry.grantHandle({ sessionId: 'a' }, id, {});
+      }
+      await store.failWrites('process-p2');
+      await registry.transferHandleGrants({ sessionId: 'a' }, { sessionId: 'b' }, ids);
+      expect(failures).toBe(1);
+      expect(
+        (await registry.listHandleGrants({ sessionId: 'b' })).map((g) => g.grant.processId),
+      ).toEqual(ids);
+      const log = await logOf(store);
+      expect(log.filter((e) => e.type === 'HandleTransferred').map((e) => e.stream)).toEqual(
+        ids.map((id) => `process-${id}`),
+      );
+      expect(await registry.verifyProjections()).toEqual([]);
+      expect(await registry.verifyIntegrity()).toMatchObject({ ok: true });
     },
   );
 });
