@@ -259,6 +259,40 @@ describe.skipIf(!server)('postgres', () => {
       }
     });
 
+    it('opens every connection with READ COMMITTED and JIT off, whatever the database defaults to', async () => {
+      const admin = new pg.Client({ connectionString: server!.url });
+      await admin.connect();
+      // a database of its own whose defaults procreg must not inherit
+      const database = `t_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+      await admin.query(`CREATE DATABASE ${database}`);
+      await admin.query(
+        `ALTER DATABASE ${database} SET default_transaction_isolation = 'serializable'`,
+      );
+      await admin.query(`ALTER DATABASE ${database} SET jit = on`);
+      const url = new URL(server!.url);
+      url.pathname = `/${database}`;
+      const store = await openPostgresStore(url.toString(), { poolSize: 3 });
+      try {
+        // the store's own pool (no public way to run SQL on it), all three connections
+        const { pool } = store as unknown as { pool: pg.Pool };
+        const clients = await Promise.all([1, 2, 3].map(() => pool.connect()));
+        const settings = await Promise.all(
+          clients.map(async (client) => {
+            const { rows } = await client.query(
+              "SELECT current_setting('default_transaction_isolation') AS isolation, current_setting('jit') AS jit",
+            );
+            client.release();
+            return rows[0];
+          }),
+        );
+        expect(settings).toEqual(Array(3).fill({ isolation: 'read committed', jit: 'off' }));
+      } finally {
+        await store.close();
+        await admin.query(`DROP DATABASE ${database}`);
+        await admin.end();
+      }
+    });
+
     it('keeps JSON text exactly, also \\u0000 and key order', async () => {
       const { store, dispose } = await freshStore();
       const e: NewEvent = {

@@ -83,8 +83,12 @@ export const openPostgresStore = async (
     idleTimeoutMillis: 0,
     // Appends rely on READ COMMITTED (each statement sees the commits it waited for),
     // whatever the database's default isolation is; awaited before the pool hands it out.
+    // JIT off: every procreg statement is a short keyed read or write, and the planner's
+    // guesses for small tables (960 rows for the one-row log_head) pushed the log page read
+    // past jit_above_cost once the log held ~10 000 events, compiling it at every call:
+    // 2-4 ms per read, which a waiter in another process waited on (bench/postgres.ts).
     onConnect: async (client: pg.ClientBase) => {
-      await client.query("SET default_transaction_isolation TO 'read committed'");
+      await client.query("SET default_transaction_isolation TO 'read committed'; SET jit = off");
     },
   } as pg.PoolConfig);
   // An idle connection the server dropped (a restart, a failover) reports here; the pool
