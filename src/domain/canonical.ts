@@ -6,34 +6,41 @@ import type { Json } from './json.ts';
  * `undefined` left out (as JSON.stringify does). Equal values always give equal text, so
  * their hashes can be compared across processes, machines and versions.
  *
- * A value whose objects already have their keys in that order (procreg builds its events
- * so) is written by JSON.stringify, natively and as one flat string: for such plain JSON
- * the two texts are the same. Only the objects and arrays that do not pass `inOrder`, and
- * nothing inside the parts that do, are written member by member.
+ * A value that is `writtenInOrder` (procreg builds its events so) is written by
+ * JSON.stringify, natively and as one flat string: for such plain JSON the two texts are
+ * the same. Any other object or array is written member by member, and each member again
+ * by this rule, so only the parts out of order, and the objects holding them, are.
  */
 export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const out: OutOfOrder = {};
-  return inOrder(value, out) ? JSON.stringify(value) : written(value, out.set!);
+  if (writtenInOrder(value)) return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (i > 0) out += ',';
+      out += item === undefined ? 'null' : canonicalJson(item);
+    }
+    return `${out}]`;
+  }
+  return objectText(value as Record<string, unknown>, undefined, canonicalJson);
 };
 
-/** The objects and arrays of a value that JSON.stringify would not write canonically. */
-interface OutOfOrder {
-  set?: Set<object>;
-}
-
 /**
- * Whether JSON.stringify writes `value` as canonical JSON: it is a string, number, boolean
- * or null, or a plain array or object (no `toJSON`) whose keys are in code unit order and
- * whose members all are such values (or `undefined`, which both leave out of an object and
- * write as `null` in an array). Every object or array below `value`, `value` included, for
- * which that is false is added to `out` (each node is visited once).
+ * Whether JSON.stringify writes `value` as canonical JSON: it is a string, number, boolean,
+ * null or undefined, or a plain array or object (no `toJSON`) whose keys are in code unit
+ * order and whose members all are such values. Stops at the first that is not. Keys are
+ * read with for…in, which allocates nothing: for a plain object it gives the own keys first,
+ * in the order Object.keys does, then any inherited enumerable ones (only a polluted
+ * Object.prototype has those, and JSON.stringify leaves them out), so every own key is
+ * checked and an extra one can only make the answer false.
  */
-const inOrder = (value: unknown, out: OutOfOrder): boolean => {
+const writtenInOrder = (value: unknown): boolean => {
   switch (typeof value) {
     case 'string':
     case 'number':
     case 'boolean':
+    case 'undefined':
       return true;
     case 'object':
       break;
@@ -41,49 +48,21 @@ const inOrder = (value: unknown, out: OutOfOrder): boolean => {
       return false;
   }
   if (value === null) return true;
-  let ok = typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) ok = false;
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (item !== undefined && !inOrder(item, out)) ok = false;
-    }
-  } else {
-    const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) ok = false;
-    const keys = Object.keys(value);
-    for (let i = 0; i < keys.length; i++) {
-      if (i > 0 && !(keys[i - 1]! < keys[i]!)) ok = false;
-      const member = (value as Record<string, unknown>)[keys[i]!];
-      if (member !== undefined && !inOrder(member, out)) ok = false;
-    }
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!writtenInOrder(value[i])) return false;
+    return true;
   }
-  if (!ok) {
-    out.set ??= new Set();
-    out.set.add(value);
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  let previous: string | undefined;
+  for (const key in value) {
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    if (!writtenInOrder((value as Record<string, unknown>)[key])) return false;
   }
-  return ok;
-};
-
-/**
- * The canonical JSON of a value given the objects and arrays of it that are out of order
- * (`inOrder`): those are written member by member, everything else by JSON.stringify.
- */
-const written = (value: unknown, outOfOrder: ReadonlySet<object>): string => {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (!outOfOrder.has(value)) return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (i > 0) out += ',';
-      out += item === undefined ? 'null' : written(item, outOfOrder);
-    }
-    return `${out}]`;
-  }
-  return objectText(value as Record<string, unknown>, undefined, (member) =>
-    written(member, outOfOrder),
-  );
+  return true;
 };
 
 /**
