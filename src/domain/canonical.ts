@@ -116,7 +116,7 @@ export const canonicalMembersAround = (
 };
 
 /** An object's keys in UTF-16 code unit order (the default sort), sorted only when they are not already. */
-const sortedKeys = (value: Record<string, unknown>): string[] => {
+export const sortedKeys = (value: Record<string, unknown>): string[] => {
   const keys = Object.keys(value);
   for (let i = 1; i < keys.length; i++) {
     if (keys[i - 1]! > keys[i]!) return keys.sort();

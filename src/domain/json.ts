@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sortedKeys } from './canonical.ts';
 
 /** A JSON value: what the registry accepts as payloads, inputs and metadata. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -42,7 +43,10 @@ const copyJson = (value: unknown, ancestors: Set<object>): Copied => {
           return { ok: false, path: [], message: 'must be a plain JSON object' };
         }
         const out: JsonObject = {};
-        for (const [key, member] of Object.entries(value)) {
+        // members in code unit order, as canonical JSON and the stored text have them: what
+        // a call returns is what reading it back gives, and hashing it is one stringify
+        for (const key of sortedKeys(value as Record<string, unknown>)) {
+          const member: unknown = (value as Record<string, unknown>)[key];
           const item = copyJson(member, ancestors);
           if (!item.ok) return failedAt(key, item);
           // defineProperty, so a member named "__proto__" stays data, not a prototype

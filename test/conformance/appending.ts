@@ -91,6 +91,23 @@ export const appendRules = (ctx: ConformanceContext): void => {
     }
   });
 
+  it('gives back JSON with its members in code unit order, the same from the call and from every read', async () => {
+    const input = { type: 'tool.exec', command: 'ls', args: { z: 1, a: 2 } };
+    await ctx.registry.registerProcess(registration('p1', { input }));
+    const payload = { text: 'a', meta: { z: 1, a: [1, { y: 2, b: 3 }] } };
+    const appended = await ctx.registry.appendEvent('p1', { eventType: 'producer.line', payload });
+    const sorted = '{"meta":{"a":[1,{"b":3,"y":2}],"z":1},"text":"a"}';
+    expect(JSON.stringify(appended.event.payload)).toBe(sorted);
+    const other = await ctx.open();
+    for (const registry of [ctx.registry, other]) {
+      const [read] = await registry.eventsAfter('p1', 0);
+      expect(JSON.stringify(read?.payload)).toBe(sorted);
+      expect(JSON.stringify((await registry.getProcess('p1'))?.input)).toBe(
+        '{"args":{"a":2,"z":1},"command":"ls","type":"tool.exec"}',
+      );
+    }
+  });
+
   it('rejects a known key with another payload or type as a conflict', async () => {
     await ctx.registry.registerProcess(registration('p1'));
     await ctx.registry.appendEvent('p1', line('a', 'k'));
