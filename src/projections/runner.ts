@@ -101,7 +101,7 @@ export class ProjectionRunner {
       await this.catchUp();
       return;
     }
-    if (this.tables.checkpoint() >= models.head()) return;
+    if (models.current()) return;
     await models.catchUp(onProgress && { onProgress: (done, head) => onProgress({ done, head }) });
   }
 

@@ -52,7 +52,7 @@ export class MemoryEventStore implements EventStore {
       attach: (projection) => {
         this.projection = projection;
       },
-      head: () => BigInt(this.log.length),
+      current: () => this.tables.checkpoint() >= BigInt(this.log.length),
       catchUp: async (options = {}) => {
         if (options.rebuild) {
           this.tables.clear();

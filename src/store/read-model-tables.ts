@@ -175,8 +175,12 @@ export interface InlineModels {
   readonly tables: ReadModelTables;
   /** Set once, before the first append. */
   attach(projection: InlineProjection): void;
-  /** Position of the last event in the log. */
-  head(): Position;
+  /**
+   * Whether the tables hold every event of the log (their checkpoint is at its head): one
+   * read, asked before every query, which is false only when something wrote events around
+   * procreg (an older release, a raw insert).
+   */
+  current(): boolean;
   /**
    * Projects the events after the checkpoint in chunks, each committed with its checkpoint
    * (so a crash resumes where it stopped). `rebuild: true` empties the tables first.

@@ -9,6 +9,8 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 /** Every statement the store runs on the `events` table, prepared once per connection. */
 export interface EventStatements {
   head: Statement<[], bigint>;
+  /** 1 when the read models' checkpoint is at the head (a store file's `rm_checkpoint`) */
+  modelsCurrent: Statement<[], number>;
   tail: Statement<[string], Pick<EventRow, 'revision' | 'position'>>;
   forwards: Statement<[string, number, number], EventRow>;
   backwards: Statement<[string, number, number], EventRow>;
@@ -24,6 +26,12 @@ export const prepareEventStatements = (db: Database.Database): EventStatements =
     .prepare<[], bigint>('SELECT coalesce(max(position), 0) FROM events')
     .pluck()
     .safeIntegers(),
+  modelsCurrent: db
+    .prepare<[], number>(
+      `SELECT (SELECT position FROM rm_checkpoint WHERE id = 1) >=
+              (SELECT coalesce(max(position), 0) FROM events)`,
+    )
+    .pluck(),
   tail: db
     .prepare<[string], Pick<EventRow, 'revision' | 'position'>>(
       'SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1',

@@ -151,7 +151,7 @@ class SqliteEventStore implements EventStore {
       attach: (projection) => {
         this.projection = projection;
       },
-      head: () => this.use('read', () => this.statements.head.get()!),
+      current: () => this.use('read', () => this.statements.modelsCurrent.get() === 1),
       catchUp: (options) => this.catchUpModels(options),
     };
     // Called inside the batch's transaction, better-sqlite3 runs it as a SAVEPOINT: a
