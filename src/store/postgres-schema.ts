@@ -95,7 +95,7 @@ export type AppendOutcome = 'head' | 'behind' | 'ok' | 'wrong' | 'conflict';
  * planned: no step of an append reads more rows as the log grows. Every statement of the
  * function that reads a table by a key has an index for it; the few that read a one-row
  * table whole still scan it, at a cost the planner inflates past the JIT threshold, so JIT
- * is off too (it compiled such a statement at every call: 20 ms an append).
+ * is off too (it compiled such statements at every call: ~60 ms an append).
  */
 const APPEND_SETTINGS = 'SET enable_seqscan = off SET jit = off';
 
