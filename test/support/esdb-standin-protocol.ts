@@ -85,9 +85,16 @@ export const fail = (
 /** Writes, waiting for the client to drain when its buffer is full (or the call to end). */
 export const write = async (call: ReadCall, resp: StreamsPb.ReadResp): Promise<void> => {
   if (call.write(resp)) return;
+  // whichever comes first removes the other: a long read drains many times, and a 'close'
+  // listener left behind by each drain piled up on the call
   await new Promise<void>((resolve) => {
-    call.once('drain', resolve);
-    call.once('close', resolve);
+    const done = () => {
+      call.off('drain', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.once('drain', done);
+    call.once('close', done);
   });
 };
 
