@@ -42,6 +42,7 @@ import { startWaiterChild, type Waiter } from './lib/waiter-process.ts';
 const SCENARIO = 'PostgreSQL';
 const CALLERS = 8;
 const WAITED = 'waited-on';
+const WAITER_LOG = 12_000;
 
 /** A table shaped like the store's `events`, filled one transaction per insert. */
 const rawInserter = async (server: TestPostgres, connections: number) => {
@@ -140,6 +141,15 @@ await runScenario(SCENARIO, async ({ quick, log }) => {
           measured.ratio,
           note,
         ),
+      );
+    }
+    // waiters read the log after each NOTIFY: measure them on a log of at least WAITER_LOG
+    // events (the quick run's appends leave ~2 000), where plan costs differ from a small
+    // one's (JIT compiled each log read once the log held ~10 000 events)
+    for (let at = next; at < WAITER_LOG; at += 100) {
+      await registry.appendEvents(
+        ids[(at / 100) % PROCESSES]!,
+        Array.from({ length: 100 }, (_, i) => lineRequest(at + i)),
       );
     }
     await registry.registerProcess(registration(WAITED));
