@@ -69,10 +69,10 @@ export const hashedText = (
   content: HashedContent & { metadata: Record<string, unknown> },
 ): { hash: string; data: string; metadata: string } => {
   const data = canonicalJson(content.data);
-  const flat = flatMembers(content.metadata);
-  const hashed = flat?.inOrder ? JSON.stringify(content.metadata) : canonicalJson(content.metadata);
+  const hashed = canonicalJson(content.metadata);
   const hash = sha256Hex(contentText(data, hashed, content));
   const member = `"hash":"${hash}"`;
+  const flat = flatMembers(content.metadata);
   const metadata = flat
     ? withMember(hashed, member, flat.after)
     : aroundMember(content.metadata, member);
@@ -81,28 +81,24 @@ export const hashedText = (
 
 /**
  * What hashedText needs of metadata whose members are all strings, numbers, booleans or
- * null (procreg's), in one pass over its keys: whether they are in code unit order (then
- * JSON.stringify writes its canonical JSON) and the first key after `hash`, the member
- * `hash` goes before. Undefined for anything else (a nested value, a class instance).
+ * null (procreg's): the first key after `hash`, the member `hash` goes before in its
+ * canonical JSON. Undefined for anything else (a nested value, a class instance), whose
+ * text is written again around the member.
  */
 const flatMembers = (
   metadata: Record<string, unknown>,
-): { inOrder: boolean; after: string | undefined } | undefined => {
+): { after: string | undefined } | undefined => {
   const prototype: unknown = Object.getPrototypeOf(metadata);
   if (prototype !== Object.prototype && prototype !== null) return undefined;
   if (typeof metadata.toJSON === 'function') return undefined;
-  let inOrder = true;
   let after: string | undefined;
-  let previous: string | undefined;
   for (const key of Object.keys(metadata)) {
-    if (previous !== undefined && !(previous < key)) inOrder = false;
-    previous = key;
     const value = metadata[key];
     if (value === undefined) continue;
     if (!isScalar(value)) return undefined;
     if (key > 'hash' && (after === undefined || key < after)) after = key;
   }
-  return { inOrder, after };
+  return { after };
 };
 
 /**
