@@ -491,6 +491,15 @@ export class SqliteTables implements ReadModelTables {
     this.checkpointRow.setDigest(digest);
   }
 
+  /**
+   * Runs one append's projection, inside the append's savepoint (the last thing it does):
+   * its change marks go in with their digests, and when it throws (the savepoint rolls
+   * back) the checkpoint row the batch holds is put back as it was.
+   */
+  projectAppend(work: () => void): void {
+    this.checkpointRow.savepoint(() => this.digests.holdingMarks(work));
+  }
+
   transaction<T>(work: () => T): T {
     return this.db.transaction(() => this.checkpointRow.hold(() => this.batch(work))).immediate();
   }

@@ -161,9 +161,8 @@ class SqliteEventStore implements EventStore {
       if (pending.remove) this.removeStreams(pending.remove);
       const outcome = this.applyWrites(pending.writes);
       const { projection } = this;
-      if (projection) {
-        this.tables.digests.holdingMarks(() => projection.project(outcome.stored, this.tables));
-      }
+      if (projection)
+        this.tables.projectAppend(() => projection.project(outcome.stored, this.tables));
       return outcome;
     });
     // Invariant: the batch's events, their model rows and the checkpoint commit together,
@@ -178,7 +177,7 @@ class SqliteEventStore implements EventStore {
         let head = headBefore;
         for (const pending of batch) {
           try {
-            const outcome = checkpointRow.savepoint(() => appendOne(pending));
+            const outcome = appendOne(pending);
             outcomes.push(outcome);
             for (const result of outcome.results)
               if (result.position > head) head = result.position;
