@@ -40,13 +40,16 @@ describe('openRegistry refuses bad options as invalid', () => {
   });
 
   it('accepts the edges of the ranges it documents', async () => {
-    for (const [store, options] of [
-      [`${sqlite}?pollIntervalMs=1`, {}],
-      [`${sqlite}?pollIntervalMs=60000`, {}],
-      ['memory:', { stateCacheSize: 0, retryBudgetMs: 0 }],
-    ] as [OpenArgs[0], OpenArgs[1]][]) {
+    for (const [store, options, tier] of [
+      [`${sqlite}?pollIntervalMs=1`, {}, 'durable'],
+      [`${sqlite}?pollIntervalMs=60000`, {}, 'durable'],
+      ['memory:', { stateCacheSize: 0, retryBudgetMs: 0 }, 'inline'],
+    ] as [OpenArgs[0], OpenArgs[1], string][]) {
       const registry = await openRegistry(store, options);
-      expect(registry.durabilityTier).toBeDefined();
+      // it opened the store asked for, and works with these options
+      expect(registry.durabilityTier).toBe(tier);
+      await registry.registerProcess({ id: 'edge', input: { type: 't' } });
+      expect((await registry.getProcess('edge'))?.id).toBe('edge');
       await registry.close();
     }
   });
