@@ -94,10 +94,11 @@ export type AppendOutcome = 'head' | 'behind' | 'ok' | 'wrong' | 'conflict';
  * With sequential scans off the plans use the tables' indexes whatever their size when
  * planned: no step of an append reads more rows as the log grows. Every statement of the
  * function that reads a table by a key has an index for it; the few that read a one-row
- * table whole still scan it, at a cost the planner inflates past the JIT threshold, so JIT
- * is off too (it compiled such statements at every call: ~60 ms an append).
+ * table whole still scan it, at a cost the planner inflates past the JIT threshold, which
+ * needs JIT off, as every connection of the store has it (postgres.ts; with JIT on, it
+ * compiled such statements at every call: ~60 ms an append).
  */
-const APPEND_SETTINGS = 'SET enable_seqscan = off SET jit = off';
+const APPEND_SETTINGS = 'SET enable_seqscan = off';
 
 /** Gives the `append_batch` of a schema made before APPEND_SETTINGS its settings. */
 const appendFunctionSettings = (s: string): string =>

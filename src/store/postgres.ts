@@ -86,7 +86,8 @@ export const openPostgresStore = async (
     // JIT off: every procreg statement is a short keyed read or write, and the planner's
     // guesses for small tables (960 rows for the one-row log_head) pushed the log page read
     // past jit_above_cost once the log held ~10 000 events, compiling it at every call:
-    // 2-4 ms per read, which a waiter in another process waited on (bench/postgres.ts).
+    // 2-4 ms per read, which a waiter in another process waited on (bench/postgres.ts);
+    // append_batch, whose sequential scans are off (their inflated cost), needs it too.
     onConnect: async (client: pg.ClientBase) => {
       await client.query("SET default_transaction_isolation TO 'read committed'; SET jit = off");
     },
